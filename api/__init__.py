@@ -1,0 +1,1 @@
+"""Read-only FastAPI app over the ledger and the derived custody state."""

@@ -1,0 +1,1 @@
+"""Simulated hardware: cabinets behind a real pymodbus server, a serial lock board, a camera."""

@@ -1,0 +1,1 @@
+"""Cabinet controller drivers: Modbus RTU/TCP and the serial lock board, and the poller."""

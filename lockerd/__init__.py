@@ -1,0 +1,1 @@
+"""Composition root: configuration, the edge daemon, the ``locker`` command and the demo."""

@@ -1,0 +1,1 @@
+"""Photographs and barcode reading (OpenCV, pyzbar, zxing-cpp) and the photo store."""

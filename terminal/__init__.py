@@ -1,0 +1,1 @@
+"""The kiosk: the touchscreen web front end at the cabinets (the write side of HTTP)."""

@@ -1,0 +1,28 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_dir() -> Path:
+    """Where other projects' data lives (vectors, corpus): ``$EVIDENCE_LOCKER_SHARED`` or
+    ``../shared`` beside the repository."""
+    env = os.environ.get("EVIDENCE_LOCKER_SHARED")
+    return Path(env) if env else REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The shared data directory; tests that need it are skipped, saying so, when absent."""
+    path = shared_dir()
+    if not path.is_dir():
+        pytest.skip(
+            f"shared test data not found at {path} (set EVIDENCE_LOCKER_SHARED to its path)"
+        )
+    return path
