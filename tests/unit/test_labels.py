@@ -46,7 +46,9 @@ def test_adjacent_transposition_is_caught(serial: int, data: st.DataObject) -> N
     assert not is_valid_label(relabelled)
 
 
-@pytest.mark.parametrize("bad", ["", "E2026-000123", "X2026-000123-K", "E26-000123-K", "E2026-000123-Z"])
+@pytest.mark.parametrize(
+    "bad", ["", "E2026-000123", "X2026-000123-K", "E26-000123-K", "E2026-000123-Z"]
+)
 def test_malformed_refused(bad: str) -> None:
     with pytest.raises(LabelError):
         parse_label(bad)
