@@ -1,0 +1,248 @@
+"""K simulated cabinets behind a real pymodbus server (TCP, RTU on a pty, RTU on socket://).
+
+:class:`WorldContext` is a pymodbus server context that answers from a
+:class:`~hw_sim.cabinet_world.World` at the addresses of a
+:class:`~locker_firmware_bridge.regmap.RegisterMap` (the reference map unless told
+otherwise): unit id ``u`` is cabinet ``u``. Writing 1 to a release coil pulses the lock and
+the coil reads back 0 (self-clearing). Unused addresses inside a table's span read 0;
+addresses past it get ILLEGAL_ADDRESS, unknown unit ids get no answer (as on a real line).
+
+Faults come from the world (``world.faults(unit)``): ``no_answer`` makes the unit silent,
+``delay_s`` holds answers back, ``bad_crc`` corrupts the answer on its way out (the CRC on
+RTU; on TCP, which has no CRC, the unit id byte, so the client rejects the frame).
+
+With a :class:`~hw_sim.linetime.LineTime`, each answer is held back until the request and
+the answer could physically have crossed an RS-485 line at that baud rate, and requests
+share the line one at a time (the TCP server then behaves like a TCP-to-RTU gateway).
+
+Start it from Python with :class:`hw_sim.station.SimStation`, or from the shell with
+``locker sim``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from pymodbus.constants import ExcCodes
+from pymodbus.datastore import ModbusServerContext
+from pymodbus.exceptions import NoSuchIdException
+from pymodbus.framer import FramerType
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+from pymodbus.server.base import ModbusBaseServer
+
+from hw_sim.cabinet_world import CabinetSim, World
+from hw_sim.linetime import LineTime, rtu_frame_sizes
+from locker_firmware_bridge.regmap import REFERENCE_MAP, RegisterMap
+
+log = logging.getLogger(__name__)
+
+_READS = (1, 2, 3, 4)
+
+
+class WorldContext(ModbusServerContext):
+    """A pymodbus server context backed by the simulated world."""
+
+    def __init__(
+        self, world: World, regmap: RegisterMap = REFERENCE_MAP, line: LineTime | None = None
+    ) -> None:
+        # Not calling super().__init__: that builds pymodbus's own datastore (and logs a
+        # deprecation warning). The server only needs these two attributes plus the
+        # async_getValues/async_setValues/device_ids methods below.
+        self.old_simulator = True
+        self.simdevices = []
+        self.world = world
+        self.regmap = regmap
+        self.line = line
+        self._line_lock = asyncio.Lock()
+        self.transactions = 0
+
+    def device_ids(self) -> list[int]:
+        """The unit ids served."""
+        return list(self.world.cabinets)
+
+    def _cabinet(self, device_id: int) -> CabinetSim:
+        cab = self.world.cabinets.get(device_id)
+        if cab is None or cab.faults.no_answer:
+            # with ignore_missing_devices the server stays silent, like an absent unit
+            raise NoSuchIdException(f"unit {device_id} silent")
+        return cab
+
+    async def _hold(self, cab: CabinetSim, func_code: int, count: int) -> None:
+        """Delay the answer by the fault delay and the modelled line time."""
+        started = time.perf_counter()
+        if cab.faults.delay_s > 0:
+            await asyncio.sleep(cab.faults.delay_s)
+        if self.line is None:
+            return
+        req, resp = rtu_frame_sizes(func_code, count)
+        due = started + self.line.transaction_s(req, resp)
+        async with self._line_lock:
+            # the line is busy for this long whoever else is waiting
+            wait = due - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    async def async_getValues(
+        self, device_id: int, func_code: int, address: int, count: int = 1
+    ) -> list[int] | list[bool] | ExcCodes:
+        """Answer a read (and the read-back after a write) from the world."""
+        cab = self._cabinet(device_id)
+        if func_code in _READS:
+            self.transactions += 1
+            await self._hold(cab, func_code, count)
+        table = _TABLE.get(func_code)
+        if table is None:
+            return ExcCodes.ILLEGAL_FUNCTION
+        if address < 0 or count < 1 or address + count > self._span(table, cab.count):
+            return ExcCodes.ILLEGAL_ADDRESS
+        if table in ("c", "d"):
+            return [self._bit(table, cab, a) for a in range(address, address + count)]
+        return [self._register(table, cab, a) for a in range(address, address + count)]
+
+    async def async_setValues(
+        self,
+        device_id: int,
+        func_code: int,
+        address: int,
+        values: Sequence[int] | Sequence[bool],
+    ) -> ExcCodes | None:
+        """Apply a write to the world (release pulses, LEDs, timing registers)."""
+        cab = self._cabinet(device_id)
+        self.transactions += 1
+        await self._hold(cab, func_code, len(values))
+        table = _TABLE.get(func_code)
+        if table not in ("c", "h"):
+            return ExcCodes.ILLEGAL_FUNCTION
+        if address < 0 or address + len(values) > self._span(table, cab.count):
+            return ExcCodes.ILLEGAL_ADDRESS
+        m = self.regmap
+        for offset, value in enumerate(values):
+            a = address + offset
+            if table == "c":
+                if _within(a, m.release_coil, cab.count):
+                    if value:
+                        cab.release(a - m.release_coil)
+                elif _within(a, m.led_coil, cab.count):
+                    cab.comp(a - m.led_coil).led = bool(value)
+            elif a == m.unlock_pulse_ms_register:
+                cab.unlock_pulse_ms = int(value)
+            elif a == m.door_alarm_s_register:
+                cab.door_alarm_s = int(value)
+        return None
+
+    def _span(self, table: str, n: int) -> int:
+        m = self.regmap
+        if table == "c":
+            return max(m.release_coil, m.led_coil) + n
+        if table == "d":
+            return max(b.address for b in m.input_blocks()) + n
+        regs = (
+            (m.count_register, m.firmware_register, m.door_counter_register)
+            if table == "i"
+            else (m.unlock_pulse_ms_register, m.door_alarm_s_register)
+        )
+        present = [r for r in regs if r is not None]
+        return max(present) + 1 if present else 0
+
+    def _bit(self, table: str, cab: CabinetSim, a: int) -> bool:
+        m, n = self.regmap, cab.count
+        if table == "c":
+            if _within(a, m.led_coil, n):
+                return cab.comp(a - m.led_coil).led
+            return False  # release coils self-clear; gaps read 0
+        if _within(a, m.door_closed.address, n):
+            return m.door_closed.encode(cab.comp(a - m.door_closed.address).door_closed)
+        if _within(a, m.occupied.address, n):
+            return m.occupied.encode(cab.sensed_occupied(a - m.occupied.address))
+        if _within(a, m.lock_engaged.address, n):
+            return m.lock_engaged.encode(cab.lock_engaged(a - m.lock_engaged.address))
+        return False
+
+    def _register(self, table: str, cab: CabinetSim, a: int) -> int:
+        m = self.regmap
+        if table == "i":
+            values = {
+                m.count_register: cab.count,
+                m.firmware_register: cab.firmware_version,
+                m.door_counter_register: cab.door_counter % m.counter_modulus,
+            }
+        else:
+            values = {
+                m.unlock_pulse_ms_register: cab.unlock_pulse_ms,
+                m.door_alarm_s_register: cab.door_alarm_s,
+            }
+        return values.get(a, 0) & 0xFFFF
+
+
+_TABLE = {1: "c", 5: "c", 15: "c", 2: "d", 3: "h", 6: "h", 16: "h", 4: "i"}
+
+
+def _within(a: int, base: int, n: int) -> bool:
+    return base <= a < base + n
+
+
+def corrupting_tracer(world: World, rtu: bool) -> Callable[[bool, bytes], bytes]:
+    """A pymodbus ``trace_packet`` hook that garbles answers of units with ``bad_crc`` set."""
+
+    def trace(sending: bool, data: bytes) -> bytes:
+        if not sending or not data:
+            return data
+        unit_pos = 0 if rtu else 6
+        if len(data) <= unit_pos:
+            return data
+        cab = world.cabinets.get(data[unit_pos])
+        if cab is None or not cab.faults.bad_crc:
+            return data
+        frame = bytearray(data)
+        if rtu:
+            frame[-1] ^= 0xFF  # break the CRC: the client's framer drops the frame
+        else:
+            frame[unit_pos] ^= 0xFF  # no CRC on TCP: a wrong unit id is rejected instead
+        return bytes(frame)
+
+    return trace
+
+
+async def start_tcp_server(
+    context: WorldContext, host: str = "127.0.0.1", port: int = 0
+) -> tuple[ModbusTcpServer, int]:
+    """Serve the context over Modbus TCP; returns the server and the bound port."""
+    server = ModbusTcpServer(
+        context,
+        address=(host, port),
+        ignore_missing_devices=True,
+        trace_packet=corrupting_tracer(context.world, rtu=False),
+    )
+    await server.serve_forever(background=True)
+    return server, _bound_port(server)
+
+
+async def start_rtu_server(
+    context: WorldContext, port: str, baud: int = 19200
+) -> tuple[ModbusSerialServer, int]:
+    """Serve the context over RTU on a serial device path or ``socket://host:port``.
+
+    Returns the server and, for ``socket://`` (port 0 allowed), the bound TCP port (else 0).
+    """
+    server = ModbusSerialServer(
+        context,
+        framer=FramerType.RTU,
+        port=port,
+        baudrate=baud,
+        ignore_missing_devices=True,
+        reconnect_delay=0,
+        trace_packet=corrupting_tracer(context.world, rtu=True),
+    )
+    await server.serve_forever(background=True)
+    return server, _bound_port(server) if port.startswith("socket://") else 0
+
+
+def _bound_port(server: ModbusBaseServer) -> int:
+    listener = server.transport
+    sockets = getattr(listener, "sockets", None)
+    if not sockets:
+        raise RuntimeError("the Modbus server did not start listening")
+    return int(sockets[0].getsockname()[1])

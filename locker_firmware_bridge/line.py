@@ -1,0 +1,132 @@
+"""One Modbus line (an RS-485 bus or a TCP connection) shared by several cabinets.
+
+Every transaction on a line goes through :meth:`ModbusLine.call`, which holds the line's
+asyncio lock (one request on the wire at a time, as RS-485 demands), keeps the configured
+silence between frames (3.5 characters for RTU), connects on demand and maps pymodbus's
+failures to the bridge's errors. Several :class:`~locker_firmware_bridge.modbus.ModbusCabinet`
+objects (unit ids) share one line; the line closes when the last of them closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.pdu import ModbusPDU
+
+from locker_firmware_bridge.errors import (
+    CabinetOfflineError,
+    CabinetProtocolError,
+    CabinetTimeoutError,
+)
+
+# Never let pymodbus drop a shared connection because one unit on it is silent.
+_NO_AUTO_DISCONNECT = 1_000_000
+
+Client = AsyncModbusTcpClient | AsyncModbusSerialClient
+
+
+def rtu_gap_s(baud: int) -> float:
+    """The Modbus RTU inter-frame silence: 3.5 characters of 11 bits, 1.75 ms above 19200."""
+    return 0.00175 if baud > 19200 else 3.5 * 11 / baud
+
+
+class ModbusLine:
+    """A Modbus client plus the lock and the inter-frame gap of its line."""
+
+    def __init__(self, client: Client, *, name: str, gap_s: float = 0.0) -> None:
+        self.client = client
+        self.name = name
+        self.gap_s = gap_s
+        self._lock = asyncio.Lock()
+        self._last_end = 0.0
+        self._users = 0
+        self.transactions = 0
+
+    @classmethod
+    def tcp(cls, host: str, port: int, *, timeout_s: float = 0.5, gap_s: float = 0.0) -> ModbusLine:
+        """A Modbus TCP connection (one per gateway or controller)."""
+        client = AsyncModbusTcpClient(
+            host, port=port, timeout=timeout_s, retries=0, reconnect_delay=0
+        )
+        client.set_max_no_responses(_NO_AUTO_DISCONNECT)
+        return cls(client, name=f"tcp:{host}:{port}", gap_s=gap_s)
+
+    @classmethod
+    def rtu(
+        cls,
+        device: str,
+        *,
+        baud: int = 19200,
+        parity: str = "N",
+        stopbits: int = 1,
+        timeout_s: float = 0.5,
+        gap_s: float | None = None,
+    ) -> ModbusLine:
+        """A Modbus RTU line on a tty (``/dev/ttyUSB0``, a pty) or ``socket://host:port``.
+
+        ``gap_s`` defaults to the RTU 3.5-character silence at ``baud``.
+        """
+        client = AsyncModbusSerialClient(
+            device,
+            baudrate=baud,
+            parity=parity,
+            stopbits=stopbits,
+            timeout=timeout_s,
+            retries=0,
+            reconnect_delay=0,
+        )
+        client.set_max_no_responses(_NO_AUTO_DISCONNECT)
+        return cls(client, name=f"rtu:{device}", gap_s=rtu_gap_s(baud) if gap_s is None else gap_s)
+
+    def attach(self) -> None:
+        """Register one more cabinet using this line."""
+        self._users += 1
+
+    async def detach(self) -> None:
+        """A cabinet is done with the line; the last one out closes the connection."""
+        self._users = max(0, self._users - 1)
+        if self._users == 0:
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the connection now (a later call reconnects)."""
+        async with self._lock:
+            self.client.close()
+
+    async def call(self, what: str, op: Callable[[Client], Awaitable[Any]]) -> ModbusPDU:
+        """Run one transaction under the line lock; raise a bridge error if it fails."""
+        async with self._lock:
+            await self._connect(what)
+            wait = self._last_end + self.gap_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                response: ModbusPDU = await op(self.client)
+            except ConnectionException as exc:
+                raise CabinetOfflineError(f"{self.name}: {what}: connection lost ({exc})") from exc
+            except ModbusIOException as exc:
+                raise CabinetTimeoutError(f"{self.name}: {what}: no valid answer") from exc
+            except TimeoutError as exc:
+                raise CabinetTimeoutError(f"{self.name}: {what}: timed out") from exc
+            except ModbusException as exc:
+                raise CabinetProtocolError(f"{self.name}: {what}: {exc}") from exc
+            finally:
+                self._last_end = time.monotonic()
+                self.transactions += 1
+        if response.isError():
+            raise CabinetProtocolError(
+                f"{self.name}: {what}: controller answered exception "
+                f"{getattr(response, 'exception_code', '?')}"
+            )
+        return response
+
+    async def _connect(self, what: str) -> None:
+        if self.client.connected:
+            return
+        if not await self.client.connect():
+            raise CabinetOfflineError(f"{self.name}: {what}: cannot connect")

@@ -1,0 +1,71 @@
+"""The register map as data: read planning, validation, another vendor's map from config."""
+
+from __future__ import annotations
+
+import pytest
+
+from locker_firmware_bridge.errors import CabinetConfigError
+from locker_firmware_bridge.regmap import REFERENCE_MAP, BitBlock, RegisterMap
+
+
+def test_reference_map_full_status_is_one_bit_read_and_one_register_read() -> None:
+    assert REFERENCE_MAP.bit_reads(48) == [(0, 248)]
+    assert REFERENCE_MAP.register_reads() == [(0, 3)]
+
+
+def test_blocks_too_far_apart_are_read_separately() -> None:
+    m = RegisterMap.from_mapping({"occupied": 3000, "lock_engaged": 6000})
+    assert m.bit_reads(16) == [(0, 16), (3000, 16), (6000, 16)]
+
+
+def test_small_read_limit_splits_reads() -> None:
+    m = RegisterMap.from_mapping({"max_bits_per_read": 150})
+    assert m.bit_reads(48) == [(0, 148), (200, 48)]
+
+
+def test_vendor_map_with_inverted_polarity_and_no_counter() -> None:
+    m = RegisterMap.from_mapping(
+        {
+            "name": "acme",
+            "release_coil": 16,
+            "led_coil": 64,
+            "door_closed": {"address": 10, "true_value": 0},
+            "occupied": 110,
+            "count_register": False,
+            "door_counter_register": "none",
+        }
+    )
+    assert m.door_closed == BitBlock(10, 0)
+    assert m.door_closed.decode(False) is True
+    assert m.door_closed.encode(True) is False
+    assert m.count_register is None and m.door_counter_register is None
+    assert m.firmware_register == 1
+    assert m.register_reads() == [(1, 1)]
+    m.validate(32)
+
+
+def test_unknown_key_is_rejected_with_the_known_ones() -> None:
+    with pytest.raises(CabinetConfigError, match="releese_coil"):
+        RegisterMap.from_mapping({"releese_coil": 3})
+
+
+def test_overlapping_blocks_are_rejected() -> None:
+    m = RegisterMap.from_mapping({"occupied": 40})
+    m.validate(40)
+    with pytest.raises(CabinetConfigError, match="overlaps"):
+        m.validate(41)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"led_coil": -1},
+        {"led_coil": 70000},
+        {"led_coil": "x"},
+        {"door_closed": {"true_value": 1}},
+        {"occupied": {"address": 5, "true_value": 2}},
+    ],
+)
+def test_bad_values_are_rejected(bad: dict[str, object]) -> None:
+    with pytest.raises(CabinetConfigError):
+        RegisterMap.from_mapping(bad)
