@@ -1,0 +1,1 @@
+"""Shipped risk-point catalogues (data files; see ``starter.toml`` and ``docs/custody.md``)."""

@@ -1,0 +1,91 @@
+"""Value objects and checks shared by the services: item specs, photos, compartments, times."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from custody.domain.errors import InvalidInputError, PhotoRequiredError
+from custody.ports import PhotoRef
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_COMPARTMENT = re.compile(r"^[A-Za-z0-9_-]{1,32}/\d{1,4}$")
+MAX_INT = 2**53 - 1
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """One line of a manifest: what the officer registers.
+
+    ``kind`` must agree with the label's first letter (F = case file, E = exhibit).
+    ``category`` is free text the risk-point catalogue can match (``cash``, ``perishable``...).
+    ``seizing_officer`` defaults to the registering officer.
+    """
+
+    label: str
+    kind: str
+    description: str
+    quantity: int
+    seized_at: datetime
+    seized_from: str = ""
+    seizing_officer: str | None = None
+    category: str = ""
+
+
+def utc_text(moment: datetime) -> str:
+    """RFC 3339, UTC, milliseconds and ``Z``: the format every time in an entry uses."""
+    if moment.tzinfo is None:
+        raise InvalidInputError(f"time {moment.isoformat()} has no time zone")
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_utc(text: str) -> datetime:
+    """Parse a time written by :func:`utc_text` (or any RFC 3339 time) to an aware UTC time."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def millis(moment: datetime) -> int:
+    """Milliseconds since the epoch (what the rules engine compares, for speed)."""
+    return int(moment.timestamp() * 1000)
+
+
+def check_photos(photos: Sequence[PhotoRef], step: str, *, required: bool = True) -> list[
+    dict[str, str | int]
+]:
+    """Check photo references and return them as entry JSON; refuse none when required."""
+    if required and not photos:
+        raise PhotoRequiredError(f"{step} needs at least one photo of the step")
+    out: list[dict[str, str | int]] = []
+    for ref in photos:
+        if not isinstance(ref, PhotoRef):
+            raise InvalidInputError(f"{step}: {ref!r} is not a photo reference")
+        if not _SHA256.match(ref.sha256):
+            raise InvalidInputError(f"{step}: photo hash {ref.sha256!r} is not 64 lowercase hex")
+        if not 0 < ref.bytes <= MAX_INT:
+            raise InvalidInputError(f"{step}: photo size {ref.bytes} is not a positive size")
+        out.append(ref.to_json())
+    return out
+
+
+def check_compartment(compartment: str) -> str:
+    """A compartment is written ``cabinet/n`` (e.g. ``A/3``); anything else is refused."""
+    if not isinstance(compartment, str) or not _COMPARTMENT.match(compartment):
+        raise InvalidInputError(
+            f"compartment {compartment!r} is not of the form cabinet/n (e.g. 'A/3')"
+        )
+    return compartment
+
+
+def check_text(value: str, what: str, *, allow_empty: bool = False, limit: int = 2000) -> str:
+    """A non-empty (unless allowed), bounded piece of text, stripped."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be text, got {type(value).__name__}")
+    value = value.strip()
+    if not value and not allow_empty:
+        raise InvalidInputError(f"{what} must not be empty")
+    if len(value) > limit:
+        raise InvalidInputError(f"{what} is longer than {limit} characters")
+    return value

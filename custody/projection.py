@@ -1,0 +1,331 @@
+"""The custody state, rebuilt from the ledger's entries.
+
+:meth:`Projection.rebuild` folds every entry through :meth:`Projection.apply`; the live
+services call the same :meth:`Projection.apply` on each entry they append, so the live state
+and a rebuild from the ledger alone are equal by construction (the stateful test checks it).
+Entries of kinds this module does not know (the ledger's own, other packages') are skipped.
+
+The views are plain dataclasses; treat them as read-only (copy before changing anything).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from custody.domain.people import Complainant
+from custody.domain.states import ItemState
+from custody.domain.values import parse_utc
+from custody.ports import PhotoRef
+
+# Entry kinds (contract: documented in docs/custody.md).
+CASE_REGISTERED = "case.registered"
+CASE_ITEMS_ADDED = "case.items_added"
+CASE_HANDED_OVER = "case.handed_over"
+ITEM_STORED = "item.stored"
+ITEM_CHECKED_OUT = "item.checked_out"
+ITEM_RETURNED = "item.returned"
+ITEM_DISPOSED = "item.disposed"
+NOTICE_SENT = "notice.sent"
+NOTICE_ACKNOWLEDGED = "notice.acknowledged"
+RECONCILIATION = "reconciliation"
+
+KINDS = (
+    CASE_REGISTERED,
+    CASE_ITEMS_ADDED,
+    CASE_HANDED_OVER,
+    ITEM_STORED,
+    ITEM_CHECKED_OUT,
+    ITEM_RETURNED,
+    ITEM_DISPOSED,
+    NOTICE_SENT,
+    NOTICE_ACKNOWLEDGED,
+    RECONCILIATION,
+)
+
+
+@dataclass(slots=True)
+class ItemView:
+    """One case file or exhibit and where it is in its custody."""
+
+    label: str
+    case_id: str
+    kind: str
+    category: str
+    description: str
+    quantity: int
+    seized_from: str
+    seized_at: datetime
+    seizing_officer: str
+    handover_due: datetime
+    registered_seq: int
+    state: ItemState
+    state_seq: int  # the entry that put the item into its current state
+    state_since: datetime
+    compartment: str | None = None  # where it is, while stored
+    holder: str | None = None  # the officer, while checked out
+    due_back: datetime | None = None  # while checked out
+    clerk: str | None = None  # the clerk of the last handover or storage
+    disposal: str | None = None
+    approved_by: str | None = None
+    history: list[int] = field(default_factory=list)  # seqs of every entry about the item
+
+
+@dataclass(frozen=True)
+class HandoverRecord:
+    """One handover of (some of) a case's items, with the clerk's check."""
+
+    seq: int
+    at: datetime
+    clerk: str
+    items: tuple[str, ...]
+    missing: tuple[str, ...]
+    extra: tuple[str, ...]
+    reason: str
+    photos: tuple[PhotoRef, ...]
+
+    @property
+    def has_discrepancies(self) -> bool:
+        return bool(self.missing or self.extra)
+
+
+@dataclass(slots=True)
+class CaseView:
+    """A case: its officers, complainant, items and handovers."""
+
+    case_id: str
+    title: str
+    officer: str
+    officers: tuple[str, ...]
+    complainant: Complainant | None
+    registered_at: datetime
+    registered_seq: int
+    items: list[str] = field(default_factory=list)
+    handovers: list[HandoverRecord] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class NoticeRecord:
+    """A notice that went out (who was told what, when) and its acknowledgement."""
+
+    key: str
+    role: str
+    person: str
+    subject: str
+    text: str
+    refs: dict[str, str]
+    seq: int
+    at: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class ReconciliationRecord:
+    """A daily reconciliation's findings."""
+
+    seq: int
+    at: datetime
+    day: str
+    checked_out_not_back: tuple[str, ...]
+    registered_not_handed_over: tuple[str, ...]
+    stored_but_empty: tuple[tuple[str, str], ...]  # (label, compartment)
+    occupancy_known: bool
+
+    @property
+    def clean(self) -> bool:
+        return not (
+            self.checked_out_not_back or self.registered_not_handed_over or self.stored_but_empty
+        )
+
+
+def _photos(body: Mapping[str, Any]) -> tuple[PhotoRef, ...]:
+    return tuple(PhotoRef(p["sha256"], p["bytes"]) for p in body.get("photos", ()))
+
+
+@dataclass
+class Projection:
+    """Cases, items, notices and reconciliations, as the ledger says they are."""
+
+    cases: dict[str, CaseView] = field(default_factory=dict)
+    items: dict[str, ItemView] = field(default_factory=dict)
+    notices: dict[str, NoticeRecord] = field(default_factory=dict)
+    compartments: dict[str, set[str]] = field(default_factory=dict)
+    reconciliations: list[ReconciliationRecord] = field(default_factory=list)
+    size: int = 0  # entries seen (custody or not): the next seq
+
+    @classmethod
+    def rebuild(cls, entries: Iterable[Any]) -> Projection:
+        """Fold entries (objects with ``.body``, or decoded dicts) into a fresh projection."""
+        projection = cls()
+        for entry in entries:
+            body = entry if isinstance(entry, Mapping) else entry.body
+            projection.apply(body)
+        return projection
+
+    # ------------------------------------------------------------------ queries
+
+    def open_items(self) -> Iterable[ItemView]:
+        """Items still in the centre's custody (not disposed)."""
+        return (i for i in self.items.values() if i.state is not ItemState.DISPOSED)
+
+    def items_in(self, state: ItemState) -> list[ItemView]:
+        """Items in one state, in label order."""
+        return sorted((i for i in self.items.values() if i.state is state), key=lambda i: i.label)
+
+    def unacknowledged(self) -> list[NoticeRecord]:
+        """Notices nobody has acknowledged yet, oldest first."""
+        return [n for n in self.notices.values() if n.acknowledged_seq is None]
+
+    # ------------------------------------------------------------------ folding
+
+    def apply(self, body: Mapping[str, Any]) -> set[str]:
+        """Fold one decoded entry in; returns the labels of the items it changed."""
+        seq = int(body["seq"])
+        if seq != self.size:
+            raise ValueError(f"entry seq {seq} out of order (expected {self.size})")
+        self.size = seq + 1
+        handler = _HANDLERS.get(str(body.get("kind")))
+        if handler is None:
+            return set()
+        return handler(self, body, seq, parse_utc(str(body["ts"])))
+
+    def _register(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        case_id = body["case"]
+        if body["kind"] == CASE_REGISTERED:
+            raw = body.get("complainant")
+            self.cases[case_id] = CaseView(
+                case_id=case_id,
+                title=body["title"],
+                officer=body["officer"],
+                officers=tuple(body["officers"]),
+                complainant=Complainant(raw["name"], raw["contact"]) if raw else None,
+                registered_at=at,
+                registered_seq=seq,
+            )
+        case = self.cases[case_id]
+        changed: set[str] = set()
+        for it in body["items"]:
+            label = it["label"]
+            self.items[label] = ItemView(
+                label=label,
+                case_id=case_id,
+                kind=it["kind"],
+                category=it["category"],
+                description=it["description"],
+                quantity=it["quantity"],
+                seized_from=it["seized_from"],
+                seized_at=parse_utc(it["seized_at"]),
+                seizing_officer=it["seizing_officer"],
+                handover_due=parse_utc(it["handover_due"]),
+                registered_seq=seq,
+                state=ItemState.REGISTERED,
+                state_seq=seq,
+                state_since=at,
+                history=[seq],
+            )
+            case.items.append(label)
+            changed.add(label)
+        return changed
+
+    def _move(self, label: str, state: ItemState, seq: int, at: datetime) -> ItemView:
+        item = self.items[label]
+        if item.compartment is not None:
+            self.compartments[item.compartment].discard(label)
+            if not self.compartments[item.compartment]:
+                del self.compartments[item.compartment]
+            item.compartment = None
+        item.state, item.state_seq, item.state_since = state, seq, at
+        item.history.append(seq)
+        return item
+
+    def _handed_over(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        record = HandoverRecord(
+            seq=seq,
+            at=at,
+            clerk=body["clerk"],
+            items=tuple(body["items"]),
+            missing=tuple(body["missing"]),
+            extra=tuple(body["extra"]),
+            reason=body["reason"],
+            photos=_photos(body),
+        )
+        self.cases[body["case"]].handovers.append(record)
+        for label in record.items:
+            self._move(label, ItemState.HANDED_OVER, seq, at).clerk = record.clerk
+        return set(record.items)
+
+    def _stored(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        item = self._move(body["item"], ItemState.STORED, seq, at)
+        item.compartment = body["compartment"]
+        item.clerk = body["actor"]
+        item.holder = item.due_back = None
+        self.compartments.setdefault(body["compartment"], set()).add(item.label)
+        return {item.label}
+
+    def _checked_out(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        item = self._move(body["item"], ItemState.CHECKED_OUT, seq, at)
+        item.holder = body["officer"]
+        item.due_back = parse_utc(body["due"])
+        return {item.label}
+
+    def _returned(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        item = self._move(body["item"], ItemState.RETURNED, seq, at)
+        item.holder = item.due_back = None
+        return {item.label}
+
+    def _disposed(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        item = self._move(body["item"], ItemState.DISPOSED, seq, at)
+        item.disposal = body["disposal"]
+        item.approved_by = body["approved_by"]
+        return {item.label}
+
+    def _notice(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        self.notices[body["key"]] = NoticeRecord(
+            key=body["key"],
+            role=body["role"],
+            person=body["person"],
+            subject=body["subject"],
+            text=body["text"],
+            refs=dict(body["refs"]),
+            seq=seq,
+            at=at,
+        )
+        return set()
+
+    def _acknowledged(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        notice = self.notices[body["key"]]
+        notice.acknowledged_at, notice.acknowledged_seq = at, seq
+        return set()
+
+    def _reconciled(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        self.reconciliations.append(
+            ReconciliationRecord(
+                seq=seq,
+                at=at,
+                day=body["day"],
+                checked_out_not_back=tuple(body["checked_out_not_back"]),
+                registered_not_handed_over=tuple(body["registered_not_handed_over"]),
+                stored_but_empty=tuple(
+                    (e["item"], e["compartment"]) for e in body["stored_but_empty"]
+                ),
+                occupancy_known=body["occupancy_known"],
+            )
+        )
+        return set()
+
+
+_HANDLERS = {
+    CASE_REGISTERED: Projection._register,
+    CASE_ITEMS_ADDED: Projection._register,
+    CASE_HANDED_OVER: Projection._handed_over,
+    ITEM_STORED: Projection._stored,
+    ITEM_CHECKED_OUT: Projection._checked_out,
+    ITEM_RETURNED: Projection._returned,
+    ITEM_DISPOSED: Projection._disposed,
+    NOTICE_SENT: Projection._notice,
+    NOTICE_ACKNOWLEDGED: Projection._acknowledged,
+    RECONCILIATION: Projection._reconciled,
+}

@@ -1,0 +1,70 @@
+"""Small real stand-ins for tests, demos and tools: a settable clock, a notifier that keeps a
+list, a sample people list and photo references. They satisfy the :mod:`custody.ports`
+Protocols; nothing here touches the ledger (use the real ``custody.ledger.Ledger``)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from custody.domain.people import Directory
+from custody.ports import Notice, PhotoRef
+from custody.settings import PersonSettings, build_directory
+
+
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.moment = start or datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # 08:00 Monday, Shanghai
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move forward by ``delta``; returns the new time."""
+        self.moment += delta
+        return self.moment
+
+    def set(self, moment: datetime) -> None:
+        self.moment = moment
+
+
+class ListNotifier:
+    """A notifier that records every notice it is handed, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notice] = []
+
+    def send(self, notice: Notice) -> None:
+        self.sent.append(notice)
+
+    def keys(self) -> list[str]:
+        return [n.key for n in self.sent]
+
+    def to(self, person: str) -> list[Notice]:
+        return [n for n in self.sent if n.person == person]
+
+
+SAMPLE_PEOPLE: tuple[PersonSettings, ...] = (
+    PersonSettings("wang", "Wang Wei", "officer", supervisor="zhao", phone="+8613800000001"),
+    PersonSettings("li", "Li Na", "officer", supervisor="zhao", phone="+8613800000002"),
+    PersonSettings("chen", "Chen Jie", "officer", supervisor="sun", phone="+8613800000003"),
+    PersonSettings("zhao", "Zhao Lei", "supervisor", phone="+8613800000010"),
+    PersonSettings("sun", "Sun Min", "supervisor", phone="+8613800000011"),
+    PersonSettings("zhou", "Zhou Yan", "clerk", phone="+8613800000020"),
+    PersonSettings("wu", "Wu Hao", "clerk", phone="+8613800000021"),
+    PersonSettings("legal1", "District legal section", "legal", phone="+8613800000030"),
+    PersonSettings("audit1", "Auditor", "auditor"),
+)
+
+
+def sample_directory() -> Directory:
+    """A small station: three officers, two supervisors, two clerks, legal, an auditor."""
+    return build_directory(SAMPLE_PEOPLE)
+
+
+def photo(tag: str) -> PhotoRef:
+    """A photo reference for some bytes named by ``tag`` (a real SHA-256 of those bytes)."""
+    data = f"photo:{tag}".encode()
+    return PhotoRef(hashlib.sha256(data).hexdigest(), len(data))
