@@ -14,7 +14,8 @@
         settings = sim.cabinet_settings("modbus-tcp")   # CabinetSettings for the factory
 
 Arguments: ``cabinets`` (K), ``compartments`` (N), ``host``/``tcp_port`` (0 = a free port,
-``tcp=False`` for none), ``rtu_pty``, ``rtu_socket``, ``lockboard_pty``, ``baud`` (the RTU
+``tcp=False`` for none), ``rtu_pty``, ``rtu_socket`` (``rtu_socket_host``/``_port``),
+``lockboard_pty``, ``baud`` (the RTU
 line's rate, used by ``line_time``), ``line_time`` (hold answers back for the physical
 line time, see :mod:`hw_sim.linetime`), ``now`` (the world's time source, e.g.
 :class:`~hw_sim.cabinet_world.ManualTime`), ``unlock_pulse_ms``, ``regmap``.
@@ -55,6 +56,7 @@ class SimStation:
         rtu_pty: bool = False,
         rtu_socket: bool = False,
         rtu_socket_port: int = 0,
+        rtu_socket_host: str | None = None,
         lockboard_pty: bool = False,
         baud: int = 19200,
         line_time: bool = False,
@@ -70,6 +72,7 @@ class SimStation:
         self._want_tcp, self._tcp_port_req = tcp, tcp_port
         self._want_rtu_pty, self._want_rtu_socket = rtu_pty, rtu_socket
         self._rtu_socket_port_req = rtu_socket_port
+        self._rtu_socket_host = rtu_socket_host or host
         self._want_lockboard = lockboard_pty
         self._line = LineTime(baud) if line_time else None
         self._lock_bit_locked = lock_bit_locked
@@ -114,10 +117,11 @@ class SimStation:
                 self._servers.append(rtu_server)
                 self.rtu_path = self._nullmodem.path_b
             if self._want_rtu_socket:
-                url = f"socket://{self.host}:{self._rtu_socket_port_req}"
+                host = self._rtu_socket_host
+                url = f"socket://{host}:{self._rtu_socket_port_req}"
                 sock_server, port = await start_rtu_server(self._context(), url, self.baud)
                 self._servers.append(sock_server)
-                self.rtu_socket_url = f"socket://{self.host}:{port}"
+                self.rtu_socket_url = f"socket://{host}:{port}"
             if self._want_lockboard:
                 self.lockboard = LockBoardSim(self.world, lock_bit_locked=self._lock_bit_locked)
                 self.lockboard.start()
