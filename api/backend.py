@@ -1,0 +1,168 @@
+"""The API's read side of the ledger: one thread owns the ledger handle and the derived state.
+
+SQLite handles must stay on the thread that made them, and the ledger and the derived
+index are read together (the index is caught up to the ledger's size before it answers),
+so every read runs on one worker thread, off the event loop: handlers ``await
+backend.call(fn)`` and ``fn`` receives the thread's :class:`Reader`.
+
+Before each call the reader catches up with entries the ledger gained since the last one
+(written by the daemon in this process or another), so the index and the custody
+projection are never stale by more than the call that notices them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from api.auth import Principal
+from api.custody_view import CustodyView
+from api.errors import NotCoveredError, NotFoundError
+from api.index import ItemIndex, references
+from custody.ledger import Entry, Ledger
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.errors import NoSuchEntryError
+from custody.ledger.note import split_note
+from custody.ledger.tlogproof import format_tlog_proof
+from custody.settings import RulesSettings
+
+T = TypeVar("T")
+
+
+class Reader:
+    """Thread-confined handles: the ledger, the derived index, the custody projection."""
+
+    def __init__(self, data_dir: Path, rules: RulesSettings | None = None) -> None:
+        self.data_dir = data_dir
+        self._stack = contextlib.ExitStack()
+        # Read-only: the daemon (or nobody) is the single writer; the API never appends.
+        self.ledger = self._stack.enter_context(Ledger.open(data_dir, readonly=True))
+        self.index = ItemIndex(data_dir)
+        self._stack.callback(self.index.close)
+        self.custody = CustodyView(rules)
+        self._labels: list[str] = []
+        self._labels_at = -1
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Catch the derived state up with the ledger's current size."""
+        self.index.catch_up(self.ledger)
+        self.custody.catch_up(self.ledger)
+
+    def close(self) -> None:
+        """Close every handle."""
+        self._stack.close()
+
+    def sorted_labels(self) -> list[str]:
+        """Every item label, sorted (cached until the projection changes)."""
+        if self._labels_at != self.custody.projection.size:
+            self._labels = sorted(self.custody.items)
+            self._labels_at = self.custody.projection.size
+        return self._labels
+
+    def case_seqs(self, case_id: str) -> list[int]:
+        """Seqs of every entry naming the case or any of its items, in ledger order."""
+        seqs = set(self.index.case_seqs(case_id))
+        case = self.custody.cases.get(case_id)
+        for label in case.items if case else ():
+            seqs.update(self.index.item_seqs(label))
+        return sorted(seqs)
+
+    def photo_visible(self, who: Principal, sha256: str) -> bool:
+        """Whether an officer may see a photo: some entry of his or her cases references it."""
+        for seq in self.index.photo_seqs(sha256):
+            refs = references(self.ledger.entry(seq).body)
+            cases = set(refs.cases)
+            items = self.custody.items
+            cases.update(items[x].case_id for x in refs.items if x in items)
+            if any(self.custody.may_see_case(who, c) for c in cases):
+                return True
+        return False
+
+    # ------------------------------------------------------------------ ledger reads
+
+    def entry(self, seq: int) -> Entry:
+        """One entry; :class:`NotFoundError` outside the ledger."""
+        try:
+            return self.ledger.entry(seq)
+        except NoSuchEntryError:
+            raise NotFoundError(f"no entry {seq}: the ledger holds {self.ledger.size}") from None
+
+    def latest_checkpoint(self) -> tuple[str, int] | None:
+        """The latest signed checkpoint note and the tree size it commits to."""
+        note = self.ledger.latest_checkpoint()
+        if note is None:
+            return None
+        text, _sigs = split_note(note)
+        return note, Checkpoint.parse(text).size
+
+    def proof_text(self, seq: int, checkpoint: tuple[str, int] | None = None) -> str:
+        """A ``tlog-proof@v1`` for entry ``seq`` against ``checkpoint`` (default: the latest).
+
+        Raises :class:`NotCoveredError` when no signed checkpoint covers the entry yet: the
+        API is read-only and never signs one itself.
+        """
+        entry = self.entry(seq)
+        cp = checkpoint if checkpoint is not None else self.latest_checkpoint()
+        if cp is None or cp[1] <= seq:
+            why = "no checkpoint" if cp is None else f"the latest checkpoint covers {cp[1]}"
+            raise NotCoveredError(
+                f"entry {seq} is not covered by a signed checkpoint yet ({why}); the station "
+                "signs one within its checkpoint interval"
+            )
+        note, size = cp
+        proof = self.ledger.inclusion_proof(seq, size)
+        return format_tlog_proof(seq, proof, note, entry.raw)
+
+
+class Backend:
+    """Runs :class:`Reader` work on a dedicated thread."""
+
+    def __init__(self, data_dir: Path, rules: RulesSettings | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self._rules = rules
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-ledger")
+        self._reader: Reader | None = None
+
+    def _open(self) -> Reader:
+        if self._reader is None:
+            self._reader = Reader(self.data_dir, self._rules)
+        return self._reader
+
+    def start(self) -> None:
+        """Open the ledger and build the derived state (blocks until done)."""
+        self._pool.submit(self._open).result()
+
+    async def start_async(self) -> None:
+        """:meth:`start` without blocking the event loop."""
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._open)
+
+    def stop(self) -> None:
+        """Close the handles and the thread."""
+
+        def close() -> None:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+
+        self._pool.submit(close).result()
+        self._pool.shutdown(wait=True)
+
+    def _run(self, fn: Callable[[Reader], T]) -> T:
+        # Opened here too when the app is mounted in another app that never ran our lifespan.
+        reader = self._open()
+        reader.refresh()
+        return fn(reader)
+
+    async def call(self, fn: Callable[[Reader], T]) -> T:
+        """Run ``fn(reader)`` on the ledger thread and return its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._run, fn)
+
+    def call_sync(self, fn: Callable[[Reader], T]) -> T:
+        """Run ``fn(reader)`` on the ledger thread from synchronous code (tests, reports)."""
+        return self._pool.submit(self._run, fn).result()

@@ -1,0 +1,155 @@
+"""The custody state the API serves: the ledger's projection, plus deadlines and escalation.
+
+Derived state only, rebuilt from the ledger when the API starts and caught up entry by
+entry as the ledger grows (on the API's ledger thread). Who may see a case is decided here
+too, from the case's officers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from api.auth import Principal
+from custody.domain.states import ItemState
+from custody.domain.values import millis
+from custody.projection import NOTICE_SENT, CaseView, ItemView, NoticeRecord, Projection
+from custody.rules.catalogue import load_catalogue
+from custody.rules.engine import RulesEngine
+from custody.settings import RulesSettings
+
+CATCH_UP_BATCH = 20_000
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """An open deadline (a matter of the rules engine) on one item."""
+
+    key: str  # the matter: "<rule>:<label>:<seq that opened it>"
+    label: str
+    case_id: str
+    rule: str  # "handover", "return", or a catalogue risk point's id
+    rule_name: str
+    due: datetime
+    officer: str
+    overdue: bool
+    step: int  # the highest ladder step whose notice is in the ledger (0: none yet)
+    ladder_steps: int
+    last_notice_role: str | None
+    last_notice_at: datetime | None
+    last_notice_key: str | None
+    acknowledged: bool
+
+
+class CustodyView:
+    """The custody projection and the notices about each item; one thread only."""
+
+    def __init__(self, rules: RulesSettings | None = None) -> None:
+        settings = (rules or RulesSettings()).check()
+        self.projection = Projection()
+        self.engine = RulesEngine(settings, load_catalogue(settings.catalogue))
+        # matter key -> (highest ladder step notified, its latest notice key)
+        self._steps: dict[str, tuple[int, str]] = {}
+
+    def catch_up(self, ledger: Any) -> int:
+        """Fold in the entries the ledger gained; returns how many."""
+        target = int(ledger.size)
+        done = 0
+        while self.projection.size < target:
+            start = self.projection.size
+            stop = min(target, start + CATCH_UP_BATCH)
+            for entry in ledger.entries(start, stop):
+                self._apply(entry.body)
+            done += stop - start
+        return done
+
+    def _apply(self, body: Mapping[str, Any]) -> None:
+        changed = self.projection.apply(body)
+        for label in changed:
+            self.engine.refresh(self.projection.items[label])
+        if body.get("kind") == NOTICE_SENT:
+            refs = body.get("refs")
+            step = refs.get("step") if isinstance(refs, Mapping) else None
+            key = str(body.get("key", ""))
+            # A ladder notice's key is "<matter key>:<step>:<person>" (custody.services).
+            if isinstance(step, str) and step.isdigit() and key.count(":") >= 4:
+                matter = key.rsplit(":", 2)[0]
+                if int(step) >= self._steps.get(matter, (0, ""))[0]:
+                    self._steps[matter] = (int(step), key)
+
+    # ------------------------------------------------------------------ lookups
+
+    @property
+    def cases(self) -> Mapping[str, CaseView]:
+        return self.projection.cases
+
+    @property
+    def items(self) -> Mapping[str, ItemView]:
+        return self.projection.items
+
+    def case_officers(self, case_id: str) -> frozenset[str]:
+        """Everyone the case belongs to (its officer and the officers on it)."""
+        case = self.projection.cases.get(case_id)
+        if case is None:
+            return frozenset()
+        return frozenset({case.officer, *case.officers})
+
+    def may_see_case(self, who: Principal, case_id: str) -> bool:
+        """Station roles see every case; an officer only the cases he or she is on."""
+        if who.sees_everything:
+            return True
+        return who.person is not None and who.person in self.case_officers(case_id)
+
+    def may_see_item(self, who: Principal, label: str) -> bool:
+        """Whether ``who`` may see an item (by its case)."""
+        if who.sees_everything:
+            return True
+        item = self.projection.items.get(label)
+        return item is not None and self.may_see_case(who, item.case_id)
+
+    def visible_cases(self, who: Principal) -> Iterator[CaseView]:
+        """The cases ``who`` may see, in case id order."""
+        for case_id in sorted(self.projection.cases):
+            if self.may_see_case(who, case_id):
+                yield self.projection.cases[case_id]
+
+    # ------------------------------------------------------------------ deadlines
+
+    def _officer(self, item: ItemView) -> str:
+        if item.state is ItemState.CHECKED_OUT and item.holder:
+            return item.holder
+        if item.state is ItemState.REGISTERED:
+            return item.seizing_officer
+        case = self.projection.cases.get(item.case_id)
+        return case.officer if case else ""
+
+    def deadlines(self, now: datetime) -> list[Deadline]:
+        """Every open deadline (handover, daily return, catalogue points), soonest first."""
+        now_ms = millis(now)
+        out: list[Deadline] = []
+        for matter in self.engine.matters():
+            item = self.projection.items[matter.label]
+            step, key = self._steps.get(matter.key, (0, ""))
+            last: NoticeRecord | None = self.projection.notices.get(key) if key else None
+            out.append(
+                Deadline(
+                    key=matter.key,
+                    label=item.label,
+                    case_id=item.case_id,
+                    rule=matter.point.id,
+                    rule_name=matter.point.name,
+                    due=datetime.fromtimestamp(matter.deadline_ms / 1000, tz=UTC),
+                    officer=self._officer(item),
+                    overdue=matter.deadline_ms <= now_ms,
+                    step=step,
+                    ladder_steps=len(matter.point.ladder),
+                    last_notice_role=last.role if last else None,
+                    last_notice_at=last.at if last else None,
+                    last_notice_key=last.key if last else None,
+                    acknowledged=bool(last and last.acknowledged_seq is not None),
+                )
+            )
+        out.sort(key=lambda d: (d.due, d.key))
+        return out

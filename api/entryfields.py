@@ -1,0 +1,35 @@
+"""Small helpers over entry fields shared by the API's views: times and photo references."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+
+def utc(moment: datetime | None) -> str | None:
+    """RFC 3339 UTC with milliseconds and ``Z``, as in ledger entries (None stays None)."""
+    if moment is None:
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def photo_refs(body: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """Every ``{"sha256", "bytes"}`` reference in an entry, in order, without repeats."""
+    found: list[tuple[str, int]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            sha, size = value.get("sha256"), value.get("bytes")
+            if isinstance(sha, str) and isinstance(size, int):
+                if (sha, size) not in found:
+                    found.append((sha, size))
+                return
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(body)
+    return found

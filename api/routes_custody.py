@@ -1,0 +1,194 @@
+"""Cases, items, an item's whole chain of custody, open deadlines and overdue items.
+
+Station roles (auditor, clerk, supervisor) see every case; an officer only the cases he or
+she is on (asking for another's is refused with 403 and logged; lists leave them out).
+An item's history comes from the derived index (label -> seqs), never a ledger scan.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from api.backend import Reader
+from api.deps import AnyRole, refuse
+from api.errors import NotFoundError
+from api.models import (
+    CaseDetail,
+    CaseOut,
+    DeadlineOut,
+    EntryOut,
+    ItemOut,
+    case_out,
+    deadline_out,
+    entry_out,
+    handover_out,
+    item_out,
+)
+from api.pagination import Page, PageParams, page_params
+from custody.domain.states import ItemState
+from custody.ports import Clock, SystemClock
+
+router = APIRouter(prefix="/v1", tags=["custody"])
+
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def _clock(request: Request) -> Clock:
+    clock: Clock | None = request.app.state.clock
+    return clock or SystemClock()
+
+
+async def _call_case(request: Request, who: AnyRole, case_id: str) -> None:
+    def check(r: Reader) -> bool:
+        if case_id not in r.custody.cases:
+            raise NotFoundError(f"no case {case_id!r}")
+        return r.custody.may_see_case(who, case_id)
+
+    if not await request.app.state.backend.call(check):
+        refuse(request, who, f"case {case_id} is not a case of officer {who.person}")
+
+
+async def _check_item(request: Request, who: AnyRole, label: str) -> None:
+    def check(r: Reader) -> bool:
+        if label not in r.custody.items:
+            raise NotFoundError(f"no item {label!r}")
+        return r.custody.may_see_item(who, label)
+
+    if not await request.app.state.backend.call(check):
+        refuse(request, who, f"item {label} belongs to no case of officer {who.person}")
+
+
+@router.get("/cases", response_model=Page[CaseOut], summary="Cases (an officer: his or her own)")
+async def cases(request: Request, who: AnyRole, page: Paging) -> Page[CaseOut]:
+    def run(r: Reader) -> Page[CaseOut]:
+        visible = [case_out(c) for c in r.custody.visible_cases(who)]
+        return page.slice(visible)
+
+    result: Page[CaseOut] = await request.app.state.backend.call(run)
+    return result
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail, summary="A case and its items")
+async def case(request: Request, who: AnyRole, case_id: str) -> CaseDetail:
+    await _call_case(request, who, case_id)
+
+    def run(r: Reader) -> CaseDetail:
+        c = r.custody.cases[case_id]
+        return CaseDetail(
+            **case_out(c).model_dump(),
+            item_states=[item_out(r.custody.items[x]) for x in c.items],
+            handovers=[handover_out(h) for h in c.handovers],
+        )
+
+    result: CaseDetail = await request.app.state.backend.call(run)
+    return result
+
+
+@router.get(
+    "/cases/{case_id}/history",
+    response_model=Page[EntryOut],
+    summary="Every entry about a case or any of its items, in ledger order",
+)
+async def case_history(
+    request: Request, who: AnyRole, case_id: str, page: Paging
+) -> Page[EntryOut]:
+    await _call_case(request, who, case_id)
+
+    def run(r: Reader) -> Page[EntryOut]:
+        seqs = r.case_seqs(case_id)
+        chosen = seqs[page.offset : page.offset + page.limit]
+        return page.page([entry_out(r.entry(s)) for s in chosen], len(seqs))
+
+    result: Page[EntryOut] = await request.app.state.backend.call(run)
+    return result
+
+
+@router.get("/items", response_model=Page[ItemOut], summary="Items, by label")
+async def items(
+    request: Request,
+    who: AnyRole,
+    page: Paging,
+    state: Annotated[ItemState | None, Query(description="only items in this state")] = None,
+    case_id: Annotated[str | None, Query(description="only the items of this case")] = None,
+) -> Page[ItemOut]:
+    def run(r: Reader) -> Page[ItemOut]:
+        labels = r.sorted_labels()
+        chosen = [
+            r.custody.items[x]
+            for x in labels
+            if (state is None or r.custody.items[x].state is state)
+            and (case_id is None or r.custody.items[x].case_id == case_id)
+        ]
+        if not who.sees_everything:
+            chosen = [i for i in chosen if r.custody.may_see_case(who, i.case_id)]
+        part = chosen[page.offset : page.offset + page.limit]
+        return page.page([item_out(i) for i in part], len(chosen))
+
+    result: Page[ItemOut] = await request.app.state.backend.call(run)
+    return result
+
+
+@router.get("/items/{label}", response_model=ItemOut, summary="An item: its state and place")
+async def item(request: Request, who: AnyRole, label: str) -> ItemOut:
+    await _check_item(request, who, label)
+    result: ItemOut = await request.app.state.backend.call(
+        lambda r: item_out(r.custody.items[label])
+    )
+    return result
+
+
+@router.get(
+    "/items/{label}/history",
+    response_model=Page[EntryOut],
+    summary="An item's whole chain of custody: every entry naming it, in ledger order",
+)
+async def item_history(
+    request: Request, who: AnyRole, label: str, page: Paging
+) -> Page[EntryOut]:
+    await _check_item(request, who, label)
+
+    def run(r: Reader) -> Page[EntryOut]:
+        total = r.index.item_count(label)
+        seqs = r.index.item_seqs(label, page.offset, page.limit)
+        return page.page([entry_out(r.entry(s)) for s in seqs], total)
+
+    result: Page[EntryOut] = await request.app.state.backend.call(run)
+    return result
+
+
+async def _deadlines(
+    request: Request, who: AnyRole, page: PageParams, only_overdue: bool
+) -> Page[DeadlineOut]:
+    now: datetime = _clock(request).now()
+
+    def run(r: Reader) -> Page[DeadlineOut]:
+        found = [
+            d
+            for d in r.custody.deadlines(now)
+            if (d.overdue or not only_overdue) and r.custody.may_see_case(who, d.case_id)
+        ]
+        return page.slice([deadline_out(d) for d in found])
+
+    result: Page[DeadlineOut] = await request.app.state.backend.call(run)
+    return result
+
+
+@router.get(
+    "/deadlines",
+    response_model=Page[DeadlineOut],
+    summary="Open deadlines (handover, daily return), soonest first, with escalation step",
+)
+async def deadlines(request: Request, who: AnyRole, page: Paging) -> Page[DeadlineOut]:
+    return await _deadlines(request, who, page, only_overdue=False)
+
+
+@router.get(
+    "/overdue",
+    response_model=Page[DeadlineOut],
+    summary="Overdue items and how far their escalation has gone",
+)
+async def overdue(request: Request, who: AnyRole, page: Paging) -> Page[DeadlineOut]:
+    return await _deadlines(request, who, page, only_overdue=True)

@@ -1,0 +1,65 @@
+"""Routes about the API itself: health, who the token holder is, the refusal log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from api.deps import AnyRole, AuditorRole, token_store
+from api.pagination import Page, PageParams, page_params
+
+router = APIRouter(prefix="/v1", tags=["meta"])
+
+
+class Health(BaseModel):
+    """Liveness only: no data, so it needs no token."""
+
+    status: str
+
+
+class WhoAmI(BaseModel):
+    """The token holder of the request."""
+
+    token_id: str
+    role: str
+    person: str | None
+
+
+class RefusalOut(BaseModel):
+    """One refused request."""
+
+    id: int
+    at: str
+    token_id: str | None
+    role: str | None
+    person: str | None
+    method: str
+    path: str
+    status: int
+    reason: str
+
+
+@router.get("/health", response_model=Health, summary="Liveness (no token needed, no data)")
+async def health() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/whoami", response_model=WhoAmI, summary="The token holder's role and person")
+async def whoami(who: AnyRole) -> WhoAmI:
+    return WhoAmI(token_id=who.token_id, role=who.role.value, person=who.person)
+
+
+@router.get(
+    "/refusals",
+    response_model=Page[RefusalOut],
+    summary="Refused requests, newest first (auditors)",
+)
+def refusals(
+    request: Request,
+    who: AuditorRole,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[RefusalOut]:
+    total, rows = token_store(request).refusals(page.offset, page.limit)
+    return page.page([RefusalOut(**r.__dict__) for r in rows], total)
