@@ -38,8 +38,11 @@ def rtu_gap_s(baud: int) -> float:
 class ModbusLine:
     """A Modbus client plus the lock and the inter-frame gap of its line."""
 
-    def __init__(self, client: Client, *, name: str, gap_s: float = 0.0) -> None:
-        self.client = client
+    def __init__(self, make_client: Callable[[], Client], *, name: str, gap_s: float = 0.0) -> None:
+        # pymodbus clients bind to the running event loop when created, so the client is
+        # made on first use: settings can be turned into cabinets before the loop starts.
+        self._make_client = make_client
+        self._client: Client | None = None
         self.name = name
         self.gap_s = gap_s
         self._lock = asyncio.Lock()
@@ -50,11 +53,13 @@ class ModbusLine:
     @classmethod
     def tcp(cls, host: str, port: int, *, timeout_s: float = 0.5, gap_s: float = 0.0) -> ModbusLine:
         """A Modbus TCP connection (one per gateway or controller)."""
-        client = AsyncModbusTcpClient(
-            host, port=port, timeout=timeout_s, retries=0, reconnect_delay=0
-        )
-        client.set_max_no_responses(_NO_AUTO_DISCONNECT)
-        return cls(client, name=f"tcp:{host}:{port}", gap_s=gap_s)
+
+        def make() -> Client:
+            return AsyncModbusTcpClient(
+                host, port=port, timeout=timeout_s, retries=0, reconnect_delay=0
+            )
+
+        return cls(make, name=f"tcp:{host}:{port}", gap_s=gap_s)
 
     @classmethod
     def rtu(
@@ -71,17 +76,20 @@ class ModbusLine:
 
         ``gap_s`` defaults to the RTU 3.5-character silence at ``baud``.
         """
-        client = AsyncModbusSerialClient(
-            device,
-            baudrate=baud,
-            parity=parity,
-            stopbits=stopbits,
-            timeout=timeout_s,
-            retries=0,
-            reconnect_delay=0,
-        )
-        client.set_max_no_responses(_NO_AUTO_DISCONNECT)
-        return cls(client, name=f"rtu:{device}", gap_s=rtu_gap_s(baud) if gap_s is None else gap_s)
+
+        def make() -> Client:
+            return AsyncModbusSerialClient(
+                device,
+                baudrate=baud,
+                parity=parity,
+                stopbits=stopbits,
+                timeout=timeout_s,
+                retries=0,
+                reconnect_delay=0,
+            )
+
+        gap = rtu_gap_s(baud) if gap_s is None else gap_s
+        return cls(make, name=f"rtu:{device}", gap_s=gap)
 
     def attach(self) -> None:
         """Register one more cabinet using this line."""
@@ -93,10 +101,19 @@ class ModbusLine:
         if self._users == 0:
             await self.close()
 
+    @property
+    def client(self) -> Client:
+        """The pymodbus client (made on first use, inside the running loop)."""
+        if self._client is None:
+            self._client = self._make_client()
+            self._client.set_max_no_responses(_NO_AUTO_DISCONNECT)
+        return self._client
+
     async def close(self) -> None:
         """Close the connection now (a later call reconnects)."""
         async with self._lock:
-            self.client.close()
+            if self._client is not None:
+                self._client.close()
 
     async def call(self, what: str, op: Callable[[Client], Awaitable[Any]]) -> ModbusPDU:
         """Run one transaction under the line lock; raise a bridge error if it fails."""
