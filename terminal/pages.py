@@ -1,0 +1,160 @@
+"""The terminal's screens (server-rendered HTML); actions live in :mod:`terminal.actions`.
+
+A screen asked for without a live session sends the person to the sign-in screen (with the
+reason: idle lock or signed out). A clerk's home is the handover desk; an officer's home is
+"your files today".
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from custody.domain.states import ItemState
+from custody.errors import LockerError
+from terminal.app import SESSION_COOKIE, Terminal
+from terminal.errors import message_for
+from terminal.i18n import translate
+from terminal.sessions import Session, SessionExpiredError
+
+
+def _base(request: Request) -> str:
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def _to_signin(request: Request, why: str) -> RedirectResponse:
+    return RedirectResponse(f"{_base(request)}/signin?why={why}", status_code=303)
+
+
+def draft_json(terminal: Terminal, person: str, case_id: str) -> dict[str, Any]:
+    """The handover screen's state: manifest lines, extras, photos (also sent after scans)."""
+    case, items = terminal.desk.case(case_id)
+    draft = terminal.desk.draft(person, case_id)
+    lines = []
+    for item in items:
+        if item.state is ItemState.REGISTERED:
+            status = "ticked" if item.label in draft.ticked else "pending"
+        else:
+            status = "done"
+        lines.append({
+            "label": item.label, "kind": item.kind, "description": item.description,
+            "quantity": item.quantity, "seized_from": item.seized_from, "status": status,
+            "photo": draft.ticked.get(item.label, ""),
+        })
+    pending = [ln for ln in lines if ln["status"] == "pending"]
+    return {
+        "case": case.case_id,
+        "lines": lines,
+        "missing": [ln["label"] for ln in pending],
+        "extra": [{"label": lb, "photo": sha} for lb, sha in sorted(draft.extra.items())],
+        "ticked": len(draft.ticked),
+    }
+
+
+def register(app: FastAPI, terminal: Terminal) -> None:
+    """Add the screens to the app."""
+
+    def page(request: Request, name: str, session: Session | None, **ctx: Any) -> HTMLResponse:
+        return HTMLResponse(terminal.render(request, name, session, **ctx))
+
+    def signed_in(request: Request) -> Session:
+        return terminal.session(request)
+
+    @app.get("/", include_in_schema=False)
+    async def root(request: Request) -> Response:
+        session = terminal.sessions.peek(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            return _to_signin(request, "start")
+        target = "officer" if session.person.role == "officer" else "home"
+        return RedirectResponse(f"{_base(request)}/{target}", status_code=303)
+
+    @app.get("/signin", response_class=HTMLResponse)
+    async def signin(request: Request, why: str = "start") -> HTMLResponse:
+        reasons = {"idle": "signin.locked_idle", "signout": "signin.signed_out"}
+        return page(request, "signin.html", None, screen="signin",
+                    notice_key=reasons.get(why, ""))
+
+    @app.get("/lock", include_in_schema=False)
+    async def lock(request: Request) -> Response:
+        terminal.sessions.sign_out(request.cookies.get(SESSION_COOKIE))
+        response = _to_signin(request, "idle")
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @app.get("/home", response_class=HTMLResponse)
+    async def home(request: Request) -> Response:
+        try:
+            session = signed_in(request)
+        except SessionExpiredError:
+            return _to_signin(request, "idle")
+        if session.person.role == "officer":
+            return RedirectResponse(f"{_base(request)}/officer", status_code=303)
+        return page(request, "home.html", session, screen="home",
+                    pending=terminal.desk.pending_cases(), to_store=terminal.desk.to_store())
+
+    @app.get("/handover/{case_id:path}", response_class=HTMLResponse)
+    async def handover(request: Request, case_id: str) -> Response:
+        try:
+            session = signed_in(request)
+        except SessionExpiredError:
+            return _to_signin(request, "idle")
+        lang = terminal.language(request, session)
+        try:
+            state = draft_json(terminal, session.person.id, case_id)
+            case, items = terminal.desk.case(case_id)
+        except LockerError as exc:
+            key, params = message_for(exc)
+            return page(request, "message.html", session, screen="message",
+                        message=translate(key, lang, **params))
+        return page(
+            request, "handover.html", session, screen="handover", case=case, items=items,
+            state_json=json.dumps(state, ensure_ascii=False),
+            checklist=terminal.station.custody.settings.lawfulness_checklist,
+        )
+
+    @app.get("/storage/{case_id:path}", response_class=HTMLResponse)
+    async def storage(request: Request, case_id: str) -> Response:
+        try:
+            session = signed_in(request)
+        except SessionExpiredError:
+            return _to_signin(request, "idle")
+        case, items = terminal.desk.case(case_id)
+        waiting = [i for i in items if i.state in (ItemState.HANDED_OVER, ItemState.RETURNED)]
+        return page(request, "storage.html", session, screen="storage", case=case,
+                    items=waiting, step=terminal.desk.steps.get(session.person.id))
+
+    @app.get("/bay", response_class=HTMLResponse)
+    async def bay(request: Request) -> Response:
+        try:
+            session = signed_in(request)
+        except SessionExpiredError:
+            return _to_signin(request, "idle")
+        step = terminal.desk.steps.get(session.person.id)
+        if step is None:
+            target = "officer" if session.person.role == "officer" else "home"
+            return RedirectResponse(f"{_base(request)}/{target}", status_code=303)
+        items = [terminal.desk.item(lb) for lb in step.labels]
+        return page(request, "bay.html", session, screen="bay", step=step, items=items)
+
+    @app.get("/officer", response_class=HTMLResponse)
+    async def officer(request: Request) -> Response:
+        try:
+            session = signed_in(request)
+        except SessionExpiredError:
+            return _to_signin(request, "idle")
+        day = terminal.desk.officer_day(session.person.id, terminal.station.clock.now())
+        return page(request, "officer.html", session, screen="officer", day=day,
+                    zone=terminal.station.custody.settings.zone)
+
+    @app.get("/alarms", response_class=HTMLResponse)
+    async def alarms(request: Request) -> Response:
+        try:
+            session = signed_in(request)
+        except SessionExpiredError:
+            return _to_signin(request, "idle")
+        board = terminal.station.alarms
+        return page(request, "alarms.html", session, screen="alarms",
+                    alarms=list(board.open_alarms()) if board else [])
