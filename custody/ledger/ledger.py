@@ -1,0 +1,416 @@
+"""The custody ledger: append entries, sign checkpoints, serve proofs (DESIGN.md §3.3).
+
+::
+
+    with Ledger.open(data_dir) as ledger:
+        e = ledger.append("item.checked_in", {"item": "EV-0001-7"}, actor="clerk:wang")
+        note = ledger.checkpoint()
+        proof = ledger.proof_text(e.seq)
+
+One process writes (an exclusive lock file); inside it, one thread at a time (a lock). The
+in-memory tree state is the list of perfect-subtree roots ("peaks") of the current size, so
+an append hashes O(1) amortised nodes and writes them; proofs read O(log n) stored nodes.
+Every append is one SQLite transaction: entry, new nodes and, when due, the automatic
+checkpoint commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from custody.ledger import canonical, merkle
+from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.entry import FORMAT_VERSION, RESERVED_KEYS, Entry
+from custody.ledger.errors import (
+    InvalidEntryError,
+    LedgerCorruptError,
+    LedgerReadOnlyError,
+    NoSuchEntryError,
+    ReservedKeyError,
+    StationNotFoundError,
+)
+from custody.ledger.note import Signer, Verifier
+from custody.ledger.station import (
+    LedgerSettings,
+    StationPaths,
+    ledger_settings,
+    read_config,
+    require_station,
+)
+from custody.ledger.store import LedgerStore, StoredCheckpoint, WriterLock, connect
+from custody.ledger.tlogproof import format_tlog_proof
+from custody.ports import Clock, SystemClock
+
+ZERO_HASH = bytes(32)
+
+__all__ = ["Entry", "Ledger", "format_ts"]
+
+
+def format_ts(when: datetime) -> str:
+    """UTC, RFC 3339 with milliseconds and ``Z`` (e.g. ``2026-11-28T09:30:00.123Z``)."""
+    if when.tzinfo is None:
+        raise InvalidEntryError("the clock returned a naive datetime; it must be timezone-aware")
+    u = when.astimezone(UTC)
+    return u.strftime("%Y-%m-%dT%H:%M:%S.") + f"{u.microsecond // 1000:03d}Z"
+
+
+def _parse_ts(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _push(peaks: list[bytes], size: int, leaf: bytes) -> list[tuple[int, int, bytes]]:
+    """Append ``leaf`` at index ``size`` to ``peaks`` in place; return the perfect nodes of
+    level >= 1 it completed as ``(level, index, hash)``."""
+    created: list[tuple[int, int, bytes]] = []
+    h = leaf
+    n = size
+    level = 0
+    while n & 1:
+        h = hashlib.sha256(b"\x01" + peaks.pop() + h).digest()
+        n >>= 1
+        level += 1
+        created.append((level, n, h))
+    peaks.append(h)
+    return created
+
+
+def _fold(peaks: Sequence[bytes]) -> bytes:
+    if not peaks:
+        return merkle.EMPTY_ROOT
+    h = peaks[-1]
+    for left in reversed(peaks[:-1]):
+        h = merkle.node_hash(left, h)
+    return h
+
+
+class Ledger:
+    """An open ledger. Use :meth:`open`; close it (or use ``with``) when done."""
+
+    def __init__(
+        self,
+        paths: StationPaths,
+        store: LedgerStore,
+        *,
+        settings: LedgerSettings,
+        origin: str,
+        signer: Signer | None,
+        clock: Clock,
+        writer_lock: WriterLock | None,
+    ) -> None:
+        self.paths = paths
+        self.settings = settings
+        self._store = store
+        self._origin = origin
+        self._signer = signer
+        self._clock = clock
+        self._writer_lock = writer_lock
+        self._lock = threading.RLock()
+        self._closed = False
+        self._size = store.size()
+        if store.count() != self._size:
+            raise LedgerCorruptError(
+                f"ledger has {store.count()} entries but its highest seq is {self._size - 1}"
+            )
+        self._peaks = [
+            store.get_node(lv, ix) for lv, ix in merkle.CompactRange.peak_positions(self._size)
+        ]
+        self._last_leaf = store.get_node(0, self._size - 1) if self._size else ZERO_HASH
+        latest = store.latest_checkpoint()
+        self._cp_size = latest.size if latest else 0
+        self._cp_at = _parse_ts(latest.signed_at) if latest else clock.now()
+
+    # ------------------------------------------------------------------ life cycle
+
+    @classmethod
+    def open(
+        cls, data_dir: Path | str, *, clock: Clock | None = None, readonly: bool = False
+    ) -> Ledger:
+        """Open a station's ledger. The writer (default) takes the single-writer lock and
+        needs ``station.key``; ``readonly=True`` reads alongside a running writer."""
+        paths = require_station(data_dir)
+        settings = ledger_settings(read_config(paths))
+        writer_lock: WriterLock | None = None
+        signer: Signer | None = None
+        if not readonly:
+            if not paths.key.is_file():
+                raise StationNotFoundError(f"{paths.key} is missing: cannot sign checkpoints")
+            writer_lock = WriterLock(paths.lock)
+            writer_lock.acquire()
+        try:
+            if not readonly:
+                signer = Signer.from_skey(paths.key.read_text())
+            conn = connect(paths.ledger_db, readonly=readonly, synchronous=settings.synchronous)
+            store = LedgerStore(conn)
+            origin = store.meta("origin")
+            if origin is None:
+                raise LedgerCorruptError(f"{paths.ledger_db} has no origin in its meta table")
+            return cls(
+                paths,
+                store,
+                settings=settings,
+                origin=origin,
+                signer=signer,
+                clock=clock or SystemClock(),
+                writer_lock=writer_lock,
+            )
+        except BaseException:
+            if writer_lock is not None:
+                writer_lock.release()
+            raise
+
+    def close(self) -> None:
+        """Close the database and release the writer lock."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._store.close()
+            if self._writer_lock is not None:
+                self._writer_lock.release()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def origin(self) -> str:
+        """The log's origin line (also the signing key's name)."""
+        return self._origin
+
+    @property
+    def readonly(self) -> bool:
+        return self._signer is None
+
+    @property
+    def size(self) -> int:
+        """Number of entries."""
+        with self._lock:
+            return self._store.size() if self.readonly else self._size
+
+    def verifier_key(self) -> str:
+        """The verifier key text ``name+hexkeyid+base64(0x01||pubkey)``."""
+        if self._signer is not None:
+            return self._signer.vkey
+        if not self.paths.vkey.is_file():
+            raise StationNotFoundError(f"{self.paths.vkey} is missing")
+        return Verifier.from_vkey(self.paths.vkey.read_text()).vkey
+
+    # ------------------------------------------------------------------ appends
+
+    def _writer(self) -> Signer:
+        if self._closed:
+            raise LedgerReadOnlyError("the ledger is closed")
+        if self._signer is None:
+            raise LedgerReadOnlyError("the ledger was opened read-only")
+        return self._signer
+
+    @staticmethod
+    def _check_body(kind: str, body: Mapping[str, Any], actor: str) -> None:
+        if not isinstance(kind, str) or not kind:
+            raise InvalidEntryError("an entry needs a non-empty string kind")
+        if not isinstance(actor, str) or not actor:
+            raise InvalidEntryError(f"{kind}: an entry needs a non-empty string actor")
+        if not isinstance(body, Mapping):
+            raise InvalidEntryError(
+                f"{kind}: the body must be a mapping, not {type(body).__name__}"
+            )
+        for key in body:
+            if not isinstance(key, str):
+                raise canonical.CanonicalError(f"{kind}: body key {key!r} is not a string")
+            if key in RESERVED_KEYS:
+                raise ReservedKeyError(
+                    f"{kind}: body key {key!r} is reserved (the ledger sets "
+                    f"{', '.join(sorted(RESERVED_KEYS))})"
+                )
+        canonical.check_value(dict(body), "$body")
+
+    def _encode(
+        self, seq: int, prev: bytes, ts: str, kind: str, body: Mapping[str, Any], actor: str
+    ) -> bytes:
+        obj: dict[str, Any] = {
+            "v": FORMAT_VERSION,
+            "seq": seq,
+            "prev": base64.b64encode(prev).decode("ascii"),
+            "ts": ts,
+            "kind": kind,
+            "actor": actor,
+        }
+        obj.update(body)
+        return canonical.encode_checked(obj)
+
+    def _due(self, new_size: int, now: datetime) -> bool:
+        if new_size <= self._cp_size:
+            return False
+        s = self.settings
+        if s.checkpoint_every_entries and new_size // s.checkpoint_every_entries > (
+            self._cp_size // s.checkpoint_every_entries
+        ):
+            return True
+        return bool(
+            s.checkpoint_every_seconds
+            and (now - self._cp_at).total_seconds() >= s.checkpoint_every_seconds
+        )
+
+    def _sign(
+        self, signer: Signer, size: int, root: bytes, now: datetime
+    ) -> tuple[int, bytes, str, str]:
+        note = signer.sign(Checkpoint(self._origin, size, root).body())
+        return (size, root, note, format_ts(now))
+
+    def append(self, kind: str, body: Mapping[str, Any], *, actor: str) -> Entry:
+        """Append one entry durably and return it. Raises an :class:`InvalidEntryError`
+        subclass (writing nothing) for a reserved key, a float, an integer >= 2**53 in
+        magnitude or a non-string key."""
+        return self.append_many([(kind, body, actor)])[0]
+
+    def append_many(self, items: Sequence[tuple[str, Mapping[str, Any], str]]) -> list[Entry]:
+        """Append ``(kind, body, actor)`` items in ONE transaction: all or none."""
+        for kind, body, actor in items:
+            self._check_body(kind, body, actor)
+        with self._lock:
+            signer = self._writer()
+            now = self._clock.now()
+            ts = format_ts(now)
+            peaks = list(self._peaks)
+            size, prev = self._size, self._last_leaf
+            rows: list[tuple[int, bytes, bytes]] = []
+            nodes: list[tuple[int, int, bytes]] = []
+            for kind, body, actor in items:
+                raw = self._encode(size, prev, ts, kind, body, actor)
+                leaf = hashlib.sha256(b"\x00" + raw).digest()
+                rows.append((size, raw, leaf))
+                nodes.extend(_push(peaks, size, leaf))
+                size += 1
+                prev = leaf
+            if not rows:
+                return []
+            cp = self._sign(signer, size, _fold(peaks), now) if self._due(size, now) else None
+            try:
+                self._store.append(rows, nodes, cp)
+            except sqlite3.IntegrityError as exc:
+                raise LedgerCorruptError(f"could not append at seq {self._size}: {exc}") from None
+            self._size, self._last_leaf, self._peaks = size, prev, peaks
+            if cp is not None:
+                self._cp_size, self._cp_at = size, now
+        return [Entry(s, leaf, raw, canonical.decode(raw)) for s, raw, leaf in rows]
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def checkpoint(self) -> str:
+        """Sign and store a checkpoint at the current size; return its note text. When the
+        latest checkpoint already has this size its (identical, deterministic) note is
+        returned instead of storing a duplicate."""
+        with self._lock:
+            signer = self._writer()
+            latest = self._store.latest_checkpoint()
+            if latest is not None and latest.size == self._size:
+                return latest.note
+            now = self._clock.now()
+            cp = self._sign(signer, self._size, _fold(self._peaks), now)
+            self._store.add_checkpoint(*cp)
+            self._cp_size, self._cp_at = self._size, now
+            return cp[2]
+
+    def maybe_checkpoint(self) -> str | None:
+        """For a timer: sign a checkpoint if entries are waiting and one is due (by count or
+        by age). Returns the new note, or ``None`` when nothing was due."""
+        with self._lock:
+            self._writer()
+            if not self._due(self._size, self._clock.now()):
+                return None
+            return self.checkpoint()
+
+    def latest_checkpoint(self) -> str | None:
+        """The latest signed checkpoint note, or ``None`` if none was ever signed."""
+        with self._lock:
+            latest = self._store.latest_checkpoint()
+        return None if latest is None else latest.note
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every stored checkpoint, oldest first."""
+        with self._lock:
+            return self._store.checkpoints()
+
+    # ------------------------------------------------------------------ reads and proofs
+
+    def entry(self, seq: int) -> Entry:
+        """One entry by sequence number; raises :class:`NoSuchEntryError`."""
+        with self._lock:
+            raw, leaf = self._store.row(seq)
+        return Entry(seq, leaf, raw, canonical.decode(raw))
+
+    def entries(self, start: int = 0, stop: int | None = None) -> Iterator[Entry]:
+        """Entries ``start <= seq < stop`` in order, read in batches (no lock held between)."""
+        pos = start
+        while stop is None or pos < stop:
+            end = pos + 1024 if stop is None else min(stop, pos + 1024)
+            with self._lock:
+                rows = list(self._store.iter_rows(pos, end))
+            if not rows:
+                return
+            for seq, raw, leaf in rows:
+                yield Entry(seq, bytes(leaf), bytes(raw), canonical.decode(bytes(raw)))
+            pos = rows[-1][0] + 1
+
+    def _check_size(self, size: int) -> int:
+        current = self.size
+        if not 0 <= size <= current:
+            raise NoSuchEntryError(f"tree size {size} is outside 0..{current}")
+        return size
+
+    def root(self, size: int | None = None) -> bytes:
+        """The Merkle root of the first ``size`` entries (default: all)."""
+        with self._lock:
+            n = self._check_size(self.size if size is None else size)
+            return merkle.root_at(n, self._store.get_node)
+
+    def inclusion_proof(self, seq: int, size: int | None = None) -> list[bytes]:
+        """RFC 6962 inclusion proof of entry ``seq`` in the tree of ``size`` entries."""
+        with self._lock:
+            n = self._check_size(self.size if size is None else size)
+            if not 0 <= seq < n:
+                raise NoSuchEntryError(f"entry {seq} is not in a tree of size {n}")
+            return merkle.inclusion_proof(seq, n, self._store.get_node)
+
+    def consistency_proof(self, old: int, new: int | None = None) -> list[bytes]:
+        """RFC 6962 consistency proof from size ``old`` to size ``new`` (default: all)."""
+        with self._lock:
+            n = self._check_size(self.size if new is None else new)
+            if not 0 < old <= n:
+                raise NoSuchEntryError(f"no consistency proof from size {old} to size {n}")
+            return merkle.consistency_proof(old, n, self._store.get_node)
+
+    def proof_text(self, seq: int) -> str:
+        """A ``tlog-proof@v1`` for entry ``seq`` (its bytes as ``extra``) against the latest
+        checkpoint, signing a new checkpoint first if none covers the entry yet."""
+        with self._lock:
+            raw, _leaf = self._store.row(seq)
+            latest = self._store.latest_checkpoint()
+            if latest is None or latest.size <= seq:
+                if self.readonly:
+                    raise LedgerReadOnlyError(
+                        f"no signed checkpoint covers entry {seq} yet and this ledger is "
+                        "open read-only (the writer signs one within its checkpoint interval)"
+                    )
+                self.checkpoint()
+                latest = self._store.latest_checkpoint()
+                assert latest is not None
+            proof = merkle.inclusion_proof(seq, latest.size, self._store.get_node)
+            return format_tlog_proof(seq, proof, latest.note, raw)

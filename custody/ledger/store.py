@@ -1,0 +1,239 @@
+"""The ledger's SQLite file: entries, perfect Merkle nodes and signed checkpoints.
+
+Tables (see ``docs/ledger-format.md``):
+
+- ``entries(seq, raw, leaf)``: the exact entry bytes and their RFC 6962 leaf hash;
+- ``nodes(level, idx, hash)``: every *perfect* subtree of ``2**level`` leaves (level >= 1)
+  completed so far, so an append writes O(1) amortised rows and a proof reads O(log n);
+- ``checkpoints(id, size, root, note, signed_at)``: every signed checkpoint, never deleted;
+- ``meta(key, value)``: the log's origin and format version.
+
+Append-only is enforced by the database itself: triggers abort every UPDATE and DELETE on
+all four tables. The file is in WAL mode with ``synchronous=FULL`` by default, so a
+committed append survives a crash or power cut and a half-written one is rolled back.
+Only one process writes: :class:`WriterLock` holds an exclusive ``flock`` on a lock file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from custody.ledger.errors import LedgerCorruptError, LedgerLockedError, NoSuchEntryError
+
+SCHEMA_VERSION = 1
+TABLES = ("meta", "entries", "nodes", "checkpoints")
+SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+_NODES_SQL = """
+CREATE TABLE nodes (
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID
+"""
+
+
+def _trigger_sql(table: str) -> str:
+    return "".join(
+        f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} BEGIN "
+        f"SELECT RAISE(ABORT, 'ledger is append-only: {table} rows cannot be "
+        f"{'changed' if op == 'UPDATE' else 'deleted'}'); END;\n"
+        for op in ("UPDATE", "DELETE")
+    )
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """One row of the checkpoints table."""
+
+    id: int
+    size: int
+    root: bytes
+    note: str
+    signed_at: str
+
+
+class WriterLock:
+    """An exclusive, non-blocking ``flock`` on a file: the ledger's single-writer guard.
+
+    The kernel drops the lock when the process dies, so a crash never leaves a stale lock.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LedgerLockedError(
+                f"another process is writing this ledger (lock {self.path} is held)"
+            ) from None
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def connect(path: Path, *, readonly: bool = False, synchronous: str = "FULL") -> sqlite3.Connection:
+    """Open the ledger file with the ledger's pragmas (autocommit: callers run ``BEGIN``)."""
+    if synchronous.upper() not in SYNCHRONOUS_MODES:
+        raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
+    if readonly:
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+def create_schema(path: Path, origin: str) -> None:
+    """Create a new, empty ledger file at ``path`` (which must not exist)."""
+    conn = connect(path)
+    try:
+        db = sqlite_utils.Database(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        db.table("meta").create({"key": str, "value": str}, pk="key", not_null={"value"})
+        db.table("entries").create(
+            {"seq": int, "raw": bytes, "leaf": bytes}, pk="seq", not_null={"raw", "leaf"}
+        )
+        conn.execute(_NODES_SQL)
+        db.table("checkpoints").create(
+            {"id": int, "size": int, "root": bytes, "note": str, "signed_at": str},
+            pk="id",
+            not_null={"size", "root", "note", "signed_at"},
+        )
+        db.table("checkpoints").create_index(["size"])
+        for table in TABLES:
+            for stmt in _trigger_sql(table).strip().split("\n"):
+                conn.execute(stmt)
+        conn.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?)",
+            [
+                ("origin", origin),
+                ("format", "evidence-locker-ledger"),
+                ("schema_version", str(SCHEMA_VERSION)),
+            ],
+        )
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+class LedgerStore:
+    """Typed access to one ledger file. Not thread-safe by itself: :class:`Ledger` locks."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ------------------------------------------------------------------ reads
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def size(self) -> int:
+        """Number of entries (one past the highest seq)."""
+        row = self.conn.execute("SELECT max(seq) FROM entries").fetchone()
+        return 0 if row[0] is None else int(row[0]) + 1
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+    def row(self, seq: int) -> tuple[bytes, bytes]:
+        """``(raw, leaf)`` of one entry."""
+        row = self.conn.execute("SELECT raw, leaf FROM entries WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            raise NoSuchEntryError(f"no entry {seq}")
+        return bytes(row[0]), bytes(row[1])
+
+    def get_node(self, level: int, index: int) -> bytes:
+        """The hash of the perfect subtree of ``2**level`` leaves starting at
+        ``index * 2**level`` (level 0: a leaf hash)."""
+        if level == 0:
+            row = self.conn.execute("SELECT leaf FROM entries WHERE seq = ?", (index,)).fetchone()
+        else:
+            row = self.conn.execute(
+                "SELECT hash FROM nodes WHERE level = ? AND idx = ?", (level, index)
+            ).fetchone()
+        if row is None:
+            raise LedgerCorruptError(f"tree node (level {level}, index {index}) is missing")
+        return bytes(row[0])
+
+    def iter_rows(
+        self, start: int = 0, stop: int | None = None, batch: int = 4096
+    ) -> Iterator[tuple[int, bytes, bytes]]:
+        """``(seq, raw, leaf)`` in seq order, read in batches."""
+        end = (1 << 62) if stop is None else stop
+        cur = self.conn.execute(
+            "SELECT seq, raw, leaf FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq",
+            (start, end),
+        )
+        while rows := cur.fetchmany(batch):
+            yield from rows
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        rows = self.conn.execute(
+            "SELECT id, size, root, note, signed_at FROM checkpoints ORDER BY id"
+        ).fetchall()
+        return [StoredCheckpoint(r[0], r[1], bytes(r[2]), r[3], r[4]) for r in rows]
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        r = self.conn.execute(
+            "SELECT id, size, root, note, signed_at FROM checkpoints ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return None if r is None else StoredCheckpoint(r[0], r[1], bytes(r[2]), r[3], r[4])
+
+    # ------------------------------------------------------------------ writes
+
+    def append(
+        self,
+        entries: Sequence[tuple[int, bytes, bytes]],
+        nodes: Sequence[tuple[int, int, bytes]],
+        checkpoint: tuple[int, bytes, str, str] | None = None,
+    ) -> None:
+        """Write entries ``(seq, raw, leaf)``, nodes ``(level, idx, hash)`` and optionally a
+        checkpoint ``(size, root, note, signed_at)`` in ONE transaction."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if len(entries) == 1:
+                conn.execute("INSERT INTO entries (seq, raw, leaf) VALUES (?, ?, ?)", entries[0])
+            else:
+                conn.executemany("INSERT INTO entries (seq, raw, leaf) VALUES (?, ?, ?)", entries)
+            if nodes:
+                conn.executemany("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
+            if checkpoint is not None:
+                conn.execute(
+                    "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)",
+                    checkpoint,
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def add_checkpoint(self, size: int, root: bytes, note: str, signed_at: str) -> None:
+        self.append((), (), (size, root, note, signed_at))

@@ -1,0 +1,622 @@
+"""Full verification of a ledger, re-derived from the raw rows (``locker audit verify``).
+
+Nothing stored is trusted except the verifier key (the station's, or one the auditor
+brings). From the entry bytes alone it re-derives, for every entry: canonical form (RFC
+8785), ``seq`` and position, ``prev`` (the hash chain), the leaf hash (and compares the
+stored one), and every referenced photo's SHA-256 and size; then the Merkle root at the
+size of every stored and every auditor-supplied checkpoint, each checkpoint's signature,
+and their mutual consistency (all roots are computed over ONE sequence of leaves, so
+checkpoints that all match it are consistent with each other by construction).
+
+The log is cut into chunks of ``2**16`` entries, checked by worker processes in parallel.
+Because chunk boundaries are multiples of a power of two, the root at any size is the fold
+of the chunk roots before it and the chunk-local perfect subtrees at that size, so workers
+never need each other's hashes. Failure classes are listed in :data:`FAILURE_CLASSES`;
+the first failure (lowest seq) is the verdict. See ``docs/ledger-format.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from custody.ledger import canonical, merkle
+from custody.ledger.checkpoint import Checkpoint, CheckpointError
+from custody.ledger.note import NoteError, Verifier, split_note
+from custody.ledger.store import LedgerStore, connect
+
+FAILURE_CLASSES: dict[str, str] = {
+    "non_canonical": "entry bytes are not RFC 8785 canonical JSON of allowed values",
+    "malformed": "entry lacks a required field or has one of the wrong type",
+    "seq_mismatch": "an entry is missing, duplicated or out of place",
+    "prev_mismatch": "an entry's prev is not the leaf hash of the entry before it",
+    "leaf_mismatch": "entry bytes do not hash to the leaf hash stored when appended",
+    "root_mismatch": "a checkpoint's root is not the root re-derived from the entries",
+    "inconsistent_checkpoints": "two validly signed checkpoints describe different histories",
+    "truncated": "a checkpoint commits to more entries than the log holds",
+    "bad_signature": "a checkpoint's signature by the station key does not verify",
+    "unknown_key": "a checkpoint is not signed by the station's (or the auditor's) key",
+    "bad_checkpoint": "a checkpoint is malformed, for another log, or unlike its table row",
+    "tree_state_mismatch": "the stored Merkle nodes do not match the entries",
+    "photo_missing": "a referenced photo is not in the photo store",
+    "photo_mismatch": "a referenced photo's SHA-256 or size differs from the entry",
+}
+
+CHUNK = 1 << 16
+PARALLEL_MIN = 2 * CHUNK
+ZERO_PREV = base64.b64encode(bytes(32)).decode("ascii")
+_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+_SHA = re.compile(r"[0-9a-f]{64}")
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One verification failure. For checkpoint failures ``seq`` is the last entry the
+    checkpoint covers (the fault lies at or before it); for ``truncated`` it is the first
+    missing entry."""
+
+    code: str
+    seq: int | None
+    message: str
+    checkpoint_size: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "class": self.code,
+            "seq": self.seq,
+            "message": self.message,
+            "checkpoint_size": self.checkpoint_size,
+        }
+
+
+@dataclass
+class VerifyReport:
+    """The outcome. ``ok`` only when there is no failure at all."""
+
+    origin: str
+    size: int
+    root: bytes
+    checkpoints: int
+    auditor_checkpoints: int
+    photos_checked: int
+    uncovered: int  # entries after the largest verified checkpoint (not yet signed)
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def first(self) -> Failure | None:
+        return self.failures[0] if self.failures else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "origin": self.origin,
+            "size": self.size,
+            "root": base64.b64encode(self.root).decode(),
+            "checkpoints": self.checkpoints,
+            "auditor_checkpoints": self.auditor_checkpoints,
+            "photos_checked": self.photos_checked,
+            "uncovered_entries": self.uncovered,
+            "first_failure": self.first.to_json() if self.first else None,
+            "failures": [f.to_json() for f in self.failures[:100]],
+        }
+
+    def summary(self) -> str:
+        if self.ok:
+            return (
+                f"OK: {self.size} entries, root {base64.b64encode(self.root).decode()}, "
+                f"{self.checkpoints} stored and {self.auditor_checkpoints} auditor checkpoints, "
+                f"{self.photos_checked} photos"
+                + (
+                    f"; {self.uncovered} newest entries not yet in a checkpoint"
+                    if self.uncovered
+                    else ""
+                )
+            )
+        f = self.failures[0]
+        return f"TAMPERED: {f.code} at seq {f.seq}: {f.message}"
+
+
+# --------------------------------------------------------------------------- chunk scan
+
+
+@dataclass
+class ChunkResult:
+    start: int
+    rows: int
+    first_prev: object
+    last_leaf: bytes | None
+    failure: Failure | None
+    snapshots: dict[int, list[bytes]]
+    final: list[bytes]
+    photos: int
+
+
+def _check_photo(
+    photos: Path, sha: str, size: object, cache: dict[str, tuple[str, int] | None]
+) -> str | None:
+    """None when the photo is present and matches, else ``"code: message"``."""
+    if not _SHA.fullmatch(sha):
+        return f"photo_mismatch:photo reference {sha!r} is not a lowercase hex SHA-256"
+    if sha not in cache:
+        path = photos / sha[:2] / sha
+        try:
+            data = path.read_bytes()
+            cache[sha] = (hashlib.sha256(data).hexdigest(), len(data))
+        except FileNotFoundError:
+            cache[sha] = None
+    got = cache[sha]
+    if got is None:
+        return f"photo_missing:photo {sha} is not in the photo store"
+    if got[0] != sha:
+        return f"photo_mismatch:photo file {sha} hashes to {got[0]}"
+    if got[1] != size:
+        return f"photo_mismatch:photo {sha} is {got[1]} bytes, the entry says {size}"
+    return None
+
+
+def scan_rows(
+    rows: Iterable[tuple[int, bytes, bytes | None]],
+    start: int,
+    snapshot_at: Sequence[int],
+    photos: Path | None,
+) -> ChunkResult:
+    """Check one run of rows that starts at leaf ``start`` (a multiple of the chunk size, or
+    0) and hash them into a chunk-local compact range, snapshotting its peaks after
+    ``snapshot_at`` (local sizes). The first failure in the run is recorded."""
+    sha256 = hashlib.sha256
+    b64 = binascii.b2a_base64
+    dec = canonical.decode
+    is_canon = canonical.is_canonical
+    ts_ok = _TS.fullmatch
+    stack: list[bytes] = []
+    wanted = sorted(set(snapshot_at))
+    wi = 0
+    next_snap = wanted[0] if wanted else -1
+    snapshots: dict[int, list[bytes]] = {}
+    failure: Failure | None = None
+    first_prev: object = None
+    prev = ZERO_PREV if start == 0 else None
+    expected = start
+    count = 0
+    photo_cache: dict[str, tuple[str, int] | None] = {}
+    leaf = b""
+    for seq, raw, stored_leaf in rows:
+        leaf = sha256(b"\x00" + raw).digest()
+        if failure is None:
+            bad: tuple[str, str] | None = None
+            obj: Any = None
+            if seq != expected:
+                bad = ("seq_mismatch", f"entry {expected} is missing (the next row is {seq})")
+                seq = expected
+            else:
+                refs: list[tuple[str, object]] = []
+                try:
+                    obj = dec(raw, refs)
+                    if not is_canon(raw, obj):
+                        bad = ("non_canonical", f"entry {seq} is not in RFC 8785 canonical form")
+                except canonical.CanonicalError as exc:
+                    bad = ("non_canonical", f"entry {seq} is not valid ledger JSON: {exc}")
+            if bad is None:
+                if type(obj) is not dict:
+                    bad = ("malformed", f"entry {seq} is not a JSON object")
+                elif obj.get("seq") != seq or type(obj.get("seq")) is not int:
+                    bad = ("seq_mismatch", f"row {seq} holds an entry with seq {obj.get('seq')!r}")
+                elif prev is not None and obj.get("prev") != prev:
+                    bad = (
+                        "prev_mismatch",
+                        f"entry {seq}'s prev is not the leaf hash of entry {seq - 1}",
+                    )
+                elif obj.get("v") != 1 or not (
+                    isinstance(obj.get("kind"), str)
+                    and isinstance(obj.get("actor"), str)
+                    and isinstance(obj.get("ts"), str)
+                    and ts_ok(obj["ts"])
+                ):
+                    bad = ("malformed", f"entry {seq} lacks a valid v, ts, kind or actor")
+                elif stored_leaf is not None and stored_leaf != leaf:
+                    bad = (
+                        "leaf_mismatch",
+                        f"entry {seq}'s bytes do not hash to the leaf hash stored at append",
+                    )
+                elif photos is not None and refs:
+                    for sha, size in refs:
+                        problem = _check_photo(photos, sha, size, photo_cache)
+                        if problem is not None:
+                            code, msg = problem.split(":", 1)
+                            bad = (code, f"entry {seq}: {msg}")
+                            break
+            if count == 0:
+                first_prev = obj.get("prev") if type(obj) is dict else None
+            if bad is not None:
+                failure = Failure(bad[0], seq, bad[1])
+        prev = b64(leaf, newline=False).decode("ascii") if failure is None else None
+        n = count
+        h = leaf
+        while n & 1:
+            h = sha256(b"\x01" + stack.pop() + h).digest()
+            n >>= 1
+        stack.append(h)
+        count += 1
+        expected += 1
+        if count == next_snap:
+            snapshots[count] = list(stack)
+            wi += 1
+            next_snap = wanted[wi] if wi < len(wanted) else -1
+    return ChunkResult(
+        start=start,
+        rows=count,
+        first_prev=first_prev,
+        last_leaf=leaf if count else None,
+        failure=failure,
+        snapshots=snapshots,
+        final=stack,
+        photos=len(photo_cache),
+    )
+
+
+@dataclass(frozen=True)
+class _Job:
+    db: str
+    start: int
+    stop: int
+    snapshot_at: tuple[int, ...]
+    photos: str | None
+
+
+def _run_job(job: _Job) -> ChunkResult:
+    conn = connect(Path(job.db), readonly=True)
+    try:
+        rows = LedgerStore(conn).iter_rows(job.start, job.stop, batch=8192)
+        return scan_rows(rows, job.start, job.snapshot_at, Path(job.photos) if job.photos else None)
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+@dataclass
+class _Cp:
+    label: str
+    note: str
+    stored: bool
+    size: int = -1
+    root: bytes = b""
+    problem: Failure | None = None  # signature / format problem
+    row: tuple[int, bytes] | None = None  # (size, root) as the table row says
+
+
+def _parse_cp(cp: _Cp, origin: str) -> None:
+    try:
+        text, _sigs = split_note(cp.note)
+        parsed = Checkpoint.parse(text)
+    except (NoteError, CheckpointError) as exc:
+        cp.problem = Failure("bad_checkpoint", None, f"{cp.label} is malformed: {exc}")
+        return
+    cp.size, cp.root = parsed.size, parsed.root
+    last = parsed.size - 1 if parsed.size else None
+    if parsed.origin != origin:
+        cp.problem = Failure(
+            "bad_checkpoint",
+            last,
+            f"{cp.label} is for log {parsed.origin!r}, not {origin!r}",
+            parsed.size,
+        )
+    elif cp.row is not None and cp.row != (parsed.size, parsed.root):
+        cp.problem = Failure(
+            "bad_checkpoint",
+            last,
+            f"{cp.label}: its table row differs from its signed note",
+            parsed.size,
+        )
+
+
+def _check_signature(cp: _Cp, verifier: Verifier) -> None:
+    if cp.problem is not None:
+        return
+    text, sigs = split_note(cp.note)
+    mine = [s for s in sigs if s.name == verifier.name and s.key_id == verifier.key_id]
+    last = cp.size - 1 if cp.size else None
+    if not mine:
+        names = ", ".join(f"{s.name}+{s.key_id:08x}" for s in sigs)
+        cp.problem = Failure(
+            "unknown_key",
+            last,
+            f"{cp.label} (size {cp.size}) is signed by {names}, not by {verifier.vkey}",
+            cp.size,
+        )
+    elif not all(verifier.verify(text.encode(), s.signature) for s in mine):
+        cp.problem = Failure(
+            "bad_signature",
+            last,
+            f"{cp.label} (size {cp.size}) has an invalid signature",
+            cp.size,
+        )
+
+
+def _fold(peaks: Sequence[bytes]) -> bytes:
+    if not peaks:
+        return merkle.EMPTY_ROOT
+    h = peaks[-1]
+    for left in reversed(peaks[:-1]):
+        h = merkle.node_hash(left, h)
+    return h
+
+
+# --------------------------------------------------------------------------- driver
+
+
+@dataclass
+class Source:
+    """What to verify: where the rows come from, the checkpoints, the photos."""
+
+    origin: str
+    size: int
+    checkpoints: Sequence[tuple[str, str, tuple[int, bytes] | None]]  # (label, note, row)
+    photos: Path | None
+    db: Path | None = None
+    rows: Callable[[], Iterable[tuple[int, bytes, bytes | None]]] | None = None
+    stored_root: Callable[[int], bytes] | None = None
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    # fork is fastest, but only safe in a single-threaded parent (the CLI is).
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    return multiprocessing.get_context(method)
+
+
+def verify_source(
+    src: Source,
+    verifier: Verifier,
+    auditor_checkpoints: Sequence[tuple[str, str]] = (),
+    *,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> VerifyReport:
+    """Verify everything ``src`` holds; see the module docstring."""
+    n = src.size
+    cps = [_Cp(label, note, True, row=row) for label, note, row in src.checkpoints]
+    cps += [_Cp(label, note, False) for label, note in auditor_checkpoints]
+    for cp in cps:
+        _parse_cp(cp, src.origin)
+    wanted = sorted({cp.size for cp in cps if cp.problem is None and 0 < cp.size <= n} | {n})
+    starts = list(range(0, n, CHUNK)) or [0]
+    per_chunk: dict[int, list[int]] = {s: [] for s in starts}
+    for size in wanted:
+        if size:
+            c = (size - 1) // CHUNK * CHUNK
+            per_chunk[c].append(size - c)
+
+    results: list[ChunkResult] = []
+    nworkers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    if src.db is not None and n >= PARALLEL_MIN and nworkers > 1:
+        jobs = [
+            _Job(
+                str(src.db),
+                s,
+                min(s + CHUNK, n),
+                tuple(per_chunk[s]),
+                str(src.photos) if src.photos else None,
+            )
+            for s in starts
+        ]
+        with _mp_context().Pool(nworkers) as pool:
+            pending = pool.imap(_run_job, jobs)
+            # The parent checks signatures while the workers hash.
+            for cp in cps:
+                _check_signature(cp, verifier)
+            done = 0
+            for res in pending:
+                results.append(res)
+                done += res.rows
+                if progress:
+                    progress(done, n)
+    else:
+        for cp in cps:
+            _check_signature(cp, verifier)
+        if src.db is not None:
+            for s in starts:
+                results.append(
+                    _run_job(
+                        _Job(
+                            str(src.db),
+                            s,
+                            min(s + CHUNK, n),
+                            tuple(per_chunk[s]),
+                            str(src.photos) if src.photos else None,
+                        )
+                    )
+                )
+                if progress:
+                    progress(min(s + CHUNK, n), n)
+        else:
+            assert src.rows is not None
+            results.append(scan_rows(src.rows(), 0, [w for w in wanted if w], src.photos))
+            if progress:
+                progress(n, n)
+
+    failures: list[Failure] = []
+    roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
+    prefix: list[tuple[int, bytes]] = []  # (level, hash) peaks of whole chunks so far
+    prev_leaf: bytes | None = None
+    photos = 0
+    seen = 0
+    for res in results:
+        photos += res.photos
+        seen += res.rows
+        if res.failure is not None:
+            failures.append(res.failure)
+        if (
+            res.start > 0
+            and prev_leaf is not None
+            and res.rows
+            and (res.failure is None or res.failure.seq != res.start)
+            and res.first_prev != base64.b64encode(prev_leaf).decode()
+        ):
+            failures.append(
+                Failure(
+                    "prev_mismatch",
+                    res.start,
+                    f"entry {res.start}'s prev is not the leaf hash of entry {res.start - 1}",
+                )
+            )
+        prev_leaf = res.last_leaf
+        base = [h for _lv, h in prefix]
+        for local, peaks in res.snapshots.items():
+            roots[res.start + local] = _fold(base + peaks)
+        chunk_root = _fold(res.final)
+        level = CHUNK.bit_length() - 1 if len(starts) > 1 else 0
+        prefix.append((level, chunk_root))
+        while len(prefix) > 1 and prefix[-1][0] == prefix[-2][0]:
+            right = prefix.pop()
+            left = prefix.pop()
+            prefix.append((left[0] + 1, merkle.node_hash(left[1], right[1])))
+    if seen != n and not failures:
+        failures.append(Failure("seq_mismatch", seen, f"the log holds {seen} rows for {n} seqs"))
+
+    root = roots.get(n, merkle.EMPTY_ROOT)
+    good_sizes: list[tuple[int, bytes]] = []
+    for cp in cps:
+        if cp.problem is None and cp.size <= n and roots.get(cp.size) == cp.root:
+            good_sizes.append((cp.size, cp.root))
+    covered = 0
+    for cp in cps:
+        last = cp.size - 1 if cp.size > 0 else None
+        if cp.problem is not None:
+            failures.append(cp.problem)
+        elif cp.size > n:
+            failures.append(
+                Failure(
+                    "truncated",
+                    n,
+                    f"{cp.label} commits to {cp.size} entries but the log holds only {n}: "
+                    f"entries {n}..{cp.size - 1} are missing",
+                    cp.size,
+                )
+            )
+        elif roots.get(cp.size) != cp.root:
+            if any(size >= cp.size for size, _ in good_sizes):
+                failures.append(
+                    Failure(
+                        "inconsistent_checkpoints",
+                        last,
+                        f"{cp.label} (size {cp.size}) is validly signed but contradicts the log "
+                        "and a later validly signed checkpoint: the history was forked",
+                        cp.size,
+                    )
+                )
+            else:
+                failures.append(
+                    Failure(
+                        "root_mismatch",
+                        last,
+                        f"{cp.label}: the root at size {cp.size} re-derived from the entries is "
+                        "not the signed one",
+                        cp.size,
+                    )
+                )
+        else:
+            covered = max(covered, cp.size)
+    if not failures and src.stored_root is not None and n > 0 and src.stored_root(n) != root:
+        failures.append(
+            Failure(
+                "tree_state_mismatch",
+                n - 1,
+                "the stored Merkle nodes give a different root than the entries",
+                n,
+            )
+        )
+    failures.sort(key=lambda f: f.seq if f.seq is not None else -1)
+    return VerifyReport(
+        origin=src.origin,
+        size=n,
+        root=root,
+        checkpoints=sum(1 for cp in cps if cp.stored),
+        auditor_checkpoints=sum(1 for cp in cps if not cp.stored),
+        photos_checked=photos,
+        uncovered=n - covered,
+        failures=failures,
+    )
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def load_key(key: str | Path) -> Verifier:
+    """A verifier key from its text or from a file holding it."""
+    text = str(key)
+    path = Path(text)
+    if "+" not in text or path.is_file():
+        text = path.read_text()
+    return Verifier.from_vkey(text.strip())
+
+
+def read_checkpoint_files(files: Sequence[Path | str]) -> list[tuple[str, str]]:
+    """``(label, note text)`` for each auditor checkpoint file."""
+    return [(f"auditor checkpoint {f}", Path(f).read_text()) for f in files]
+
+
+def db_source(data_dir: Path) -> tuple[Source, Callable[[], None]]:
+    """A :class:`Source` over a station data directory, and its close function."""
+    from custody.ledger.station import require_station
+
+    paths = require_station(data_dir)
+    store = LedgerStore(connect(paths.ledger_db, readonly=True))
+    origin = store.meta("origin") or ""
+    cps = [(f"stored checkpoint #{c.id}", c.note, (c.size, c.root)) for c in store.checkpoints()]
+
+    def stored_root(size: int) -> bytes:
+        try:
+            return merkle.root_at(size, store.get_node)
+        except Exception:  # a missing node is itself a tree-state failure
+            return b""
+
+    src = Source(
+        origin=origin,
+        size=store.size(),
+        checkpoints=cps,
+        photos=paths.photos,
+        db=paths.ledger_db,
+        stored_root=stored_root,
+    )
+    return src, store.close
+
+
+def verify_data_dir(
+    data_dir: Path | str,
+    *,
+    key: str | Path | None = None,
+    checkpoints: Sequence[Path | str] = (),
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> VerifyReport:
+    """Verify a station data directory (with its own ``station.vkey`` unless ``key``)."""
+    from custody.ledger.station import StationPaths
+
+    src, close = db_source(Path(data_dir))
+    try:
+        verifier = load_key(key if key is not None else StationPaths(Path(data_dir)).vkey)
+        return verify_source(
+            src, verifier, read_checkpoint_files(checkpoints), progress=progress, workers=workers
+        )
+    finally:
+        close()
+
+
+def report_json(report: VerifyReport) -> str:
+    return json.dumps(report.to_json(), indent=2, sort_keys=True)
