@@ -11,9 +11,10 @@ Faults come from the world (``world.faults(unit)``): ``no_answer`` makes the uni
 ``delay_s`` holds answers back, ``bad_crc`` corrupts the answer on its way out (the CRC on
 RTU; on TCP, which has no CRC, the unit id byte, so the client rejects the frame).
 
-With a :class:`~hw_sim.linetime.LineTime`, each answer is held back until the request and
-the answer could physically have crossed an RS-485 line at that baud rate, and requests
-share the line one at a time (the TCP server then behaves like a TCP-to-RTU gateway).
+With a :class:`~hw_sim.linetime.LineTime`, each answer is held back until the request, the
+turnaround gap and the answer could physically have crossed an RS-485 line at that baud
+rate (the master keeps the silence after it), and requests share the line one at a
+time (the TCP server then behaves like a TCP-to-RTU gateway).
 
 Start it from Python with :class:`hw_sim.station.SimStation`, or from the shell with
 ``locker sim``.
@@ -35,7 +36,7 @@ from pymodbus.server.base import ModbusBaseServer
 
 from hw_sim.cabinet_world import CabinetSim, World
 from hw_sim.linetime import LineTime, rtu_frame_sizes
-from locker_firmware_bridge.regmap import REFERENCE_MAP, RegisterMap
+from locker_firmware_bridge.regmap import REFERENCE_MAP, RegisterMap, pack_words, status_words
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,9 @@ class WorldContext(ModbusServerContext):
         if self.line is None:
             return
         req, resp = rtu_frame_sizes(func_code, count)
-        due = started + self.line.transaction_s(req, resp)
+        # the answer is complete after request + turnaround gap + response; the silence
+        # after it is the master's to keep (the driver's inter-frame gap)
+        due = started + self.line.transaction_s(req, resp) - self.line.gap_s
         async with self._line_lock:
             # the line is busy for this long whoever else is waiting
             wait = due - time.perf_counter()
@@ -144,8 +147,11 @@ class WorldContext(ModbusServerContext):
             if table == "i"
             else (m.unlock_pulse_ms_register, m.door_alarm_s_register)
         )
-        present = [r for r in regs if r is not None]
-        return max(present) + 1 if present else 0
+        ends = [r + 1 for r in regs if r is not None]
+        words = m.status_word_span(n) if table == "i" else None
+        if words is not None:
+            ends.append(words[0] + words[1])
+        return max(ends) if ends else 0
 
     def _bit(self, table: str, cab: CabinetSim, a: int) -> bool:
         m, n = self.regmap, cab.count
@@ -164,6 +170,9 @@ class WorldContext(ModbusServerContext):
     def _register(self, table: str, cab: CabinetSim, a: int) -> int:
         m = self.regmap
         if table == "i":
+            words = m.status_word_span(cab.count)
+            if words is not None and words[0] <= a < words[0] + words[1]:
+                return self._status_word(cab, a - words[0])
             values = {
                 m.count_register: cab.count,
                 m.firmware_register: cab.firmware_version,
@@ -175,6 +184,19 @@ class WorldContext(ModbusServerContext):
                 m.door_alarm_s_register: cab.door_alarm_s,
             }
         return values.get(a, 0) & 0xFFFF
+
+    def _status_word(self, cab: CabinetSim, k: int) -> int:
+        """Packed status word k: doors, then occupancy, then locks, W words each."""
+        m, n = self.regmap, cab.count
+        w = status_words(n)
+        block, word = divmod(k, w)
+        if block == 0:
+            bits = [m.door_closed.encode(c.door_closed) for c in cab.compartments]
+        elif block == 1:
+            bits = [m.occupied.encode(cab.sensed_occupied(i)) for i in range(n)]
+        else:
+            bits = [m.lock_engaged.encode(cab.lock_engaged(i)) for i in range(n)]
+        return pack_words(bits)[word]
 
 
 _TABLE = {1: "c", 5: "c", 15: "c", 2: "d", 3: "h", 6: "h", 16: "h", 4: "i"}

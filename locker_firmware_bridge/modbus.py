@@ -2,10 +2,11 @@
 
 :class:`ModbusCabinet` implements :class:`custody.ports.Cabinet` at the addresses of a
 :class:`~locker_firmware_bridge.regmap.RegisterMap`. A full status costs as few
-transactions as the map allows: with the reference map, one input-register read (count,
-firmware, door-event counter) and one discrete-input read (doors, occupancy and locks
-together). Registers are read before bits so that a door edge falling between the two
-reads shows up as "seen before counted", never as a missed edge (see the poller).
+transactions as the map allows: with the reference map, ONE input-register read (count,
+firmware, door-event counter and the packed status words: a consistent snapshot). For
+maps without status words, registers are read before the discrete inputs so that a door
+edge falling between the reads shows up as "seen before counted", never as a missed edge
+(see the poller).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from locker_firmware_bridge.errors import (
     CompartmentError,
 )
 from locker_firmware_bridge.line import Client, ModbusLine
-from locker_firmware_bridge.regmap import REFERENCE_MAP, RegisterMap
+from locker_firmware_bridge.regmap import REFERENCE_MAP, RegisterMap, unpack_words
 
 
 class ModbusCabinet:
@@ -105,30 +106,45 @@ class ModbusCabinet:
         return out[0], out[1]
 
     async def read_status(self) -> CabinetStatus:
-        """Doors, occupancy, locks and the door-event counter, in the fewest reads."""
+        """Doors, occupancy, locks and the door-event counter, in the fewest reads.
+
+        With the reference map that is one input-register read (count, firmware, counter
+        and the packed status words); maps without status words add discrete-input reads.
+        """
         m = self.regmap
+        n = await self.compartment_count()  # one extra read, the first time only
         regs: dict[int, int] = {}
-        for addr, count in m.register_reads():
+        for addr, count in m.register_reads(n):
             values = await self._read_registers(addr, count)
             regs.update({addr + k: v for k, v in enumerate(values)})
-        if self._n is None and m.count_register is not None:
-            self._set_count(regs[m.count_register])
-        n = await self.compartment_count()
-        bits: dict[int, bool] = {}
-        for addr, count in m.bit_reads(n):
-            resp = await self.line.call(
-                f"unit {self.unit} read inputs {addr}+{count}", self._op("di", addr, count)
+        if m.count_register is not None and regs[m.count_register] != n:
+            raise CabinetProtocolError(
+                f"cabinet {self._id}: controller now reports {regs[m.count_register]} "
+                f"compartments, not {n}"
             )
-            values = list(resp.bits)
-            if len(values) < count:
-                raise CabinetProtocolError(f"cabinet {self._id}: short discrete-input answer")
-            bits.update({addr + k: bool(values[k]) for k in range(count)})
+        words = m.status_word_span(n)
+        if words is not None:
+            w = words[1] // 3
+            packed = [regs[words[0] + k] for k in range(words[1])]
+            raw = [unpack_words(packed[b * w : (b + 1) * w], n) for b in range(3)]
+        else:
+            bits: dict[int, bool] = {}
+            for addr, count in m.bit_reads(n):
+                resp = await self.line.call(
+                    f"unit {self.unit} read inputs {addr}+{count}", self._op("di", addr, count)
+                )
+                values = list(resp.bits)
+                if len(values) < count:
+                    raise CabinetProtocolError(f"cabinet {self._id}: short discrete-input answer")
+                bits.update({addr + k: bool(values[k]) for k in range(count)})
+            raw = [[bits[blk.address + i] for i in range(n)] for blk in m.input_blocks()]
+        doors, occupied, locks = raw
         comps = tuple(
             CompartmentState(
                 index=i,
-                door_closed=m.door_closed.decode(bits[m.door_closed.address + i]),
-                occupied=m.occupied.decode(bits[m.occupied.address + i]),
-                locked=m.lock_engaged.decode(bits[m.lock_engaged.address + i]),
+                door_closed=m.door_closed.decode(doors[i]),
+                occupied=m.occupied.decode(occupied[i]),
+                locked=m.lock_engaged.decode(locks[i]),
             )
             for i in range(n)
         )

@@ -65,6 +65,11 @@ class RegisterMap:
     count_register: int | None = 0
     firmware_register: int | None = 1
     door_counter_register: int | None = 2
+    #: input registers: the three bit blocks again, packed 16 per register (bit i % 16 of
+    #: word i // 16, LSB first; same polarity as the discrete inputs): W = ceil(N/16) words
+    #: of doors from here, then W of occupancy, then W of locks. With them a full status is
+    #: ONE read (count, firmware, counter and every bit in one consistent snapshot).
+    status_words_register: int | None = 16
     #: holding registers
     unlock_pulse_ms_register: int | None = 0
     door_alarm_s_register: int | None = 1
@@ -88,14 +93,31 @@ class RegisterMap:
         """
         return _coalesce([(b.address, n) for b in self.input_blocks()], self.max_bits_per_read)
 
-    def register_reads(self) -> list[tuple[int, int]]:
-        """Input-register reads covering the count, firmware and counter registers."""
-        regs = [
-            (a, 1)
-            for a in (self.count_register, self.firmware_register, self.door_counter_register)
+    def register_reads(self, n: int) -> list[tuple[int, int]]:
+        """Input-register reads covering count, firmware, counter and the status words."""
+        regs = [(a, c) for _k, a, c in self._input_register_spans(n)]
+        return _coalesce(regs, self.max_registers_per_read) if regs else []
+
+    def status_word_span(self, n: int) -> tuple[int, int] | None:
+        """(first register, count) of the packed status words for N compartments."""
+        if self.status_words_register is None:
+            return None
+        return self.status_words_register, 3 * status_words(n)
+
+    def _input_register_spans(self, n: int) -> list[tuple[str, int, int]]:
+        spans = [
+            (k, a, 1)
+            for k, a in (
+                ("count_register", self.count_register),
+                ("firmware_register", self.firmware_register),
+                ("door_counter_register", self.door_counter_register),
+            )
             if a is not None
         ]
-        return _coalesce(regs, self.max_registers_per_read) if regs else []
+        words = self.status_word_span(n)
+        if words is not None:
+            spans.append(("status_words_register", words[0], words[1]))
+        return spans
 
     def validate(self, n: int) -> None:
         """Raise :class:`CabinetConfigError` if blocks overlap for N compartments."""
@@ -119,19 +141,13 @@ class RegisterMap:
                 ("lock_engaged", self.lock_engaged.address, n),
             ],
         )
-        _check_disjoint(
-            self.name,
-            "input registers",
-            [
-                (k, a, 1)
-                for k, a in (
-                    ("count_register", self.count_register),
-                    ("firmware_register", self.firmware_register),
-                    ("door_counter_register", self.door_counter_register),
-                )
-                if a is not None
-            ],
-        )
+        words = self.status_word_span(n)
+        if words is not None and words[1] > self.max_registers_per_read:
+            raise CabinetConfigError(
+                f"map {self.name!r}: {words[1]} status words exceed one read "
+                f"({self.max_registers_per_read} registers)"
+            )
+        _check_disjoint(self.name, "input registers", self._input_register_spans(n))
         _check_disjoint(
             self.name,
             "holding registers",
@@ -183,6 +199,25 @@ class RegisterMap:
         if result.counter_modulus < 2:
             raise CabinetConfigError("counter_modulus must be >= 2")
         return result
+
+
+def status_words(n: int) -> int:
+    """Registers per packed bit block for N compartments: ceil(N / 16)."""
+    return (n + 15) // 16
+
+
+def pack_words(bits: Sequence[bool]) -> list[int]:
+    """Bits packed LSB-first into 16-bit registers."""
+    words = [0] * status_words(len(bits))
+    for i, b in enumerate(bits):
+        if b:
+            words[i // 16] |= 1 << (i % 16)
+    return words
+
+
+def unpack_words(words: Sequence[int], n: int) -> list[bool]:
+    """The first N bits of LSB-first packed registers."""
+    return [bool(words[i // 16] >> (i % 16) & 1) for i in range(n)]
 
 
 REFERENCE_MAP = RegisterMap()

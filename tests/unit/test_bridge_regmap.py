@@ -5,12 +5,30 @@ from __future__ import annotations
 import pytest
 
 from locker_firmware_bridge.errors import CabinetConfigError
-from locker_firmware_bridge.regmap import REFERENCE_MAP, BitBlock, RegisterMap
+from locker_firmware_bridge.regmap import (
+    REFERENCE_MAP,
+    BitBlock,
+    RegisterMap,
+    pack_words,
+    status_words,
+    unpack_words,
+)
 
 
-def test_reference_map_full_status_is_one_bit_read_and_one_register_read() -> None:
+def test_reference_map_full_status_is_one_register_read() -> None:
+    # count, firmware, counter at 0..2; 3 x ceil(48/16) = 9 status words from 16
+    assert REFERENCE_MAP.register_reads(48) == [(0, 25)]
+    assert REFERENCE_MAP.status_word_span(48) == (16, 9)
+    # the same bits as discrete inputs, for clients that prefer them: one read too
     assert REFERENCE_MAP.bit_reads(48) == [(0, 248)]
-    assert REFERENCE_MAP.register_reads() == [(0, 3)]
+
+
+def test_status_words_pack_lsb_first() -> None:
+    bits = [False] * 20
+    bits[0] = bits[15] = bits[17] = True
+    assert pack_words(bits) == [0x8001, 0x0002]
+    assert unpack_words(pack_words(bits), 20) == bits
+    assert status_words(16) == 1 and status_words(17) == 2
 
 
 def test_blocks_too_far_apart_are_read_separately() -> None:
@@ -40,7 +58,7 @@ def test_vendor_map_with_inverted_polarity_and_no_counter() -> None:
     assert m.door_closed.encode(True) is False
     assert m.count_register is None and m.door_counter_register is None
     assert m.firmware_register == 1
-    assert m.register_reads() == [(1, 1)]
+    assert m.register_reads(32) == [(1, 21)]  # firmware and status words: one read
     m.validate(32)
 
 
@@ -69,3 +87,14 @@ def test_overlapping_blocks_are_rejected() -> None:
 def test_bad_values_are_rejected(bad: dict[str, object]) -> None:
     with pytest.raises(CabinetConfigError):
         RegisterMap.from_mapping(bad)
+
+
+def test_map_without_status_words_reads_discrete_inputs() -> None:
+    m = RegisterMap.from_mapping({"status_words_register": False})
+    assert m.register_reads(48) == [(0, 3)]
+    assert m.status_word_span(48) is None
+
+
+def test_status_words_must_not_overlap_other_registers() -> None:
+    with pytest.raises(CabinetConfigError, match="overlaps"):
+        RegisterMap.from_mapping({"status_words_register": 2}).validate(8)
