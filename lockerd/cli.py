@@ -17,6 +17,8 @@ from custody.errors import ConfigError, LockerError, UsageError
 
 # Add a module here when it brings a subcommand. Order is the order shown in --help.
 COMMAND_MODULES: tuple[str, ...] = (
+    "lockerd.cmd_init",
+    "lockerd.cmd_audit",
     "lockerd.cmd_config",
     "lockerd.cmd_api",
     "lockerd.cmd_token",
