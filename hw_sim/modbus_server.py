@@ -59,6 +59,8 @@ class WorldContext(ModbusServerContext):
         self.line = line
         self._line_lock = asyncio.Lock()
         self.transactions = 0
+        #: modelled line occupancy so far (frames + both gaps), for the benchmark
+        self.line_busy_s = 0.0
 
     def device_ids(self) -> list[int]:
         """The unit ids served."""
@@ -79,6 +81,7 @@ class WorldContext(ModbusServerContext):
         if self.line is None:
             return
         req, resp = rtu_frame_sizes(func_code, count)
+        self.line_busy_s += self.line.transaction_s(req, resp)
         # the answer is complete after request + turnaround gap + response; the silence
         # after it is the master's to keep (the driver's inter-frame gap)
         due = started + self.line.transaction_s(req, resp) - self.line.gap_s

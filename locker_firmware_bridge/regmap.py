@@ -69,7 +69,7 @@ class RegisterMap:
     #: word i // 16, LSB first; same polarity as the discrete inputs): W = ceil(N/16) words
     #: of doors from here, then W of occupancy, then W of locks. With them a full status is
     #: ONE read (count, firmware, counter and every bit in one consistent snapshot).
-    status_words_register: int | None = 16
+    status_words_register: int | None = 3
     #: holding registers
     unlock_pulse_ms_register: int | None = 0
     door_alarm_s_register: int | None = 1

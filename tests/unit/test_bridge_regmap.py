@@ -16,9 +16,9 @@ from locker_firmware_bridge.regmap import (
 
 
 def test_reference_map_full_status_is_one_register_read() -> None:
-    # count, firmware, counter at 0..2; 3 x ceil(48/16) = 9 status words from 16
-    assert REFERENCE_MAP.register_reads(48) == [(0, 25)]
-    assert REFERENCE_MAP.status_word_span(48) == (16, 9)
+    # count, firmware, counter at 0..2; 3 x ceil(48/16) = 9 status words right after
+    assert REFERENCE_MAP.register_reads(48) == [(0, 12)]
+    assert REFERENCE_MAP.status_word_span(48) == (3, 9)
     # the same bits as discrete inputs, for clients that prefer them: one read too
     assert REFERENCE_MAP.bit_reads(48) == [(0, 248)]
 
@@ -58,7 +58,7 @@ def test_vendor_map_with_inverted_polarity_and_no_counter() -> None:
     assert m.door_closed.encode(True) is False
     assert m.count_register is None and m.door_counter_register is None
     assert m.firmware_register == 1
-    assert m.register_reads(32) == [(1, 21)]  # firmware and status words: one read
+    assert m.register_reads(32) == [(1, 8)]  # firmware and status words: one read
     m.validate(32)
 
 
