@@ -32,6 +32,9 @@ from custody.settings import RulesSettings
 
 T = TypeVar("T")
 
+# Entries read per step when catching up (a million entries: 50 steps, bounded memory).
+CATCH_UP_BATCH = 20_000
+
 
 class Reader:
     """Thread-confined handles: the ledger, the derived index, the custody projection."""
@@ -49,9 +52,20 @@ class Reader:
         self.refresh()
 
     def refresh(self) -> None:
-        """Catch the derived state up with the ledger's current size."""
-        self.index.catch_up(self.ledger)
-        self.custody.catch_up(self.ledger)
+        """Catch the derived state up with the ledger's current size, in one pass."""
+        size = self.ledger.size
+        if size == self.index.size == self.custody.size:
+            return
+        self.index.check(self.ledger)
+        pos = min(self.index.size, self.custody.size)
+        while pos < size:
+            stop = min(size, pos + CATCH_UP_BATCH)
+            batch = list(self.ledger.entries(pos, stop))
+            self.index.add([e for e in batch if e.seq >= self.index.size])
+            for e in batch:
+                if e.seq >= self.custody.size:
+                    self.custody.apply(e.body)
+            pos = stop
 
     def close(self) -> None:
         """Close every handle."""

@@ -20,8 +20,6 @@ from custody.rules.catalogue import load_catalogue
 from custody.rules.engine import RulesEngine
 from custody.settings import RulesSettings
 
-CATCH_UP_BATCH = 20_000
-
 
 @dataclass(frozen=True)
 class Deadline:
@@ -53,19 +51,13 @@ class CustodyView:
         # matter key -> (highest ladder step notified, its latest notice key)
         self._steps: dict[str, tuple[int, str]] = {}
 
-    def catch_up(self, ledger: Any) -> int:
-        """Fold in the entries the ledger gained; returns how many."""
-        target = int(ledger.size)
-        done = 0
-        while self.projection.size < target:
-            start = self.projection.size
-            stop = min(target, start + CATCH_UP_BATCH)
-            for entry in ledger.entries(start, stop):
-                self._apply(entry.body)
-            done += stop - start
-        return done
+    @property
+    def size(self) -> int:
+        """How many ledger entries are folded in."""
+        return self.projection.size
 
-    def _apply(self, body: Mapping[str, Any]) -> None:
+    def apply(self, body: Mapping[str, Any]) -> None:
+        """Fold in the next entry (decoded)."""
         changed = self.projection.apply(body)
         for label in changed:
             self.engine.refresh(self.projection.items[label])

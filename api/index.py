@@ -148,24 +148,31 @@ class ItemIndex:
         leaf = ledger.entry(self._size - 1).leaf_hash
         return base64.b64encode(leaf).decode() == self._last
 
-    def catch_up(self, ledger: LedgerSource) -> int:
-        """Index the entries the ledger gained since last time; returns how many."""
+    def check(self, ledger: LedgerSource) -> None:
+        """Throw the index away if it is not a prefix of ``ledger`` (then rebuild it)."""
         if not self._matches(ledger):
             self._reset()
+
+    def catch_up(self, ledger: LedgerSource) -> int:
+        """Index the entries the ledger gained since last time; returns how many."""
+        self.check(ledger)
         target = ledger.size
         done = 0
         while self._size < target:
             stop = min(target, self._size + self.BATCH)
-            self._add(ledger.entries(self._size, stop))
+            self.add(ledger.entries(self._size, stop))
             done += stop - self._size
         return done
 
-    def _add(self, entries: Iterable[IndexedEntry]) -> None:
+    def add(self, entries: Iterable[IndexedEntry]) -> None:
+        """Index the next entries (they must follow on from :attr:`size`), in one transaction."""
         items: list[tuple[str, int]] = []
         cases: list[tuple[str, int]] = []
         photos: list[tuple[str, int]] = []
         last: IndexedEntry | None = None
         for e in entries:
+            if e.seq != (last.seq + 1 if last else self._size):
+                raise ValueError(f"index: entry {e.seq} does not follow {self._size}")
             refs = references(e.body)
             items.extend((x, e.seq) for x in refs.items)
             cases.extend((x, e.seq) for x in refs.cases)

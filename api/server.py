@@ -3,6 +3,7 @@ thread on a free port (tests, benchmarks, the demo)."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -20,8 +21,14 @@ class ServerStartError(ApiError):
 
 
 def serve(app: FastAPI, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve ``app`` until interrupted (Ctrl-C or SIGTERM stop it cleanly)."""
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    """Serve ``app`` until SIGTERM (returns normally after a clean shutdown) or Ctrl-C."""
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler
+    # that was installed before it; a no-op one makes a clean stop return (exit status 0).
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager

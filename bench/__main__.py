@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-AREAS: tuple[str, ...] = ()
+AREAS: tuple[str, ...] = ("api",)
 
 
 def main() -> int:

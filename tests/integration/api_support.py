@@ -27,6 +27,7 @@ from custody.settings import DEFAULT_CHECKLIST
 from custody.testing import FakeClock, ListNotifier, sample_directory
 from scanner.photostore import FilePhotoStore
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "test.example/station-7"
 START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # Monday 08:00 in Shanghai
 

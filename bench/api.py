@@ -1,0 +1,248 @@
+"""Benchmark of the read API at a million ledger entries.
+
+``python -m bench.api [--entries N] [--requests R] [--data DIR]``
+
+1. Builds (or reuses) a station whose ledger holds N realistic custody entries (cases
+   registered with two items, handed over, stored, checked out and returned twice), written
+   with the ledger's batched append and covered by a signed checkpoint.
+2. Starts ``locker api`` on it in a subprocess (the derived index and the projection are
+   built at start) and, in another subprocess, a bare FastAPI app with one trivial endpoint:
+   the baseline, measured the same way in the same run.
+3. Times R sequential requests over keep-alive HTTP for: an item's history (a random item,
+   its whole chain), an inclusion proof (a random entry, tlog-proof@v1), and the bare
+   endpoint. Prints p50 and p99 latency and requests/s, each also as a ratio to the bare
+   endpoint. Goal: p99 <= 20 ms for history and proof.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from api.auth import Role, TokenStore
+from custody.labels import make_label
+from custody.ledger import Ledger
+from custody.ledger.station import init_station
+
+ENTRIES_PER_CASE = 16  # register, handover, 2 x store, then 2 items x 2 x (out, back, store)
+BATCH = 10_000
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bare_app() -> FastAPI:
+    """The baseline: FastAPI with one endpoint that returns a constant."""
+    app = FastAPI()
+
+    @app.get("/ping")
+    async def ping() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+# ---------------------------------------------------------------- the ledger
+
+
+def _photo(n: int) -> dict[str, Any]:
+    return {"sha256": f"{n:064x}", "bytes": 50_000 + n % 1000}
+
+
+def _case_entries(idx: int, t0: datetime) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """The 16 entries of one case, as ``(kind, body, actor)``."""
+    case = f"B-{idx:06d}"
+    officer, clerk = f"off{idx % 40}", f"clerk{idx % 4}"
+    labels = [make_label("case_file", 2026, 2 * idx).text,
+              make_label("exhibit", 2026, 2 * idx + 1).text]
+    seized = (t0 - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    due = (t0 + timedelta(hours=21)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    back = (t0 + timedelta(hours=10)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    compartment = f"C{idx // 100}/{idx % 100}"
+    items = [
+        {"label": lab, "kind": kind, "category": "", "description": f"{kind} of case {case}",
+         "quantity": 1, "seized_from": "someone", "seized_at": seized,
+         "seizing_officer": officer, "handover_due": due}
+        for lab, kind in zip(labels, ("case_file", "exhibit"), strict=True)
+    ]
+    yield "case.registered", {"case": case, "title": f"Case {idx}", "officer": officer,
+                              "officers": [officer], "complainant": None, "items": items}, officer
+    yield "case.handed_over", {"case": case, "clerk": clerk, "items": labels, "missing": [],
+                               "extra": [], "reason": "", "photos": [_photo(idx * 16)]}, clerk
+    n = idx * 16 + 1
+    for lab in labels:
+        n += 1
+        yield "item.stored", {"item": lab, "case": case, "compartment": compartment,
+                              "photos": [_photo(n)]}, clerk
+    for lab in labels:
+        for _ in range(2):
+            n += 3
+            yield "item.checked_out", {"item": lab, "case": case, "officer": officer,
+                                       "due": back, "photos": [_photo(n)]}, officer
+            yield "item.returned", {"item": lab, "case": case, "officer": officer, "due": back,
+                                    "late": False, "photos": [_photo(n + 1)]}, officer
+            yield "item.stored", {"item": lab, "case": case, "compartment": compartment,
+                                  "photos": [_photo(n + 2)]}, clerk
+
+
+def build_ledger(data: Path, entries: int) -> tuple[int, float]:
+    """Create the station (if its ledger is not already ``entries`` long); returns
+    ``(cases, seconds spent appending)``."""
+    cases = entries // ENTRIES_PER_CASE
+    if (data / "ledger.db").is_file():
+        with Ledger.open(data, readonly=True) as ledger:
+            if ledger.size == cases * ENTRIES_PER_CASE:
+                return cases, 0.0
+        raise SystemExit(f"{data} holds a different ledger; remove it or pick another --data")
+    init_station(data, "bench.example/api")
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    start = time.perf_counter()
+    with Ledger.open(data) as ledger:
+        pending: list[tuple[str, dict[str, Any], str]] = []
+        for idx in range(cases):
+            pending.extend(_case_entries(idx, t0))
+            if len(pending) >= BATCH:
+                ledger.append_many(pending)
+                pending = []
+        if pending:
+            ledger.append_many(pending)
+        ledger.checkpoint()
+    return cases, time.perf_counter() - start
+
+
+# ---------------------------------------------------------------- servers and timing
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _start(cmd: list[str], url: str, timeout: float) -> tuple[subprocess.Popen[bytes], float]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while True:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise SystemExit(f"server exited: {' '.join(cmd)}\n{err}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return proc, time.perf_counter() - t
+        except httpx.HTTPError:
+            pass
+        if time.perf_counter() - t > timeout:
+            proc.kill()
+            raise SystemExit(f"server did not start in {timeout:.0f} s: {' '.join(cmd)}")
+        time.sleep(0.2)
+
+
+@dataclass
+class Timing:
+    """Latencies (seconds) of sequential requests."""
+
+    name: str
+    samples: list[float]
+
+    def pct(self, p: float) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+    @property
+    def rps(self) -> float:
+        return len(self.samples) / sum(self.samples)
+
+
+def measure(name: str, client: httpx.Client, paths: Callable[[int], str], n: int) -> Timing:
+    """Time ``n`` GETs (after a short warm-up), checking each answered 200."""
+    for i in range(min(50, n)):
+        client.get(paths(i)).raise_for_status()
+    out: list[float] = []
+    for i in range(n):
+        t = time.perf_counter()
+        r = client.get(paths(i))
+        out.append(time.perf_counter() - t)
+        if r.status_code != 200:
+            raise SystemExit(f"{name}: {r.status_code} {r.text[:200]}")
+    return Timing(name, out)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.api", description=__doc__)
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=2_000)
+    parser.add_argument("--data", type=Path, help="station directory (reused when it fits)")
+    args = parser.parse_args(argv)
+    data = args.data or Path(tempfile.gettempdir()) / f"evidence-locker-bench-api-{args.entries}"
+    cases, build_s = build_ledger(data, args.entries)
+    size = cases * ENTRIES_PER_CASE
+    if build_s:
+        print(f"ledger: {size} entries appended in {build_s:.1f} s "
+              f"({size / build_s:,.0f} entries/s, batched append)")
+    else:
+        print(f"ledger: reusing {size} entries in {data}")
+    store = TokenStore(data)
+    token = store.create(Role.AUDITOR, "bench", note="bench.api")[1]
+    store.close()
+
+    api_port, bare_port = _free_port(), _free_port()
+    api_cmd = [sys.executable, "-m", "lockerd.cli", "api", "--data", str(data),
+               "--port", str(api_port)]
+    bare_cmd = [sys.executable, "-m", "uvicorn", "--factory", "bench.api:bare_app",
+                "--port", str(bare_port), "--log-level", "warning"]
+    api_url, bare_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
+    api, start_s = _start(api_cmd, api_url + "/v1/health", timeout=600)
+    # uvicorn listens only once the lifespan has built the index and the projection.
+    bare, _ = _start(bare_cmd, bare_url + "/ping", timeout=60)
+    try:
+        rng = random.Random(7)
+        labels = [make_label("case_file" if k % 2 == 0 else "exhibit", 2026, k).text
+                  for k in (rng.randrange(2 * cases) for _ in range(args.requests + 50))]
+        seqs = [rng.randrange(size) for _ in range(args.requests + 50)]
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=api_url, headers=headers, timeout=60) as c:
+            first = time.perf_counter()
+            c.get(f"/v1/items/{labels[0]}/history").raise_for_status()
+            first_s = time.perf_counter() - first
+            hist = measure("item history", c, lambda i: f"/v1/items/{labels[i]}/history",
+                           args.requests)
+            proof = measure("inclusion proof", c, lambda i: f"/v1/ledger/proofs/{seqs[i]}",
+                            args.requests)
+            sample = c.get(f"/v1/items/{labels[0]}/history").json()
+        with httpx.Client(base_url=bare_url, timeout=60) as c:
+            base = measure("bare FastAPI", c, lambda i: "/ping", args.requests)
+    finally:
+        for proc in (api, bare):
+            proc.terminate()
+            proc.wait(30)
+
+    print(f"api start (index + projection over {size} entries): {start_s:.1f} s to listen, "
+          f"first request {first_s:.1f} s")
+    print(f"history length: {sample['total']} entries per item")
+    print(f"{'endpoint':<18} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}  "
+          f"{'p50 x bare':>10} {'p99 x bare':>10} {'req/s / bare':>12}")
+    for t in (base, hist, proof):
+        print(f"{t.name:<18} {t.pct(50) * 1e3:8.2f} {t.pct(99) * 1e3:8.2f} {t.rps:8.0f}  "
+              f"{t.pct(50) / base.pct(50):10.2f} {t.pct(99) / base.pct(99):10.2f} "
+              f"{t.rps / base.rps:12.2f}")
+    goal = all(t.pct(99) <= 0.020 for t in (hist, proof))
+    print(f"goal p99 <= 20 ms for history and proof: {'met' if goal else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,124 @@
+"""``locker token`` and ``locker api`` as real subprocesses: tokens are printed once and
+stored hashed; the served API accepts them and stops accepting a revoked one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.api_support import REPO_ROOT, Station, auth, build_station
+
+ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+
+
+def locker(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lockerd.cli", *args],
+        capture_output=True, text=True, env=ENV, timeout=60, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Station]:
+    st = build_station(tmp_path_factory.mktemp("cli"))
+    try:
+        yield st
+    finally:
+        st.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_token_create_prints_once_and_stores_a_hash(station: Station) -> None:
+    done = locker("token", "create", "--data", str(station.data), "--role", "clerk",
+                  "--person", "wu", "--note", "front desk")
+    assert done.returncode == 0, done.stderr
+    secret = done.stdout.strip()
+    assert secret.startswith("lkr_") and "\n" not in secret
+    assert "role clerk" in done.stderr and "shown once" in done.stderr
+    raw = (station.data / "api.db").read_bytes()
+    wal = station.data / "api.db-wal"
+    raw += wal.read_bytes() if wal.exists() else b""
+    assert secret.encode() not in raw
+    assert hashlib.sha256(secret.encode()).hexdigest().encode() in raw
+    listed = json.loads(locker("token", "list", "--data", str(station.data), "--json").stdout)
+    mine = [t for t in listed if t["note"] == "front desk"]
+    assert len(mine) == 1 and mine[0]["role"] == "clerk" and mine[0]["person"] == "wu"
+    assert secret not in json.dumps(listed)
+    text = locker("token", "list", "--data", str(station.data)).stdout
+    assert mine[0]["id"] in text and "revoked" in text  # the fixture's revoked token
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "officer"], "needs --person"),
+        (["--role", "janitor"], "unknown role 'janitor'"),
+    ],
+)
+def test_token_create_refuses_bad_input(station: Station, args: list[str], message: str) -> None:
+    before = locker("token", "list", "--data", str(station.data), "--json").stdout
+    done = locker("token", "create", "--data", str(station.data), *args)
+    assert done.returncode == 2 and message in done.stderr and done.stdout == ""
+    assert locker("token", "list", "--data", str(station.data), "--json").stdout == before
+
+
+def test_token_commands_need_a_data_directory(tmp_path: Path) -> None:
+    done = locker("token", "list", "--data", str(tmp_path / "nowhere"))
+    assert done.returncode == 2 and "does not exist" in done.stderr
+    assert locker("token", "revoke", "--data", str(tmp_path), "nope").returncode == 2
+
+
+def test_locker_api_serves_and_honours_revocation(station: Station) -> None:
+    made = locker("token", "create", "--data", str(station.data), "--role", "officer",
+                  "--person", "wang")
+    secret = made.stdout.strip()
+    token_id = made.stderr.split()[1].rstrip(":")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lockerd.cli", "api", "--data", str(station.data),
+         "--port", str(port)],
+        env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "locker api did not start"
+            time.sleep(0.1)
+        who = httpx.get(url + "/v1/whoami", headers=auth(secret), timeout=10).json()
+        assert who == {"token_id": token_id, "role": "officer", "person": "wang"}
+        cases = httpx.get(url + "/v1/cases", headers=auth(secret), timeout=10).json()
+        assert [c["case_id"] for c in cases["items"]] == ["C-1"]
+        assert locker("token", "revoke", "--data", str(station.data), token_id).returncode == 0
+        again = httpx.get(url + "/v1/cases", headers=auth(secret), timeout=10)
+        assert again.status_code == 401 and "revoked" in again.json()["detail"]
+    finally:
+        proc.terminate()
+        assert proc.wait(30) == 0
+
+
+def test_locker_api_refuses_a_directory_without_a_ledger(tmp_path: Path) -> None:
+    done = locker("api", "--data", str(tmp_path), "--port", "0")
+    assert done.returncode == 2 and "not a station data directory" in done.stderr
