@@ -20,6 +20,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lockerd.cmd_init",
     "lockerd.cmd_audit",
     "lockerd.cmd_config",
+    "lockerd.cmd_daemon",
+    "lockerd.cmd_demo",
     "lockerd.cmd_api",
     "lockerd.cmd_token",
     "lockerd.cmd_sim",

@@ -39,13 +39,22 @@ class _Section(BaseModel):
 class StationSection(_Section):
     """``[station]``: who this station is and where it keeps its data."""
 
-    id: str = Field(pattern=_ID)
+    id: str = Field(default="", pattern=r"^$|" + _ID)
     name: str = ""
-    data_dir: Path = Path("data")
+    origin: str = ""
+    data_dir: Path = Path(".")
     timezone: str = "Asia/Shanghai"
-    poll_interval_ms: int = Field(default=200, ge=10, le=60_000)
+    poll_interval_ms: int = Field(default=100, ge=5, le=60_000)
     offline_after_failures: int = Field(default=3, ge=1, le=1000)
+    checkpoint_tick_seconds: int = Field(default=10, ge=1, le=3600)
     rules_tick_seconds: int = Field(default=30, ge=1, le=3600)
+
+    @property
+    def station_id(self) -> str:
+        """The id used in MQTT topics: ``id``, else ``name`` reduced to safe characters."""
+        if self.id:
+            return self.id
+        return re.sub(r"[^A-Za-z0-9_.-]", "-", self.name).strip("-") or "station"
 
     @field_validator("timezone")
     @classmethod
@@ -60,8 +69,8 @@ class StationSection(_Section):
 class LedgerSection(_Section):
     """``[ledger]``: automatic checkpoints and durability, as ``locker init`` writes them."""
 
-    checkpoint_every_entries: int = Field(default=256, ge=1)
-    checkpoint_every_seconds: int = Field(default=300, ge=1)
+    checkpoint_every_entries: int = Field(default=100, ge=0)  # 0: off
+    checkpoint_every_seconds: int = Field(default=600, ge=0)  # 0: off
     synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
 
 
@@ -76,9 +85,11 @@ class RulesSection(_Section):
     return_remind_before_minutes: int = Field(default=30, ge=0)
     return_supervisor_after_minutes: int = Field(default=60, ge=0)
     return_legal_after_hours: int = Field(default=24, ge=0)
+    day_start: str = "06:00"
     catalogue: Path | None = None
+    lawfulness_checklist: list[str] = Field(default_factory=list)  # empty: the default list
 
-    @field_validator("return_time")
+    @field_validator("return_time", "day_start")
     @classmethod
     def _hhmm(cls, value: str) -> str:
         if not _HHMM.match(value):
@@ -116,23 +127,33 @@ class PersonEntry(_Section):
 
 
 class CabinetEntry(_Section):
-    """``[[cabinets]]``: one cabinet controller and how to reach it."""
+    """``[[cabinets]]``: one cabinet controller and how to reach it (the keys are those of
+    ``locker_firmware_bridge.factory.CabinetSettings``)."""
 
     id: str = Field(pattern=_ID)
-    transport: Literal["tcp", "rtu", "lockboard"] = "tcp"
-    host: str = "127.0.0.1"
-    port: int = Field(default=502, ge=1, le=65535)
-    device: str = ""  # rtu/lockboard: /dev/ttyUSB0, a pty, or socket://host:port
-    baudrate: int = Field(default=9600, ge=300)
+    transport: Literal["modbus-tcp", "modbus-rtu", "lockboard"] = "modbus-tcp"
+    url: str | None = None  # "HOST:PORT" for TCP; a device path or socket:// URL for serial
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    device: str | None = None  # /dev/ttyUSB0, a pty, or socket://host:port
     unit: int = Field(default=1, ge=0, le=247)
-    compartments: int = Field(default=16, ge=1, le=256)
+    compartments: int | None = Field(default=None, ge=1, le=256)
+    baud: int | None = Field(default=None, ge=300)
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
     timeout_ms: int = Field(default=500, ge=10)
-    frame_gap_ms: int = Field(default=0, ge=0)
+    gap_ms: float | None = Field(default=None, ge=0)
+    lock_bit_locked: Literal[0, 1] = 1
+    map: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _needs_device(self) -> CabinetEntry:
-        if self.transport in ("rtu", "lockboard") and not self.device:
+    def _needs_endpoint(self) -> CabinetEntry:
+        if self.transport == "modbus-tcp" and not (self.url or self.host):
+            raise ValueError("transport 'modbus-tcp' needs `host` (and `port`) or `url`")
+        if self.transport != "modbus-tcp" and not (self.device or self.url):
             raise ValueError(f"transport {self.transport!r} needs `device`")
+        if self.transport == "lockboard" and self.compartments is None:
+            raise ValueError("transport 'lockboard' needs `compartments`")
         return self
 
 
@@ -187,7 +208,7 @@ class TerminalSection(_Section):
 class StationConfig(_Section):
     """The whole file."""
 
-    station: StationSection
+    station: StationSection = StationSection()
     ledger: LedgerSection = LedgerSection()
     rules: RulesSection = RulesSection()
     people: list[PersonEntry] = Field(default_factory=list)

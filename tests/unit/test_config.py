@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from custody.errors import ConfigError
+from custody.ledger.station import init_station
 from lockerd.config import check_pin, hash_pin, load_config, locate_key, parse_config
 
 GOOD = """\
@@ -41,13 +42,12 @@ supervisor = "sup1"
 
 [[cabinets]]
 id = "A"
-transport = "tcp"
+host = "127.0.0.1"
 port = 5020
-compartments = 8
 
 [[cabinets]]
 id = "B"
-transport = "rtu"
+transport = "modbus-rtu"
 device = "socket://127.0.0.1:5021"
 unit = 2
 
@@ -73,19 +73,28 @@ def test_good_config_loads(tmp_path: Path) -> None:
 
 def test_minimal_config_is_only_a_station_id() -> None:
     cfg = parse_config('[station]\nid = "s"\n')
+    assert cfg.station.station_id == "s"
     assert cfg.mqtt.enabled is False
     assert cfg.terminal.door_open_timeout_s == 60
+
+
+def test_config_written_by_locker_init_is_valid(tmp_path: Path) -> None:
+    paths = init_station(tmp_path / "data", "example.org/west-7", name="West 7")
+    cfg = load_config(paths.config)
+    assert cfg.station.station_id == "West-7"
+    assert cfg.station.origin == "example.org/west-7"
+    assert cfg.station.data_dir == paths.root.resolve()  # the config's own folder
 
 
 @pytest.mark.parametrize(
     ("edit", "key", "line"),
     [
         (('port = 5020', 'porrt = 5020'), "cabinets.0.porrt", 31),
-        (('unit = 2', 'unit = 2\ncolour = "red"'), "cabinets.1.colour", 39),
+        (('unit = 2', 'unit = 2\ncolour = "red"'), "cabinets.1.colour", 38),
         (('synchronous = "FULL"', 'synchronous = "SOMETIMES"'), "ledger.synchronous", 10),
         (('return_time = "18:00"', 'return_time = "6pm"'), "rules.return_time", 13),
         (('role = "officer"', 'role = "janitor"'), "people.1.role", 24),
-        (('[mqtt]', '[mqt]'), "mqt", 40),
+        (('[mqtt]', '[mqt]'), "mqt", 39),
         (('timezone = "Asia/Shanghai"', 'timezone = "Mars/Base"'), "station.timezone", 5),
     ],
 )

@@ -1,0 +1,423 @@
+"""``locker demo``: a whole simulated station playing one scripted working day.
+
+Simulated cabinets (cabinet A on Modbus TCP, cabinet B on a Modbus RTU line over
+``socket://``), the simulated camera, the daemon (poller, alarms, rules, checkpoints, MQTT
+outbox, read API) on a fresh data directory, and simulated people at the cabinets. The day
+runs on an accelerated clock (:class:`DemoClock`): between scenes the clock jumps ahead, so
+the day takes seconds. Scenes: registrations, handovers with their checks (one with a
+missing exhibit), check-ins, morning check-outs (a wrong PIN first), evening returns, one
+late return that escalates (reminder, then supervisor), one forced door with an exhibit
+taken, the nightly reconciliation. Then a checkpoint is signed and the ledger verified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import signal
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from custody.domain.people import Complainant
+from custody.domain.values import ItemSpec
+from custody.errors import LockerError, UsageError
+from custody.labels import make_label
+from custody.ledger.station import init_station
+from custody.ledger.verify import verify_data_dir
+from hw_sim.camera_sim import SimulatedCamera
+from hw_sim.station import SimStation
+from lockerd.broker import MosquittoBroker, find_mosquitto
+from lockerd.config import hash_pin, load_config
+from lockerd.daemon import Daemon
+from lockerd.flows import FlowError, Flows
+from lockerd.simpeople import SimPerson
+
+ZONE = ZoneInfo("Asia/Shanghai")
+DAY = datetime(2026, 11, 30, tzinfo=ZONE)  # a Monday
+
+
+class DemoClock:
+    """Real time, shifted: it runs at the wall clock's pace and jumps ahead on request."""
+
+    def __init__(self, start: datetime) -> None:
+        self._mono = time.monotonic
+        self._t0 = self._mono()
+        self._start = start
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        elapsed = timedelta(seconds=self._mono() - self._t0)
+        return (self._start + elapsed + self._offset).astimezone(ZONE)
+
+    def set(self, hh: int, mm: int) -> None:
+        """Jump to HH:MM of the demo day (never backwards)."""
+        target = DAY.replace(hour=hh, minute=mm)
+        delta = target - self.now()
+        if delta > timedelta(0):
+            self._offset += delta
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    id: str
+    name: str
+    role: str
+    badge: str = ""
+    pin: str = ""
+    supervisor: str | None = None
+
+
+PEOPLE = (
+    DemoPerson("sup-zhao", "Zhao Min (supervisor)", "supervisor"),
+    DemoPerson("off-li", "Li Wei (officer)", "officer", "B-1001", "2468", "sup-zhao"),
+    DemoPerson("off-zhang", "Zhang Jie (officer)", "officer", "B-1002", "1357", "sup-zhao"),
+    DemoPerson("clerk-wang", "Wang Fang (clerk)", "clerk", "B-2001", "8642"),
+    DemoPerson("legal-chen", "Chen Lu (legal section)", "legal"),
+    DemoPerson("aud-sun", "Sun Hao (auditor)", "auditor"),
+)
+
+
+def demo_config(
+    *, tcp_port: int, rtu_url: str, mqtt_port: int | None, api_port: int, origin: str
+) -> str:
+    """The demo station's config.toml."""
+    lines = [
+        "# evidence-locker demo station (written by `locker demo`)",
+        "[station]",
+        'id = "demo-1"',
+        'name = "Demo station"',
+        f'origin = "{origin}"',
+        'timezone = "Asia/Shanghai"',
+        "poll_interval_ms = 20",
+        "rules_tick_seconds = 5",
+        "checkpoint_tick_seconds = 2",
+        "",
+        "[ledger]",
+        "checkpoint_every_entries = 25",
+        "checkpoint_every_seconds = 600",
+        'synchronous = "FULL"',
+        "",
+        "[rules]",
+        'return_time = "18:00"',
+        "",
+        "[terminal]",
+        "door_open_timeout_s = 5",
+        "door_close_timeout_s = 10",
+        "pin_max_attempts = 3",
+        "",
+        "[api]",
+        "enabled = true",
+        'host = "127.0.0.1"',
+        f"port = {api_port}",
+        "",
+        "[mqtt]",
+        f"enabled = {'true' if mqtt_port else 'false'}",
+        f"port = {mqtt_port or 1883}",
+        "",
+        "[[cabinets]]",
+        'id = "A"',
+        'transport = "modbus-tcp"',
+        'host = "127.0.0.1"',
+        f"port = {tcp_port}",
+        "unit = 1",
+        "",
+        "[[cabinets]]",
+        'id = "B"',
+        'transport = "modbus-rtu"',
+        f'device = "{rtu_url}"',
+        "unit = 2",
+        "baud = 19200",
+        "",
+    ]
+    for p in PEOPLE:
+        lines += ["[[people]]", f'id = "{p.id}"', f'name = "{p.name}"', f'role = "{p.role}"']
+        if p.badge:
+            lines.append(f'badge = "{p.badge}"')
+        if p.pin:
+            lines.append(f'pin_hash = "{hash_pin(p.pin)}"')
+        if p.supervisor:
+            lines.append(f'supervisor = "{p.supervisor}"')
+        lines.append("")
+    return "\n".join(lines)
+
+
+def label(kind: str, serial: int) -> str:
+    return make_label(kind, 2026, serial).text
+
+
+class Script:
+    """The scripted day, printing what happens."""
+
+    def __init__(
+        self, daemon: Daemon, sim: SimStation, person: SimPerson, clock: DemoClock,
+        say: Callable[[str], None],
+    ) -> None:
+        self.d = daemon
+        self.rt = daemon.rt
+        self.flows: Flows = daemon.flows
+        self.sim = sim
+        self.person = person
+        self.clock = clock
+        self.say = say
+        camera = self.rt.camera
+        if not isinstance(camera, SimulatedCamera):
+            raise UsageError("the demo needs the simulated camera")
+        self.camera = camera
+        self.problems: list[str] = []
+
+    def log(self, text: str) -> None:
+        self.say(f"[{self.clock.now():%H:%M}] {text}")
+
+    async def show_and_scan(self, lbl: str, actor: str, step: str) -> Any:
+        self.camera.show(lbl)
+        return await self.flows.scan(actor=actor, step=step, expect=lbl)
+
+    async def tick(self) -> None:
+        sent = await self.rt.call(self.rt.custody.tick)
+        self.rt.ledger_changed()
+        for n in sent:
+            self.log(f"  notice -> {n.role} {n.person}: {n.subject}")
+
+    async def run(self) -> None:
+        rt, cs = self.rt, self.rt.custody
+        f1, f2, e1 = label("case_file", 101), label("case_file", 102), label("exhibit", 103)
+        f3, e2 = label("case_file", 201), label("exhibit", 202)
+        seized = DAY - timedelta(hours=4)  # last night, 20:00
+
+        # ---------------------------------------------------------- registrations
+        self.clock.set(7, 30)
+        await rt.call(
+            cs.register_case, "C-2026-0101", title="Burglary, 12 Garden Rd", officer="off-li",
+            items=[
+                ItemSpec(f1, "case_file", "Case file: burglary investigation", 1, seized),
+                ItemSpec(f2, "case_file", "Case file: witness statements", 1, seized),
+                ItemSpec(e1, "exhibit", "Crowbar, sealed bag", 1, seized, "suspect H."),
+            ],
+            complainant=Complainant("Ms. Qian", "+86-138-0000-0001"),
+        )
+        self.log(f"officer Li registers case C-2026-0101: {f1}, {f2}, {e1}")
+        await rt.call(
+            cs.register_case, "C-2026-0102", title="Fraud, online shop", officer="off-zhang",
+            items=[
+                ItemSpec(f3, "case_file", "Case file: fraud", 1, seized),
+                ItemSpec(e2, "exhibit", "Laptop, sealed", 1, seized, "suspect K.", None,
+                         "electronics"),
+            ],
+            complainant=Complainant("Mr. Feng", "+86-138-0000-0002"),
+        )
+        self.log(f"officer Zhang registers case C-2026-0102: {f3}, {e2}")
+        rt.ledger_changed()
+
+        # ---------------------------------------------------------- handovers
+        self.clock.set(8, 0)
+        checklist = {k: True for k in cs.settings.lawfulness_checklist}
+        scans = [await self.show_and_scan(x, "clerk-wang", "handover") for x in (f1, f2, e1)]
+        res = await self.flows.handover("C-2026-0101", clerk="clerk-wang", scans=scans,
+                                        checklist=checklist)
+        self.log(f"clerk Wang takes over C-2026-0101: {len(res.items)} items match the "
+                 f"manifest, checklist signed (seq {res.seq})")
+        scans2 = [await self.show_and_scan(f3, "clerk-wang", "handover")]
+        res2 = await self.flows.handover(
+            "C-2026-0102", clerk="clerk-wang", scans=scans2, checklist=checklist,
+            reason="laptop still at the forensic lab; arrives tomorrow",
+        )
+        self.log(f"clerk Wang takes over C-2026-0102: MISSING {', '.join(res2.missing)}; "
+                 f"reason written, supervisor told (seq {res2.seq})")
+
+        # ---------------------------------------------------------- check-ins
+        self.clock.set(8, 15)
+        for lbl in (f1, f2, e1, f3):
+            scan = await self.show_and_scan(lbl, "clerk-wang", "check_in")
+            step = await self.flows.check_in("clerk-wang", scan)
+            self.log(f"check-in {lbl}: compartment {step.compartment} lit, opened, item in, "
+                     f"closed, sensor occupied, photographed (seq {step.seqs[-1]})")
+
+        # ---------------------------------------------------------- morning check-outs
+        self.clock.set(8, 40)
+        try:
+            await self.flows.identify("B-1001", "0000")
+        except LockerError as exc:
+            self.log(f"officer Li types a wrong PIN: refused ({exc})")
+        li = await self.flows.identify("B-1001", "2468")
+        files = self.flows.files_for(li.id)
+        self.log(f"{li.name} signs in; files for today: {', '.join(i.label for i in files)}")
+        rep = await self.flows.check_out(li.id)
+        for s in rep.done:
+            self.log(f"  check-out {s.label} from {s.compartment}: removal confirmed "
+                     f"(seq {s.seqs[-1]})")
+        zhang = await self.flows.identify("B-1002", "1357")
+        rep = await self.flows.check_out(zhang.id)
+        for s in rep.done:
+            self.log(f"{zhang.name} checks out {s.label} from {s.compartment} "
+                     f"(seq {s.seqs[-1]})")
+
+        # ---------------------------------------------------------- evening returns
+        self.clock.set(17, 20)
+        scans = [await self.show_and_scan(x, "off-li", "return") for x in (f1, f2)]
+        rep = await self.flows.return_files("off-li", scans, clerk="clerk-wang")
+        for s in rep.done:
+            self.log(f"officer Li returns {s.label} to {s.compartment} on time "
+                     f"(seqs {s.seqs[0]}, {s.seqs[1]})")
+        for err in rep.failed:
+            self.problems.append(str(err))
+
+        # ---------------------------------------------------------- a late return escalates
+        self.clock.set(17, 35)
+        self.log(f"rules tick: {f3} is still out (due 18:00)")
+        await self.tick()
+        self.clock.set(19, 5)
+        self.log(f"rules tick: {f3} is overdue")
+        await self.tick()
+        self.clock.set(19, 20)
+        scans = [await self.show_and_scan(f3, "off-zhang", "return")]
+        rep = await self.flows.return_files("off-zhang", scans, clerk="clerk-wang")
+        for s in rep.done:
+            late = rt.ledger.entry(s.seqs[0]).body.get("late")
+            self.log(f"officer Zhang returns {s.label} LATE (late={late}) to {s.compartment}")
+
+        # ---------------------------------------------------------- a forced door
+        self.clock.set(21, 0)
+        where = cs.projection.items[e1].compartment
+        assert where is not None
+        cab, _, idx = where.partition("/")
+        unit = 1 if cab == "A" else 2
+        before = len(rt.alarms.raised)
+        self.sim.world.force_door(unit, int(idx))
+        await asyncio.sleep(0.1)
+        self.sim.world.take_item(unit, int(idx))
+        await asyncio.sleep(0.1)
+        self.sim.world.close_door(unit, int(idx))
+        for _ in range(300):
+            if len(rt.alarms.raised) >= before + 2:
+                break
+            await asyncio.sleep(0.02)
+        for seq, alarm in rt.alarms.raised[before:]:
+            self.log(f"ALARM {alarm.kind} at {alarm.body.get('compartment')} "
+                     f"(item {alarm.body.get('item')}) seq {seq}")
+        if len(rt.alarms.raised) < before + 2:
+            self.problems.append("the forced door did not raise both alarms")
+
+        # ---------------------------------------------------------- nightly reconciliation
+        self.clock.set(22, 0)
+        await self.tick()
+        occupancy: dict[str, bool] = {}
+        for cab_id in rt.cabinets:
+            st = rt.poller.last_status(cab_id)
+            if st is not None:
+                occupancy.update({f"{cab_id}/{c.index}": c.occupied for c in st.compartments})
+        recon = await rt.call(cs.reconcile, occupancy=occupancy)
+        rt.ledger_changed()
+        self.log(f"reconciliation (seq {recon.seq}): not back "
+                 f"{list(recon.checked_out_not_back)}, not handed over "
+                 f"{list(recon.registered_not_handed_over)}, stored but empty "
+                 f"{[f'{a} in {b}' for a, b in recon.stored_but_empty]}")
+
+
+async def run_demo(
+    data: Path | None, *, once: bool, mqtt: bool, say: Callable[[str], None] = print
+) -> int:
+    """Play the day; then serve until Ctrl-C (or return at once with ``once``)."""
+    tmp: Path | None = None
+    if data is None:
+        tmp = Path(tempfile.mkdtemp(prefix="locker-demo-"))
+        data = tmp / "station"
+    elif data.exists() and any(data.iterdir()):
+        raise UsageError(f"{data} is not empty: give the demo a new or empty directory")
+    broker: MosquittoBroker | None = None
+    if mqtt:
+        if find_mosquitto() is None:
+            raise UsageError("--mqtt: mosquitto is not installed (apt-get install mosquitto)")
+        broker = MosquittoBroker(data.parent / f"{data.name}-mosquitto")
+        broker.start()
+    sim = SimStation(cabinets=2, compartments=8, tcp=True, rtu_socket=True)
+    await sim.start()
+    daemon: Daemon | None = None
+    person = SimPerson(sim.world, step_s=0.03)
+    try:
+        origin = "demo.evidence-locker.example/station-1"
+        paths = init_station(data, origin, name="demo-1")
+        assert sim.tcp_port is not None and sim.rtu_socket_url is not None
+        paths.config.write_text(
+            demo_config(tcp_port=sim.tcp_port, rtu_url=sim.rtu_socket_url,
+                        mqtt_port=broker.port if broker else None, api_port=0, origin=origin)
+        )
+        cfg = load_config(paths.config)
+        clock = DemoClock(DAY.replace(hour=7, minute=0))
+        daemon = Daemon(cfg, clock=clock)
+        await daemon.start()
+        person.start()
+        say(f"evidence-locker demo: station data in {data}")
+        say(f"  cabinets: A on Modbus TCP 127.0.0.1:{sim.tcp_port}, B on Modbus RTU "
+            f"{sim.rtu_socket_url}; camera: simulated")
+        say(f"  API: {daemon.api_url}   MQTT: "
+            + (f"127.0.0.1:{broker.port} (topics locker/demo-1/#)" if broker else "off"))
+        say("")
+        script = Script(daemon, sim, person, clock, say)
+        await script.run()
+        rt = daemon.rt
+        note = await rt.call(rt.ledger.checkpoint)
+        rt.ledger_changed()
+        await rt.feed()
+        size = int(note.splitlines()[1])
+        say("")
+        kinds = Counter(e.kind for e in await rt.call(lambda: list(rt.ledger.entries())))
+        say(f"ledger: {size} entries, signed checkpoint at size {size}")
+        for kind, n in sorted(kinds.items()):
+            say(f"  {kind:24} {n}")
+        report = await asyncio.to_thread(verify_data_dir, data, workers=1)
+        say(f"verification: {report.summary()}")
+        if rt.publisher is not None:
+            drained = await asyncio.to_thread(rt.publisher.wait_drained, 15.0)
+            pending, sent = rt.outbox.counts()
+            say(f"MQTT outbox: {sent} messages acknowledged by the broker, {pending} pending"
+                + ("" if drained else " (broker slow)"))
+        else:
+            pending, _ = rt.outbox.counts()
+            say(f"MQTT: off; {pending} messages wait in the durable outbox")
+        for problem in script.problems:
+            say(f"PROBLEM: {problem}")
+        ok = report.ok and not script.problems
+        if not once:
+            from api.auth import Role, TokenStore
+
+            store = TokenStore(data)
+            _, secret = store.create(Role.AUDITOR, note="demo")
+            store.close()
+            say("")
+            say(f"serving the API at {daemon.api_url} until Ctrl-C, e.g.:")
+            say(f"  curl -H 'Authorization: Bearer {secret}' {daemon.api_url}/v1/items")
+            await _wait_for_interrupt()
+        return 0 if ok else 1
+    except FlowError as exc:
+        say(f"demo failed: {exc}")
+        return 1
+    finally:
+        await person.stop()
+        if daemon is not None:
+            await daemon.stop()
+        await sim.stop()
+        if broker is not None:
+            broker.stop()
+        if tmp is not None and once:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def _wait_for_interrupt() -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)

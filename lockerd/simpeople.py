@@ -1,0 +1,137 @@
+"""People at the simulated cabinets, for the demo, the end-to-end tests and the benchmark.
+
+A :class:`SimPerson` watches the simulated world (``hw_sim``) the way a person at the cabinet
+watches the guide LEDs: when a compartment's LED is lit and its lock released, the person
+opens the door, puts an item in (the compartment was empty) or takes it out (it held
+something), and shuts the door. What the person does next can be scripted with
+:meth:`SimPerson.plan`:
+
+- ``"normal"``: as above;
+- ``"walk_away"``: ignores the lit compartment (the flow times out);
+- ``"forget"``: opens and closes the door without putting anything in or taking anything out;
+- ``"wrong"``: opens the door, but puts the item into another released compartment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+
+from hw_sim.cabinet_world import World, WorldError
+
+log = logging.getLogger(__name__)
+
+MODES = ("normal", "walk_away", "forget", "wrong")
+
+
+class SimPerson:
+    """Acts on lit, released compartments of a simulated world."""
+
+    def __init__(self, world: World, *, step_s: float = 0.02, watch_s: float = 0.005) -> None:
+        self.world = world
+        self.step_s = step_s  # how long each movement takes
+        self.watch_s = watch_s
+        self._plan: deque[str] = deque()
+        self._busy: set[tuple[int, int]] = set()
+        self._ignored: set[tuple[int, int, float]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._serving: set[asyncio.Task[None]] = set()
+        self.actions: list[tuple[str, int, int]] = []  # (what, unit, compartment)
+
+    def plan(self, *modes: str) -> None:
+        """What to do at the next compartments, in order (then ``normal`` again)."""
+        for m in modes:
+            if m not in MODES:
+                raise ValueError(f"unknown mode {m!r}: one of {', '.join(MODES)}")
+        self._plan.extend(modes)
+
+    def start(self) -> None:
+        """Start watching (a task on the running loop)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._watch(), name="sim-person")
+
+    async def stop(self) -> None:
+        """Stop watching."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for task in list(self._serving):
+            task.cancel()
+
+    def _released(self) -> list[tuple[int, int]]:
+        out = []
+        for unit, cab in self.world.cabinets.items():
+            for c in cab.compartments:
+                key = (unit, c.index)
+                if (
+                    c.led
+                    and c.door_closed
+                    and not cab.lock_engaged(c.index)
+                    and key not in self._busy
+                ):
+                    out.append(key)
+        return out
+
+    async def _watch(self) -> None:
+        while True:
+            for unit, idx in self._released():
+                cab = self.world.cabinet(unit)
+                mark = (unit, idx, cab.comp(idx).released_until)
+                if mark in self._ignored:
+                    continue
+                mode = self._plan.popleft() if self._plan else "normal"
+                if mode == "walk_away":
+                    self._ignored.add(mark)
+                    self.actions.append(("walk_away", unit, idx))
+                    continue
+                self._busy.add((unit, idx))
+                task = asyncio.create_task(self._serve(unit, idx, mode))
+                self._serving.add(task)
+                task.add_done_callback(self._serving.discard)
+            await asyncio.sleep(self.watch_s)
+
+    async def _serve(self, unit: int, idx: int, mode: str) -> None:
+        w = self.world
+        try:
+            w.open_door(unit, idx)
+            had_item = w.cabinet(unit).comp(idx).occupied  # decided on opening the door
+            self.actions.append(("open", unit, idx))
+            await asyncio.sleep(self.step_s)
+            if mode == "normal":
+                if had_item:
+                    w.take_item(unit, idx)
+                    self.actions.append(("take", unit, idx))
+                else:
+                    w.put_item(unit, idx)
+                    self.actions.append(("put", unit, idx))
+            elif mode == "wrong":
+                other = await self._other_open(unit, idx)
+                if other is not None:
+                    w.put_item(*other)
+                    self.actions.append(("put_wrong", *other))
+            await asyncio.sleep(self.step_s)
+            w.close_door(unit, idx)
+            self.actions.append(("close", unit, idx))
+        except WorldError as exc:
+            log.warning("simulated person could not act on %s/%s: %s", unit, idx, exc)
+        finally:
+            # wait for the LED to go out before treating this compartment as new again
+            for _ in range(1000):
+                if not w.cabinet(unit).comp(idx).led:
+                    break
+                await asyncio.sleep(self.watch_s)
+            self._busy.discard((unit, idx))
+
+    async def _other_open(self, unit: int, idx: int) -> tuple[int, int] | None:
+        """Another compartment with its door open (waits a little for one)."""
+        for _ in range(200):
+            for u, cab in self.world.cabinets.items():
+                for c in cab.compartments:
+                    if (u, c.index) != (unit, idx) and not c.door_closed:
+                        return u, c.index
+            await asyncio.sleep(self.watch_s)
+        return None
