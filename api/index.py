@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from api.errors import ApiError
+
 INDEX_NAME = "api-index.db"
+
+
+class IndexOrderError(ApiError):
+    """Entries were handed to the index out of order (a bug in the caller, never data)."""
+
 _VERSION = "1"
 
 # Field names under which entries name an item, a case, or list several items. Kept broad
@@ -172,7 +179,7 @@ class ItemIndex:
         last: IndexedEntry | None = None
         for e in entries:
             if e.seq != (last.seq + 1 if last else self._size):
-                raise ValueError(f"index: entry {e.seq} does not follow {self._size}")
+                raise IndexOrderError(f"index: entry {e.seq} does not follow {self._size}")
             refs = references(e.body)
             items.extend((x, e.seq) for x in refs.items)
             cases.extend((x, e.seq) for x in refs.cases)
