@@ -98,3 +98,32 @@ def test_map_without_status_words_reads_discrete_inputs() -> None:
 def test_status_words_must_not_overlap_other_registers() -> None:
     with pytest.raises(CabinetConfigError, match="overlaps"):
         RegisterMap.from_mapping({"status_words_register": 2}).validate(8)
+
+
+def test_docs_table_matches_the_reference_map() -> None:
+    """docs/register-map.md states the same addresses as REFERENCE_MAP (one source of truth)."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "register-map.md").read_text()
+    m = REFERENCE_MAP
+
+    def block(addr: int) -> str:
+        return f"`{addr} .. N-1`" if addr == 0 else f"`{addr} .. {addr}+N-1`"
+
+    for addr in (
+        m.release_coil,
+        m.led_coil,
+        m.door_closed.address,
+        m.occupied.address,
+        m.lock_engaged.address,
+    ):
+        assert block(addr) in doc
+    for reg, words in (
+        (m.count_register, "compartment count"),
+        (m.firmware_register, "firmware version"),
+        (m.door_counter_register, "door-event counter"),
+    ):
+        assert f"| `{reg}` | {words}" in doc
+    assert f"| `{m.status_words_register} .. {m.status_words_register}+W-1` |" in doc
+    assert f"| `{m.unlock_pulse_ms_register}` | unlock pulse" in doc
+    assert f"| `{m.door_alarm_s_register}` | door-open alarm" in doc
