@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-AREAS: tuple[str, ...] = ("api",)
+AREAS: tuple[str, ...] = ("api", "scanner")
 
 
 def main() -> int:

@@ -76,6 +76,7 @@ def _zxing_formats(names: Iterable[str] | None) -> zxingcpp.BarcodeFormats | Non
 class ZXingDecoder:
     """zxing-cpp (``zxingcpp.read_barcodes``). Reads DataMatrix, which ZBar cannot.
 
+    Text comes in zxing-cpp's ``Plain`` mode (the bytes as encoded, as ZBar gives them).
     ``formats=None`` decodes every symbology zxing-cpp knows (the "raw" baseline); the
     pipeline passes the label symbologies only, which is faster and gives fewer chances
     for a false read.
@@ -89,12 +90,16 @@ class ZXingDecoder:
         try_downscale: bool = True,
         try_invert: bool = True,
         binarizer: str = "LocalAverage",
+        text_mode: str = "Plain",
     ) -> None:
         self._formats = _zxing_formats(formats)
         self._try_rotate = try_rotate
         self._try_downscale = try_downscale
         self._try_invert = try_invert
         self._binarizer = getattr(zxingcpp.Binarizer, binarizer)
+        # Plain: the symbol's text as encoded (GS1 separators stay control characters);
+        # zxing-cpp's default HRI mode rewrites them as "(01)..." and "<GS>".
+        self._text_mode = getattr(zxingcpp.TextMode, text_mode)
 
     @property
     def name(self) -> str:
@@ -109,6 +114,7 @@ class ZXingDecoder:
                 try_downscale=self._try_downscale,
                 try_invert=self._try_invert,
                 binarizer=self._binarizer,
+                text_mode=self._text_mode,
             )
         else:
             results = zxingcpp.read_barcodes(
@@ -118,6 +124,7 @@ class ZXingDecoder:
                 try_downscale=self._try_downscale,
                 try_invert=self._try_invert,
                 binarizer=self._binarizer,
+                text_mode=self._text_mode,
             )
         reads: list[LabelRead] = []
         for r in results:

@@ -13,11 +13,13 @@ labels with a wrong check character come back separated, so a misread can never 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from custody.labels import Label, LabelError, parse_label
 from custody.ports import LabelRead
@@ -63,54 +65,131 @@ def as_gray(frame: Image) -> Image:
 
 # --------------------------------------------------------------------------- preprocessing
 
-Prep = Callable[[Image], tuple[Image, float]]  # returns the image and its scale factor
+# A preprocessed view: the image handed to a decoder and the 2x3 affine matrix that maps
+# its pixel coordinates back to the frame's.
+View = tuple[Image, NDArray[np.float64]]
+_IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
-def _identity(img: Image) -> tuple[Image, float]:
-    return img, 1.0
+def _scaled(img: Image, factor: float, interpolation: int) -> View:
+    out = np.asarray(cv2.resize(img, None, fx=factor, fy=factor, interpolation=interpolation))
+    return out, np.array([[1.0 / factor, 0.0, 0.0], [0.0, 1.0 / factor, 0.0]])
 
 
-def _clahe(img: Image) -> tuple[Image, float]:
+def _identity(img: Image) -> list[View]:
+    return [(img, _IDENTITY)]
+
+
+def _clahe(img: Image) -> list[View]:
     # Local contrast: lifts labels out of low light and next to glare.
-    return cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(img), 1.0
+    return [(np.asarray(cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(img)), _IDENTITY)]
 
 
-def _sharpen(img: Image) -> tuple[Image, float]:
+def _sharpen(img: Image) -> list[View]:
     blurred = cv2.GaussianBlur(img, (0, 0), 2.0)
-    return cv2.addWeighted(img, 1.8, blurred, -0.8, 0), 1.0
+    return [(np.asarray(cv2.addWeighted(img, 1.8, blurred, -0.8, 0)), _IDENTITY)]
 
 
-def _upscale(img: Image) -> tuple[Image, float]:
-    # Small or far labels: modules of 1-2 px read better at twice the size. Big frames are
-    # not upscaled (the cost quadruples and their labels are rarely that small).
+def _upscale(img: Image) -> list[View]:
+    # Small images (corpus crops, thumbnails): modules of 1-2 px read better at twice the
+    # size. Camera frames are not upscaled: the cost quadruples for little gain.
     if max(img.shape) > 1400:
-        return img, 1.0
-    return cv2.resize(img, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC), 2.0
+        return []
+    return [_scaled(img, 2.0, cv2.INTER_CUBIC)]
 
 
-def _downscale(img: Image) -> tuple[Image, float]:
+def _downscale(img: Image) -> list[View]:
     if max(img.shape) < 800:
-        return img, 1.0
-    return cv2.resize(img, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA), 0.5
+        return []
+    return [_scaled(img, 0.5, cv2.INTER_AREA)]
 
 
-def _denoise(img: Image) -> tuple[Image, float]:
-    return cv2.medianBlur(img, 3), 1.0
+def _denoise(img: Image) -> list[View]:
+    return [(np.asarray(cv2.medianBlur(img, 3)), _IDENTITY)]
 
 
-PREPROCESSORS: dict[str, Prep] = {
+def _deskew(img: Image) -> list[View]:
+    """Each tilted 1-D barcode region, cropped and rotated so its bars stand upright.
+
+    zxing-cpp and ZBar scan 1-D codes along rows (and columns): a Code128 tilted by more
+    than ~10-15 degrees is crossed by no full scan line. Bars show up as small patches of
+    strong, coherent gradient (structure tensor); each such region is rotated by its
+    dominant gradient angle. Regions already square to the axes are left to the full pass.
+    """
+    views: list[View] = []
+    for cx, cy, side, angle in find_bar_regions(img):
+        if abs(angle) < 4.0 or abs(abs(angle) - 90.0) < 4.0:
+            continue
+        m = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
+        m[0, 2] += side / 2 - cx
+        m[1, 2] += side / 2 - cy
+        n = max(16, int(side))
+        crop = cv2.warpAffine(
+            img, m, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        views.append((np.asarray(crop), np.asarray(cv2.invertAffineTransform(m), np.float64)))
+    return views
+
+
+def find_bar_regions(
+    img: Image, work: int = 960, max_regions: int = 6
+) -> list[tuple[float, float, float, float]]:
+    """Candidate 1-D barcode regions: ``(centre x, centre y, crop side, angle in degrees)``.
+
+    The angle is the dominant gradient direction (across the bars), so rotating the crop by
+    it makes the bars vertical. Computed on a copy at most ``work`` px on its longer side.
+    """
+    h, w = img.shape[:2]
+    f = min(1.0, work / max(h, w))
+    small = img if f == 1.0 else cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    small32 = np.asarray(small, np.float32)
+    gx = cv2.Sobel(small32, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(small32, cv2.CV_32F, 0, 1, ksize=3)
+    jxx = cv2.boxFilter(gx * gx, -1, (5, 5))
+    jyy = cv2.boxFilter(gy * gy, -1, (5, 5))
+    jxy = cv2.boxFilter(gx * gy, -1, (5, 5))
+    energy = jxx + jyy
+    coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy**2) / (energy + 1e-6)
+    threshold = max(float(np.percentile(energy, 97)), 1.0) * 0.25
+    mask = ((energy > threshold) & (coherence > 0.75)).astype(np.uint8) * 255
+    # Opening removes thin edges (item outlines, desk grain); closing joins the bars.
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((7, 7), np.uint8))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
+    found: list[tuple[float, float, float, float, int]] = []
+    for i in range(1, count):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        if area < 250:
+            continue
+        sel = labels == i
+        angle = 0.5 * math.degrees(
+            math.atan2(2 * float(jxy[sel].sum()), float(jxx[sel].sum() - jyy[sel].sum()))
+        )
+        side = max(bw, bh) * 1.5 / f
+        found.append(((x + bw / 2) / f, (y + bh / 2) / f, side, angle, area))
+    found.sort(key=lambda r: -r[4])
+    return [(cx, cy, side, angle) for cx, cy, side, angle, _ in found[:max_regions]]
+
+
+PREPROCESSORS: dict[str, Callable[[Image], list[View]]] = {
     "identity": _identity,
     "clahe": _clahe,
     "sharpen": _sharpen,
     "upscale": _upscale,
     "downscale": _downscale,
     "denoise": _denoise,
+    "deskew": _deskew,
 }
+DECODER_NAMES = ("zxing", "zxing-full", "zbar")
 
 
 @dataclass(frozen=True)
 class Pass:
-    """One attempt: a preprocessing step, then a decoder (``zxing`` or ``zbar``)."""
+    """One attempt: a preprocessing step, then a decoder.
+
+    Decoders: ``zxing`` (zxing-cpp, upright dark-on-light scan: fast), ``zxing-full``
+    (zxing-cpp also trying 90-degree rotations and inverted codes), ``zbar`` (pyzbar).
+    """
 
     prep: str
     decoder: str
@@ -123,28 +202,34 @@ def parse_passes(spec: str) -> tuple[Pass, ...]:
     """Passes from ``"identity+zxing,clahe+zbar"`` (used by the benchmark and config)."""
     passes = []
     for item in spec.split(","):
+        if not item.strip():
+            continue
         prep, _, decoder = item.strip().partition("+")
-        if prep not in PREPROCESSORS or decoder not in ("zxing", "zbar"):
-            raise ValueError(f"unknown pass {item!r}: expected <prep>+zxing|zbar")
+        if prep not in PREPROCESSORS or decoder not in DECODER_NAMES:
+            raise ValueError(
+                f"unknown pass {item!r}: expected <{'|'.join(PREPROCESSORS)}>+"
+                f"<{'|'.join(DECODER_NAMES)}>"
+            )
         passes.append(Pass(prep, decoder))
     return tuple(passes)
 
 
-# Chosen by bench/scanner.py (docs/scanner.md has the table): zxing-cpp reads most on its
-# own; ZBar adds a few damaged Code128/QR; CLAHE and 2x upscaling rescue dark, glared and
-# small labels. Later passes only run when the earlier ones found nothing.
-DEFAULT_PASSES: tuple[Pass, ...] = parse_passes(
-    "identity+zxing,identity+zbar,clahe+zxing,upscale+zxing"
+# Chosen by bench/scanner.py (docs/scanner.md has the table). ``passes`` always run and
+# their reads are merged (so two labels in view are both reported); ``fallbacks`` run in
+# order only while nothing has been read.
+DEFAULT_PASSES: tuple[Pass, ...] = parse_passes("identity+zxing,deskew+zxing")
+DEFAULT_FALLBACKS: tuple[Pass, ...] = parse_passes(
+    "identity+zbar,clahe+zxing,upscale+zxing,identity+zxing-full"
 )
 
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """What the reader tries. ``exhaustive`` runs every pass and merges their reads."""
+    """What the reader tries; ``formats`` limits the symbologies it reports."""
 
     passes: tuple[Pass, ...] = DEFAULT_PASSES
+    fallbacks: tuple[Pass, ...] = DEFAULT_FALLBACKS
     formats: tuple[str, ...] = LABEL_FORMATS
-    exhaustive: bool = False
 
 
 def _center(box: Box) -> tuple[float, float]:
@@ -166,12 +251,14 @@ def _same(a: LabelRead, b: LabelRead) -> bool:
     return abs(ax - bx) <= reach and abs(ay - by) <= reach
 
 
-def _rescale(read: LabelRead, scale: float) -> LabelRead:
-    if scale == 1.0:
+def _to_frame(read: LabelRead, m: NDArray[np.float64]) -> LabelRead:
+    if m is _IDENTITY:
         return read
-    pts = tuple((round(x / scale), round(y / scale)) for x, y in read.box)
-    box: Box = (pts[0], pts[1], pts[2], pts[3])
-    return LabelRead(text=read.text, format=read.format, box=box)
+    pts = [
+        (round(m[0, 0] * x + m[0, 1] * y + m[0, 2]), round(m[1, 0] * x + m[1, 1] * y + m[1, 2]))
+        for x, y in read.box
+    ]
+    return LabelRead(text=read.text, format=read.format, box=(pts[0], pts[1], pts[2], pts[3]))
 
 
 @dataclass
@@ -183,7 +270,8 @@ class LabelReader:
     def __post_init__(self) -> None:
         formats = self.config.formats
         self._decoders: dict[str, Decoder] = {
-            "zxing": ZXingDecoder(formats),
+            "zxing": ZXingDecoder(formats, try_rotate=False, try_invert=False),
+            "zxing-full": ZXingDecoder(formats),
             "zbar": PyZbarDecoder(formats),
         }
 
@@ -198,20 +286,27 @@ class LabelReader:
         """Every barcode in an already decoded frame (grayscale or BGR)."""
         gray = as_gray(frame)
         found: list[LabelRead] = []
-        cache: dict[str, tuple[Image, float]] = {}
+        cache: dict[str, list[View]] = {}
         for p in self.config.passes:
-            if p.prep not in cache:
-                cache[p.prep] = PREPROCESSORS[p.prep](gray)
-            img, scale = cache[p.prep]
+            self._run(p, gray, cache, found)
+        for p in self.config.fallbacks:
+            if found:
+                break
+            self._run(p, gray, cache, found)
+        return found
+
+    def _run(
+        self, p: Pass, gray: Image, cache: dict[str, list[View]], found: list[LabelRead]
+    ) -> None:
+        if p.prep not in cache:
+            cache[p.prep] = PREPROCESSORS[p.prep](gray)
+        for img, m in cache[p.prep]:
             for read in self._decoders[p.decoder].decode(img):
                 if read.format not in self.config.formats:
                     continue
-                read = _rescale(read, scale)
+                read = _to_frame(read, m)
                 if not any(_same(read, f) for f in found):
                     found.append(read)
-            if found and not self.config.exhaustive:
-                break
-        return found
 
 
 # --------------------------------------------------------------------------- label checks
