@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lockerd.cmd_api",
     "lockerd.cmd_token",
     "lockerd.cmd_sim",
+    "lockerd.cmd_scan",
 )
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from custody.ports import CapturedImage, LabelRead, PhotoRef
 from scanner.errors import ImageDecodeError, PhotoNotFoundError, PhotoStoreError
-from scanner.pipeline import decode_image
+from scanner.pipeline import check_reads, decode_image
 
 THUMB_MAX_SIDE = 320
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -40,7 +40,12 @@ def photo_meta(
     compartment: str | None = None,
     extra: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
-    """The metadata the store keeps for a captured photo and the labels read in it."""
+    """The metadata the store keeps for a captured photo and the barcodes read in it.
+
+    ``labels`` holds only valid item labels (right check character); every other read
+    goes to ``other_reads`` with the reason, so no photo is ever filed under a misread.
+    """
+    scan = check_reads(reads)
     meta: dict[str, object] = {
         "time": image.taken_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "camera": image.camera_id,
@@ -48,7 +53,8 @@ def photo_meta(
         "media_type": image.media_type,
         "width": image.width,
         "height": image.height,
-        "labels": [read_to_json(r) for r in reads],
+        "labels": [read_to_json(r) for _, r in scan.valid],
+        "other_reads": [dict(read_to_json(r.read), reason=r.reason) for r in scan.rejected],
     }
     if extra:
         meta.update(extra)
@@ -88,11 +94,11 @@ def _write_new(path: Path, data: bytes) -> bool:
     return written
 
 
-def _boxes(meta: Mapping[str, object]) -> list[list[tuple[int, int]]]:
-    labels = meta.get("labels", [])
+def _boxes(meta: Mapping[str, object], key: str) -> list[list[tuple[int, int]]]:
+    labels = meta.get(key, [])
     boxes: list[list[tuple[int, int]]] = []
     if not isinstance(labels, list):
-        raise PhotoStoreError("photo metadata 'labels' must be a list of {text, format, box}")
+        raise PhotoStoreError(f"photo metadata {key!r} must be a list of {{text, format, box}}")
     for entry in labels:
         box = entry.get("box") if isinstance(entry, dict) else None
         try:
@@ -105,8 +111,13 @@ def _boxes(meta: Mapping[str, object]) -> list[list[tuple[int, int]]]:
     return boxes
 
 
-def make_thumbnail(data: bytes, boxes: Sequence[Sequence[tuple[int, int]]]) -> bytes:
-    """A JPEG at most ``THUMB_MAX_SIDE`` px on its longer side with each box drawn in green."""
+def make_thumbnail(
+    data: bytes,
+    boxes: Sequence[Sequence[tuple[int, int]]],
+    other_boxes: Sequence[Sequence[tuple[int, int]]] = (),
+) -> bytes:
+    """A JPEG at most ``THUMB_MAX_SIDE`` px on its longer side: valid labels' boxes drawn in
+    green, other reads (not a label, wrong check character) in red."""
     buf = np.frombuffer(data, np.uint8)
     img = cv2.imdecode(buf, cv2.IMREAD_COLOR) if data else None
     if img is None:
@@ -115,9 +126,10 @@ def make_thumbnail(data: bytes, boxes: Sequence[Sequence[tuple[int, int]]]) -> b
     scale = min(1.0, THUMB_MAX_SIDE / max(img.shape[0], img.shape[1]))
     if scale < 1.0:
         img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    for box in boxes:
-        pts = np.array([[round(x * scale), round(y * scale)] for x, y in box], np.int32)
-        cv2.polylines(img, [pts.reshape(-1, 1, 2)], True, (0, 200, 0), 2)
+    for colour, group in (((0, 0, 220), other_boxes), ((0, 200, 0), boxes)):
+        for box in group:
+            pts = np.array([[round(x * scale), round(y * scale)] for x, y in box], np.int32)
+            cv2.polylines(img, [pts.reshape(-1, 1, 2)], True, colour, 2)
     ok, out = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
     if not ok:
         raise PhotoStoreError("OpenCV could not encode the thumbnail")
@@ -149,7 +161,8 @@ class FilePhotoStore:
             meta_bytes = json.dumps(dict(meta), sort_keys=True, indent=1).encode("utf-8")
         except (TypeError, ValueError) as exc:
             raise PhotoStoreError(f"photo metadata is not JSON: {exc}") from exc
-        thumb = make_thumbnail(data, _boxes(meta))  # validates the image before any write
+        # Building the thumbnail validates the image and the boxes before anything is written.
+        thumb = make_thumbnail(data, _boxes(meta, "labels"), _boxes(meta, "other_reads"))
         sha = hashlib.sha256(data).hexdigest()
         ref = PhotoRef(sha256=sha, bytes=len(data))
         path = self.path(sha)

@@ -1,10 +1,13 @@
 """The project's barcode reader: raw decoders plus preprocessing, chosen by measurement.
 
-:class:`LabelReader` implements :class:`custody.ports.BarcodeReader`. It decodes the image
-once with zxing-cpp (label symbologies only) and, when that finds nothing, retries with the
-fallback passes of its :class:`PipelineConfig` (other decoders, contrast equalisation,
-upscaling, ...). Which passes, and in what order, was decided by ``bench/scanner.py`` on the
-shared zxing corpus and on simulated-camera frames; ``docs/scanner.md`` records the figures.
+:class:`LabelReader` implements :class:`custody.ports.BarcodeReader`. Every frame gets
+zxing-cpp on the whole frame (label symbologies, upright dark-on-light scan: fast) and on
+each tilted 1-D barcode region, cropped and rotated upright (``deskew``): the raw decoders
+scan 1-D codes along rows, so a Code128 tilted by more than ~10 degrees is otherwise lost.
+Only when nothing was read do the fallbacks run, in order: ZBar, zxing-cpp after contrast
+equalisation (CLAHE), after 2x upscaling (small images), and zxing-cpp trying rotations
+and inverted codes. Which passes, and in what order, was decided by ``bench/scanner.py`` on
+the shared zxing corpus and on simulated-camera frames; ``docs/scanner.md`` has the table.
 
 :func:`read_labels` then checks every read against the label scheme
 (:func:`custody.labels.parse_label`): valid labels, reads that are not labels at all, and
@@ -366,6 +369,18 @@ def check_reads(reads: Sequence[LabelRead]) -> LabelScan:
         if all(label != v for v, _ in valid):
             valid.append((label, read))
     return LabelScan(tuple(valid), tuple(rejected))
+
+
+def reader_for(name: str) -> LabelReader:
+    """The reader for the station config's ``scanner.pipeline``: ``default`` (the measured
+    pipeline), ``zxing`` or ``pyzbar`` (one raw decoder, no preprocessing)."""
+    if name == "default":
+        return LabelReader()
+    if name == "zxing":
+        return LabelReader(PipelineConfig(passes=parse_passes("identity+zxing-full"), fallbacks=()))
+    if name == "pyzbar":
+        return LabelReader(PipelineConfig(passes=parse_passes("identity+zbar"), fallbacks=()))
+    raise ValueError(f"unknown scanner pipeline {name!r}: default, zxing or pyzbar")
 
 
 def read_labels(image: bytes, reader: LabelReader | None = None) -> LabelScan:
