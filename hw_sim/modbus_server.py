@@ -61,6 +61,7 @@ class WorldContext(ModbusServerContext):
         self.transactions = 0
         #: modelled line occupancy so far (frames + both gaps), for the benchmark
         self.line_busy_s = 0.0
+        self._rx_at: float | None = None
 
     def device_ids(self) -> list[int]:
         """The unit ids served."""
@@ -75,7 +76,10 @@ class WorldContext(ModbusServerContext):
 
     async def _hold(self, cab: CabinetSim, func_code: int, count: int) -> None:
         """Delay the answer by the fault delay and the modelled line time."""
-        started = time.perf_counter()
+        # the request's bytes reached us at once; on a real line they would still be
+        # arriving, so the modelled wire time counts from their arrival, not from now
+        started = self._rx_at if self._rx_at is not None else time.perf_counter()
+        self._rx_at = None
         if cab.faults.delay_s > 0:
             await asyncio.sleep(cab.faults.delay_s)
         if self.line is None:
@@ -209,12 +213,17 @@ def _within(a: int, base: int, n: int) -> bool:
     return base <= a < base + n
 
 
-def corrupting_tracer(world: World, rtu: bool) -> Callable[[bool, bytes], bytes]:
-    """A pymodbus ``trace_packet`` hook that garbles answers of units with ``bad_crc`` set."""
+def corrupting_tracer(context: WorldContext, rtu: bool) -> Callable[[bool, bytes], bytes]:
+    """A pymodbus ``trace_packet`` hook: notes when a request arrives (for the line-time
+    model) and garbles the answers of units with ``bad_crc`` set."""
+    world = context.world
 
     def trace(sending: bool, data: bytes) -> bytes:
-        if not sending or not data:
+        if not sending:
+            if context._rx_at is None and data:
+                context._rx_at = time.perf_counter()
             return data
+        context._rx_at = None
         unit_pos = 0 if rtu else 6
         if len(data) <= unit_pos:
             return data
@@ -239,7 +248,7 @@ async def start_tcp_server(
         context,
         address=(host, port),
         ignore_missing_devices=True,
-        trace_packet=corrupting_tracer(context.world, rtu=False),
+        trace_packet=corrupting_tracer(context, rtu=False),
     )
     await server.serve_forever(background=True)
     return server, _bound_port(server)
@@ -259,7 +268,7 @@ async def start_rtu_server(
         baudrate=baud,
         ignore_missing_devices=True,
         reconnect_delay=0,
-        trace_packet=corrupting_tracer(context.world, rtu=True),
+        trace_packet=corrupting_tracer(context, rtu=True),
     )
     await server.serve_forever(background=True)
     return server, _bound_port(server) if port.startswith("socket://") else 0

@@ -10,6 +10,7 @@ objects (unit ids) share one line; the line closes when the last of them closes.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -30,6 +31,18 @@ _NO_AUTO_DISCONNECT = 1_000_000
 Client = AsyncModbusTcpClient | AsyncModbusSerialClient
 
 
+def quiet_pymodbus_logs() -> None:
+    """Silence pymodbus's own per-request error log unless the application set its level.
+
+    pymodbus logs an ERROR (with a frame dump) for every request that gets no answer; the
+    poller already reports failures, rate-limited, so a silent unit would flood the log.
+    An application that wants pymodbus's detail sets the ``pymodbus`` logger level itself.
+    """
+    logger = logging.getLogger("pymodbus")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.CRITICAL)
+
+
 def rtu_gap_s(baud: int) -> float:
     """The Modbus RTU inter-frame silence: 3.5 characters of 11 bits, 1.75 ms above 19200."""
     return 0.00175 if baud > 19200 else 3.5 * 11 / baud
@@ -41,6 +54,7 @@ class ModbusLine:
     def __init__(self, make_client: Callable[[], Client], *, name: str, gap_s: float = 0.0) -> None:
         # pymodbus clients bind to the running event loop when created, so the client is
         # made on first use: settings can be turned into cabinets before the loop starts.
+        quiet_pymodbus_logs()
         self._make_client = make_client
         self._client: Client | None = None
         self.name = name

@@ -251,6 +251,21 @@ class Poller:
             if not old.locked and new.locked:
                 ev(K.LOCK_ENGAGED)
         counted = (status.door_event_counter - prev.door_event_counter) % COUNTER_MODULUS
+        if counted > COUNTER_MODULUS // 2:
+            # the counter went back: the controller restarted; what happened is unknown
+            st.credit = 0
+            events.append(
+                CabinetEvent(
+                    K.MISSED_EDGE,
+                    cid,
+                    None,
+                    now,
+                    f"door-event counter went back from {prev.door_event_counter} to "
+                    f"{status.door_event_counter} (controller restarted?): door changes "
+                    "since the last poll are unknown",
+                )
+            )
+            return events + self._left_open(cid, st, now)
         st.credit += seen - counted
         if st.credit < 0:
             missed = -st.credit

@@ -219,3 +219,34 @@ def test_running_poller_survives_a_failing_handler_and_a_dropped_unit() -> None:
                     await c.close()
 
     run(main)
+
+
+def test_gateway_restart_is_offline_then_online_on_the_same_port() -> None:
+    async def main() -> None:
+        first = await SimStation(cabinets=1, compartments=4).start()
+        port = first.tcp_port
+        cabs = build_cabinets(first.cabinet_settings("modbus-tcp", timeout_ms=200))
+        queue: asyncio.Queue[CabinetEvent] = asyncio.Queue()
+        poller = Poller(cabs, queue, clock=ManualClock(), offline_after=2)
+        second: SimStation | None = None
+        try:
+            assert await poller.poll_once("1") == []
+            await first.stop()
+            events = [ev for _ in range(3) for ev in await poller.poll_once("1")]
+            assert kinds(events) == [(K.OFFLINE, "1", None)]
+            assert "cannot connect" in events[0].detail or "no valid answer" in events[0].detail
+            second = await SimStation(cabinets=1, compartments=4, tcp_port=port or 0).start()
+            second.world.force_door(1, 2)  # happened while we were away
+            events = await poller.poll_once("1")
+            assert kinds(events) == [
+                (K.ONLINE, "1", None),
+                (K.DOOR_OPENED, "1", 2),
+                (K.TAMPER, "1", 2),
+            ]
+        finally:
+            if second is not None:
+                await second.stop()
+            for c in cabs:
+                await c.close()
+
+    run(main)

@@ -174,3 +174,18 @@ def test_bad_configuration_is_refused() -> None:
     poller = Poller([FakeCabinet(world, 1)], q)
     with pytest.raises(CabinetConfigError, match="no cabinet"):
         poller.expect_open("nope", 0)
+
+
+def test_counter_going_back_is_a_restart_not_thousands_of_missed_edges() -> None:
+    async def main() -> None:
+        world, _t, _clock, poller, _sink = setup()
+        world.cabinet(1).door_counter = 500
+        await poller.poll_once("A")
+        world.cabinet(1).door_counter = 0  # the controller rebooted
+        events = await poller.poll_once("A")
+        assert ks(events) == [(K.MISSED_EDGE, None)]
+        assert "went back from 500 to 0" in events[0].detail
+        world.force_door(1, 1)
+        assert ks(await poller.poll_once("A")) == [(K.DOOR_OPENED, 1), (K.TAMPER, 1)]
+
+    run(main)
