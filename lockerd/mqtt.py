@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -76,10 +77,17 @@ class Topics:
         return f"{self.base}/checkpoint"
 
     def compartment(self, cabinet: str, index: int) -> str:
-        return f"{self.base}/cabinet/{cabinet}/compartment/{index}"
+        return f"{self.base}/cabinet/{topic_segment(cabinet)}/compartment/{index}"
 
     def notify(self, role: str, person: str) -> str:
-        return f"{self.base}/notify/{role}/{person}"
+        return f"{self.base}/notify/{topic_segment(role)}/{topic_segment(person)}"
+
+
+def topic_segment(text: str) -> str:
+    """One topic level from free text: MQTT wildcards (``+``, ``#``), the level separator
+    and NUL are not allowed in a published topic, so they become ``_``."""
+    cleaned = re.sub(r"[+#/\x00]", "_", text).strip()
+    return cleaned or "_"
 
 
 def _json(obj: Mapping[str, Any]) -> bytes:

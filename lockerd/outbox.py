@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS messages (
     retain INTEGER NOT NULL,
     dedupe TEXT UNIQUE,
     created_at TEXT NOT NULL,
-    sent_at TEXT
+    sent_at TEXT,
+    error TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_pending ON messages(id) WHERE sent_at IS NULL;
 CREATE TABLE IF NOT EXISTS cursors (
@@ -165,6 +166,14 @@ class OutboxStore:
                 "UPDATE messages SET sent_at = ? WHERE id = ?", [(now, i) for i in ids]
             )
             self._db.execute("COMMIT")
+
+    def reject(self, row_id: int, reason: str) -> None:
+        """Take a row the broker can never accept (an invalid topic) out of the queue,
+        keeping it with the reason, so it cannot block every message behind it."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE messages SET sent_at = ?, error = ? WHERE id = ?", (_now(), reason, row_id)
+            )
 
     def counts(self) -> tuple[int, int]:
         """(pending, sent) row counts."""
@@ -357,8 +366,14 @@ class OutboxPublisher:
                 room = self.broker.window - len(inflight)
                 if room > 0:
                     for row in self.store.pending(after_id=last_id, limit=room):
-                        info = client.publish(row.topic, row.payload, qos=row.qos,
-                                              retain=row.retain)
+                        try:
+                            info = client.publish(row.topic, row.payload, qos=row.qos,
+                                                  retain=row.retain)
+                        except ValueError as exc:  # invalid topic or payload: never sendable
+                            log.error("outbox row %d rejected: %s", row.id, exc)
+                            self.store.reject(row.id, str(exc))
+                            last_id = row.id
+                            continue
                         if info.rc != mqtt.MQTT_ERR_SUCCESS:
                             raise _Lost(mqtt.error_string(info.rc))
                         inflight[info.mid] = row.id
