@@ -33,6 +33,7 @@ from types import TracebackType
 
 from pymodbus.server.base import ModbusBaseServer
 
+from custody.errors import UsageError
 from hw_sim.cabinet_world import World
 from hw_sim.linetime import LineTime
 from hw_sim.lockboard_sim import LockBoardSim
@@ -164,27 +165,27 @@ class SimStation:
         """
         names = list(ids) if ids is not None else [str(u) for u in self.world.cabinets]
         if len(names) != self.cabinets:
-            raise ValueError(f"need {self.cabinets} ids, got {len(names)}")
+            raise UsageError(f"need {self.cabinets} ids, got {len(names)}")
         common: dict[str, object] = {"transport": transport, **extra}
         if transport == "modbus-tcp":
             if self.tcp_port is None:
-                raise ValueError("the TCP server is not running")
+                raise UsageError("the TCP server is not running")
             common.update(host=self.host, port=self.tcp_port)
         elif transport == "modbus-rtu":
             device = self.rtu_path or self.rtu_socket_url
             if device is None:
-                raise ValueError("no RTU endpoint is running")
+                raise UsageError("no RTU endpoint is running")
             common.update(device=device, baud=self.baud)
         elif transport == "lockboard":
             if self.lockboard_path is None:
-                raise ValueError("the lock board is not running")
+                raise UsageError("the lock board is not running")
             common.update(
                 device=self.lockboard_path,
                 compartments=self.compartments,
                 lock_bit_locked=self._lock_bit_locked,
             )
         else:
-            raise ValueError(f"unknown transport {transport!r}")
+            raise UsageError(f"unknown transport {transport!r}")
         return [
             CabinetSettings.from_mapping({"id": name, "unit": unit, **common})
             for name, unit in zip(names, self.world.cabinets, strict=True)
