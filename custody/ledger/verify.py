@@ -53,7 +53,6 @@ FAILURE_CLASSES: dict[str, str] = {
 }
 
 CHUNK = 1 << 16
-PARALLEL_MIN = 2 * CHUNK
 ZERO_PREV = base64.b64encode(bytes(32)).decode("ascii")
 _TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 _SHA = re.compile(r"[0-9a-f]{64}")
@@ -196,6 +195,8 @@ def scan_rows(
     photo_cache: dict[str, tuple[str, int] | None] = {}
     leaf = b""
     for seq, raw, stored_leaf in rows:
+        if type(raw) is not bytes:  # a row rewritten as TEXT (or worse): hash what is there
+            raw = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else b""
         leaf = sha256(b"\x00" + raw).digest()
         if failure is None:
             bad: tuple[str, str] | None = None
@@ -317,13 +318,6 @@ def _parse_cp(cp: _Cp, origin: str) -> None:
             f"{cp.label} is for log {parsed.origin!r}, not {origin!r}",
             parsed.size,
         )
-    elif cp.row is not None and cp.row != (parsed.size, parsed.root):
-        cp.problem = Failure(
-            "bad_checkpoint",
-            last,
-            f"{cp.label}: its table row differs from its signed note",
-            parsed.size,
-        )
 
 
 def _check_signature(cp: _Cp, verifier: Verifier) -> None:
@@ -345,6 +339,13 @@ def _check_signature(cp: _Cp, verifier: Verifier) -> None:
             "bad_signature",
             last,
             f"{cp.label} (size {cp.size}) has an invalid signature",
+            cp.size,
+        )
+    elif cp.row is not None and cp.row != (cp.size, cp.root):
+        cp.problem = Failure(
+            "bad_checkpoint",
+            last,
+            f"{cp.label}: its table row differs from its signed note",
             cp.size,
         )
 
@@ -387,29 +388,34 @@ def verify_source(
     *,
     progress: Progress | None = None,
     workers: int | None = None,
+    chunk: int = CHUNK,
 ) -> VerifyReport:
-    """Verify everything ``src`` holds; see the module docstring."""
+    """Verify everything ``src`` holds; see the module docstring. ``chunk`` (a power of
+    two) is the unit of parallel work; ``workers`` defaults to the CPU count (at most 2)."""
+    if chunk <= 0 or chunk & (chunk - 1):
+        raise ValueError("chunk must be a power of two")
+    step = chunk
     n = src.size
     cps = [_Cp(label, note, True, row=row) for label, note, row in src.checkpoints]
     cps += [_Cp(label, note, False) for label, note in auditor_checkpoints]
     for cp in cps:
         _parse_cp(cp, src.origin)
     wanted = sorted({cp.size for cp in cps if cp.problem is None and 0 < cp.size <= n} | {n})
-    starts = list(range(0, n, CHUNK)) or [0]
+    starts = list(range(0, n, step)) or [0]
     per_chunk: dict[int, list[int]] = {s: [] for s in starts}
     for size in wanted:
         if size:
-            c = (size - 1) // CHUNK * CHUNK
+            c = (size - 1) // step * step
             per_chunk[c].append(size - c)
 
     results: list[ChunkResult] = []
     nworkers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    if src.db is not None and n >= PARALLEL_MIN and nworkers > 1:
+    if src.db is not None and n >= 2 * step and nworkers > 1:
         jobs = [
             _Job(
                 str(src.db),
                 s,
-                min(s + CHUNK, n),
+                min(s + step, n),
                 tuple(per_chunk[s]),
                 str(src.photos) if src.photos else None,
             )
@@ -436,14 +442,14 @@ def verify_source(
                         _Job(
                             str(src.db),
                             s,
-                            min(s + CHUNK, n),
+                            min(s + step, n),
                             tuple(per_chunk[s]),
                             str(src.photos) if src.photos else None,
                         )
                     )
                 )
                 if progress:
-                    progress(min(s + CHUNK, n), n)
+                    progress(min(s + step, n), n)
         else:
             assert src.rows is not None
             results.append(scan_rows(src.rows(), 0, [w for w in wanted if w], src.photos))
@@ -480,7 +486,7 @@ def verify_source(
         for local, peaks in res.snapshots.items():
             roots[res.start + local] = _fold(base + peaks)
         chunk_root = _fold(res.final)
-        level = CHUNK.bit_length() - 1 if len(starts) > 1 else 0
+        level = step.bit_length() - 1 if len(starts) > 1 else 0
         prefix.append((level, chunk_root))
         while len(prefix) > 1 and prefix[-1][0] == prefix[-2][0]:
             right = prefix.pop()
@@ -604,6 +610,7 @@ def verify_data_dir(
     checkpoints: Sequence[Path | str] = (),
     progress: Progress | None = None,
     workers: int | None = None,
+    chunk: int = CHUNK,
 ) -> VerifyReport:
     """Verify a station data directory (with its own ``station.vkey`` unless ``key``)."""
     from custody.ledger.station import StationPaths
@@ -612,7 +619,12 @@ def verify_data_dir(
     try:
         verifier = load_key(key if key is not None else StationPaths(Path(data_dir)).vkey)
         return verify_source(
-            src, verifier, read_checkpoint_files(checkpoints), progress=progress, workers=workers
+            src,
+            verifier,
+            read_checkpoint_files(checkpoints),
+            progress=progress,
+            workers=workers,
+            chunk=chunk,
         )
     finally:
         close()
