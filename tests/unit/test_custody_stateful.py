@@ -8,9 +8,11 @@ and the state satisfies the custody invariants.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -28,6 +30,8 @@ from custody.domain import Complainant, ItemSpec, ItemState
 from custody.domain.states import TRANSITIONS, Action
 from custody.errors import LockerError
 from custody.labels import make_label
+from custody.ledger import Ledger
+from custody.ledger.station import init_station
 from custody.projection import Projection
 from custody.rules import load_catalogue
 from custody.services import CustodyService
@@ -245,17 +249,40 @@ class CustodyMachine(RuleBasedStateMachine):
             assert items[matter.label].state is matter.point.state
 
 
+class RealLedgerMachine(CustodyMachine):
+    """The same machine over the real ledger (SQLite in a temporary data dir)."""
+
+    def make_sink(self, clock: FakeClock) -> EntrySink:
+        self._tmp = tempfile.TemporaryDirectory()
+        data = Path(self._tmp.name) / "data"
+        init_station(data, "evidence-locker/test")
+        self._ledger = Ledger.open(data, clock=clock)
+        return self._ledger
+
+    def teardown(self) -> None:
+        if hasattr(self, "_ledger"):
+            self._ledger.close()
+            self._tmp.cleanup()
+
+
 CustodyMachine.TestCase.settings = settings(
     max_examples=60, stateful_step_count=30, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestCustodyMachine = CustodyMachine.TestCase
+RealLedgerMachine.TestCase.settings = settings(
+    max_examples=12, stateful_step_count=25, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestRealLedgerMachine = RealLedgerMachine.TestCase
 
 
 def test_every_transition_is_reached() -> None:
     """The machine above is not vacuous: every action succeeded at least once."""
     SEEN.clear()
     run_state_machine_as_test(
-        CustodyMachine, settings=settings(CustodyMachine.TestCase.settings, derandomize=True)
+        CustodyMachine, settings=settings(
+            CustodyMachine.TestCase.settings, derandomize=True, max_examples=25
+        )
     )
     assert set(SEEN) == set(Action), SEEN
