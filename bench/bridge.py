@@ -1,5 +1,6 @@
 """Cabinet bridge benchmark: full-status polling of 8 cabinets x 48 compartments on one
-RS-485 line, Modbus RTU over a pty, with the simulator's line-time model on.
+RS-485 line with the simulator's line-time model on, reached as Modbus RTU on a pty and
+as Modbus TCP through a (simulated) TCP-to-RTU gateway.
 
 For each baud rate (19200 and 115200 by default):
 
@@ -33,18 +34,38 @@ CABINETS = 8
 COMPARTMENTS = 48
 
 
+TRANSPORTS = {
+    "rtu": "Modbus RTU on a pty (the driver keeps the inter-frame gap)",
+    "tcp": "Modbus TCP to a TCP-to-RTU gateway (the gateway keeps the gaps)",
+}
+
+
+def _station(transport: str, baud: int, line_time: bool) -> SimStation:
+    return SimStation(
+        CABINETS,
+        COMPARTMENTS,
+        tcp=transport == "tcp",
+        rtu_pty=transport == "rtu",
+        baud=baud,
+        line_time=line_time,
+    )
+
+
+def _settings(sim: SimStation, transport: str) -> list[Cabinet]:
+    kind = "modbus-tcp" if transport == "tcp" else "modbus-rtu"
+    return build_cabinets(sim.cabinet_settings(kind, timeout_ms=2000))
+
+
 async def _throughput(
-    baud: int, seconds: float, line_time: bool
+    transport: str, baud: int, seconds: float, line_time: bool
 ) -> tuple[float, float, float, int]:
     """Back-to-back full-status sweeps of every cabinet.
 
     Returns (transactions/s, the line's limit in transactions/s for the same mix, the
     modelled line time of one sweep, transactions done).
     """
-    async with SimStation(
-        CABINETS, COMPARTMENTS, tcp=False, rtu_pty=True, baud=baud, line_time=line_time
-    ) as sim:
-        cabs = build_cabinets(sim.cabinet_settings("modbus-rtu", timeout_ms=2000))
+    async with _station(transport, baud, line_time) as sim:
+        cabs = _settings(sim, transport)
         ctx = sim.contexts[0]
         try:
             for c in cabs:
@@ -68,11 +89,9 @@ async def _throughput(
     return done / elapsed, limit, busy / sweeps, done
 
 
-async def _latency(baud: int, changes: int, period_s: float) -> list[float]:
-    async with SimStation(
-        CABINETS, COMPARTMENTS, tcp=False, rtu_pty=True, baud=baud, line_time=True
-    ) as sim:
-        cabs: list[Cabinet] = build_cabinets(sim.cabinet_settings("modbus-rtu", timeout_ms=2000))
+async def _latency(transport: str, baud: int, changes: int, period_s: float) -> list[float]:
+    async with _station(transport, baud, True) as sim:
+        cabs = _settings(sim, transport)
         pending: dict[tuple[str, int, CabinetEventKind], float] = {}
         latencies: list[float] = []
         arrived = asyncio.Event()
@@ -118,34 +137,39 @@ async def _latency(baud: int, changes: int, period_s: float) -> list[float]:
 def main(argv: list[str]) -> int:
     """Run the benchmark and print ratios and absolute figures."""
     ap = argparse.ArgumentParser(prog="python -m bench.bridge", description=__doc__)
-    ap.add_argument("--seconds", type=float, default=8.0, help="throughput run per baud")
-    ap.add_argument("--changes", type=int, default=60, help="door changes per baud")
+    ap.add_argument("--seconds", type=float, default=8.0, help="throughput run per case")
+    ap.add_argument("--changes", type=int, default=60, help="door changes per case")
     ap.add_argument("--baud", type=int, action="append", help="baud rates (repeatable)")
+    ap.add_argument(
+        "--transport", choices=sorted(TRANSPORTS), action="append", help="rtu and/or tcp"
+    )
     args = ap.parse_args(argv)
     bauds = args.baud or [19200, 115200]
-    print(f"cabinet bridge: {CABINETS} cabinets x {COMPARTMENTS} compartments, Modbus RTU on a pty")
-    soft_tps, _, _, _ = asyncio.run(_throughput(bauds[0], min(args.seconds, 3.0), False))
-    print(f"  software only (no line model, {bauds[0]} baud gaps): {soft_tps:,.0f} tx/s")
-    for baud in bauds:
-        tps, limit_tps, sweep, n = asyncio.run(_throughput(baud, args.seconds, True))
-        print(
-            f"  {baud:>6} baud throughput: {tps:7.1f} tx/s of a physical limit of "
-            f"{limit_tps:7.1f} tx/s: ratio {tps / limit_tps:.3f} (goal >= 0.8; {n} tx, "
-            f"{n // CABINETS} full sweeps, 1 tx per cabinet)"
-        )
-        period = round(max(sweep * 1.25, sweep + 0.02), 3)
-        lat = asyncio.run(_latency(baud, args.changes, period))
-        lat.sort()
-        p50 = statistics.median(lat)
-        p95 = lat[max(0, int(len(lat) * 0.95) - 1)]
-        goal = period + 0.050
-        print(
-            f"  {baud:>6} baud latency door change -> event (poll period {period * 1000:.0f} ms, "
-            f"line sweep {sweep * 1000:.0f} ms): p50 {p50 * 1000:.0f} ms, "
-            f"p95 {p95 * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms; "
-            f"p95 / (period + 50 ms) = {p95 / goal:.2f}, max / (period + 50 ms) = "
-            f"{lat[-1] / goal:.2f} (goal <= 1.0; {len(lat)} changes)"
-        )
+    transports = args.transport or ["rtu", "tcp"]
+    print(f"cabinet bridge: {CABINETS} cabinets x {COMPARTMENTS} compartments on one line")
+    for transport in transports:
+        print(f" {TRANSPORTS[transport]}")
+        soft, _, _, _ = asyncio.run(_throughput(transport, bauds[0], 2.0, False))
+        print(f"  software only (no line model): {soft:,.0f} tx/s")
+        for baud in bauds:
+            tps, limit_tps, sweep, n = asyncio.run(_throughput(transport, baud, args.seconds, True))
+            print(
+                f"  {baud:>6} baud throughput: {tps:6.1f} tx/s of a physical limit of "
+                f"{limit_tps:6.1f} tx/s: ratio {tps / limit_tps:.3f} (goal >= 0.8; {n} tx, "
+                "1 tx per cabinet)"
+            )
+            period = round(max(sweep * 1.25, sweep + 0.02), 3)
+            lat = sorted(asyncio.run(_latency(transport, baud, args.changes, period)))
+            p50 = statistics.median(lat)
+            p95 = lat[max(0, int(len(lat) * 0.95) - 1)]
+            goal = period + 0.050
+            print(
+                f"  {baud:>6} baud latency change -> event (poll period {period * 1000:.0f} ms,"
+                f" line sweep {sweep * 1000:.0f} ms): p50 {p50 * 1000:.0f} ms, "
+                f"p95 {p95 * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms; "
+                f"p95 / (period + 50 ms) = {p95 / goal:.2f}, max / (period + 50 ms) = "
+                f"{lat[-1] / goal:.2f} (goal <= 1.0; {len(lat)} changes)"
+            )
     return 0
 
 

@@ -47,8 +47,16 @@ class WorldContext(ModbusServerContext):
     """A pymodbus server context backed by the simulated world."""
 
     def __init__(
-        self, world: World, regmap: RegisterMap = REFERENCE_MAP, line: LineTime | None = None
+        self,
+        world: World,
+        regmap: RegisterMap = REFERENCE_MAP,
+        line: LineTime | None = None,
+        *,
+        gateway: bool = False,
     ) -> None:
+        """``gateway``: this server fronts the modelled RS-485 line for TCP clients (like a
+        TCP-to-RTU gateway), so it also keeps the silence after each answer; an RTU master
+        keeps that silence itself."""
         # Not calling super().__init__: that builds pymodbus's own datastore (and logs a
         # deprecation warning). The server only needs these two attributes plus the
         # async_getValues/async_setValues/device_ids methods below.
@@ -57,6 +65,7 @@ class WorldContext(ModbusServerContext):
         self.world = world
         self.regmap = regmap
         self.line = line
+        self.gateway = gateway
         self._line_lock = asyncio.Lock()
         self.transactions = 0
         #: modelled line occupancy so far (frames + both gaps), for the benchmark
@@ -87,8 +96,11 @@ class WorldContext(ModbusServerContext):
         req, resp = rtu_frame_sizes(func_code, count)
         self.line_busy_s += self.line.transaction_s(req, resp)
         # the answer is complete after request + turnaround gap + response; the silence
-        # after it is the master's to keep (the driver's inter-frame gap)
-        due = started + self.line.transaction_s(req, resp) - self.line.gap_s
+        # after it is the RTU master's to keep (the driver's inter-frame gap), or ours
+        # when we are the gateway in front of the line
+        due = started + self.line.transaction_s(req, resp)
+        if not self.gateway:
+            due -= self.line.gap_s
         async with self._line_lock:
             # the line is busy for this long whoever else is waiting
             wait = due - time.perf_counter()

@@ -96,8 +96,8 @@ class SimStation:
         """N."""
         return self.world.cabinet(1).count
 
-    def _context(self) -> WorldContext:
-        ctx = WorldContext(self.world, self.regmap, self._line)
+    def _context(self, gateway: bool = False) -> WorldContext:
+        ctx = WorldContext(self.world, self.regmap, self._line, gateway=gateway)
         self.contexts.append(ctx)
         return ctx
 
@@ -106,7 +106,7 @@ class SimStation:
         try:
             if self._want_tcp:
                 server, self.tcp_port = await start_tcp_server(
-                    self._context(), self.host, self._tcp_port_req
+                    self._context(gateway=True), self.host, self._tcp_port_req
                 )
                 self._servers.append(server)
             if self._want_rtu_pty:
