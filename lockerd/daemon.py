@@ -107,7 +107,8 @@ class Daemon:
         await rt.feed()  # catch up: entries written before a crash are not lost to MQTT
         if rt.publisher is not None:
             rt.publisher.start()
-        self._spawn("poller", rt.poller.run())
+        if rt.cabinets:
+            self._spawn("poller", rt.poller.run())
         self._spawn("alarms", rt.alarms.run(rt.write_alarm))
         self._spawn("feeder", rt.feeder())
         self._spawn("rules", self._every(self.cfg.station.rules_tick_seconds, self.rules_tick))

@@ -328,6 +328,51 @@ class Flows:
             return "not_closed", None
         return "ok", st
 
+    async def _group_cycle(self, wheres: list[str], counters: dict[str, int]) -> dict[str, str]:
+        """Wait until every released door has opened and closed again.
+
+        A door counts as opened when a poll saw it open, or when its cabinet's door-event
+        counter has moved by two edges for each door of the group in that cabinet (cycles
+        quicker than a poll). Returns ``ok``, ``not_opened`` or ``not_closed`` per door."""
+        term = self.rt.cfg.terminal
+        by_cab: dict[str, list[str]] = {}
+        for w in wheres:
+            by_cab.setdefault(split_where(w)[0], []).append(w)
+        start = {cab: min(counters[w] for w in ws) for cab, ws in by_cab.items()}
+        seen_open: set[str] = set()
+        loop = asyncio.get_running_loop()
+        open_deadline = loop.time() + term.door_open_timeout_s
+        close_deadline = open_deadline + term.door_close_timeout_s
+
+        def state() -> dict[str, str]:
+            out: dict[str, str] = {}
+            for cab, ws in by_cab.items():
+                st = self.rt.poller.last_status(cab)
+                if st is None:
+                    out.update({w: "not_opened" for w in ws})
+                    continue
+                moved = (st.door_event_counter - start[cab]) % 65536
+                for w in ws:
+                    closed = st.compartments[split_where(w)[1]].door_closed
+                    if not closed:
+                        seen_open.add(w)
+                    opened = w in seen_open or moved >= 2 * len(ws)
+                    out[w] = "ok" if opened and closed else (
+                        "not_closed" if opened else "not_opened")
+            return out
+
+        while True:
+            now = state()
+            if all(v == "ok" for v in now.values()):
+                return now
+            t = loop.time()
+            if t >= close_deadline or (
+                t >= open_deadline and any(v == "not_opened" for v in now.values())
+                and all(v != "not_closed" for v in now.values())
+            ):
+                return now
+            await asyncio.sleep(self._tick)
+
     async def _finish(self, where: str, final: Any | None) -> None:
         """LED off; let the poller catch up with the final state, then drop the claim."""
         cab, idx = split_where(where)
@@ -337,10 +382,12 @@ class Flows:
             log.warning("LED of %s stays on: %s", where, exc)
         if final is not None:
             counter = final.door_event_counter
+            want = final.compartments[idx]
             await self._wait_status(
                 cab,
                 lambda s: s.door_event_counter == counter
-                and s.compartments[idx] == final.compartments[idx],
+                and s.compartments[idx].door_closed == want.door_closed
+                and s.compartments[idx].occupied == want.occupied,
                 2.0,
             )
             # one more poll, so the events of that status have been judged under the claim
@@ -539,12 +586,9 @@ class Flows:
             counters[where] = await self._release(where, "return")
         finals: dict[str, Any] = {}
         try:
-            # every door must go through a cycle; then all must be closed
-            results = await asyncio.gather(
-                *(self._door_cycle(where, counters[where], only_door=len(plan) == 1)
-                  for _, _, where in plan)
-            )
-            for (item, _, where), (outcome, _) in zip(plan, results, strict=True):
+            outcomes = await self._group_cycle([w for _, _, w in plan], counters)
+            for item, _, where in plan:
+                outcome = outcomes[where]
                 if outcome != "ok":
                     report.failed.append(await self._fail(
                         DoorTimeoutError,
@@ -552,8 +596,7 @@ class Flows:
                         flow="return", step=outcome, actor=officer, item=item.label,
                         compartment=where,
                     ))
-            cycled = [(i, s, w) for (i, s, w), (o, _) in zip(plan, results, strict=True)
-                      if o == "ok"]
+            cycled = [(i, s, w) for i, s, w in plan if outcomes[w] == "ok"]
             for cab in {split_where(w)[0] for _, _, w in cycled}:
                 finals[cab] = await self.rt.cabinets[cab].read_status()
             empty = [w for _, _, w in cycled

@@ -1,0 +1,163 @@
+"""A whole station for end-to-end tests: hw_sim cabinets over real Modbus, the simulated
+camera, the daemon on a fresh data directory, and a simulated person at the cabinets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from custody.domain.values import ItemSpec
+from custody.labels import make_label
+from custody.ledger.station import init_station
+from hw_sim.camera_sim import SimulatedCamera
+from hw_sim.station import SimStation
+from lockerd.config import hash_pin, load_config
+from lockerd.daemon import Daemon
+from lockerd.flows import Flows, Scan
+from lockerd.runtime import Runtime
+from lockerd.simpeople import SimPerson
+
+PINS = {"B-1": "2468", "B-2": "1357", "B-9": "8642"}
+_PIN_HASHES: dict[str, str] = {}
+
+
+def pin_hash(pin: str) -> str:
+    """scrypt is slow on purpose: hash each test PIN once per process."""
+    if pin not in _PIN_HASHES:
+        _PIN_HASHES[pin] = hash_pin(pin)
+    return _PIN_HASHES[pin]
+
+
+def station_config(
+    *, tcp_port: int, rtu_url: str | None, compartments: int, mqtt_port: int | None = None,
+    door_open_timeout_s: int = 3, door_close_timeout_s: int = 3,
+) -> str:
+    """A test station: cabinet A on Modbus TCP, cabinet B on RTU (when given)."""
+    text = f"""
+[station]
+id = "t1"
+origin = "test.example/t1"
+poll_interval_ms = 10
+rules_tick_seconds = 3600
+checkpoint_tick_seconds = 1
+
+[terminal]
+door_open_timeout_s = {door_open_timeout_s}
+door_close_timeout_s = {door_close_timeout_s}
+pin_max_attempts = 3
+
+[api]
+enabled = false
+
+[mqtt]
+enabled = {"true" if mqtt_port else "false"}
+port = {mqtt_port or 1883}
+
+[[cabinets]]
+id = "A"
+host = "127.0.0.1"
+port = {tcp_port}
+unit = 1
+compartments = {compartments}
+"""
+    if rtu_url:
+        text += f"""
+[[cabinets]]
+id = "B"
+transport = "modbus-rtu"
+device = "{rtu_url}"
+unit = 2
+compartments = {compartments}
+"""
+    people = [
+        ("sup", "Supervisor", "supervisor", "", None),
+        ("off1", "Officer One", "officer", "B-1", "sup"),
+        ("off2", "Officer Two", "officer", "B-2", "sup"),
+        ("clerk", "Clerk", "clerk", "B-9", None),
+    ]
+    for pid, name, role, badge, boss in people:
+        text += f'\n[[people]]\nid = "{pid}"\nname = "{name}"\nrole = "{role}"\n'
+        if badge:
+            text += f'badge = "{badge}"\npin_hash = "{pin_hash(PINS[badge])}"\n'
+        if boss:
+            text += f'supervisor = "{boss}"\n'
+    return text
+
+
+@dataclass
+class Harness:
+    """The running station and the handles a test acts through."""
+
+    data: Path
+    sim: SimStation
+    daemon: Daemon
+    person: SimPerson
+
+    @property
+    def rt(self) -> Runtime:
+        return self.daemon.rt
+
+    @property
+    def flows(self) -> Flows:
+        return self.daemon.flows
+
+    @property
+    def camera(self) -> SimulatedCamera:
+        cam = self.rt.camera
+        assert isinstance(cam, SimulatedCamera)
+        return cam
+
+    async def scan(self, label: str, actor: str, step: str = "scan") -> Scan:
+        """Hold the item up to the camera and read it."""
+        self.camera.show(label)
+        return await self.flows.scan(actor=actor, step=step, expect=label)
+
+    def kinds(self) -> list[str]:
+        return [e.kind for e in self.rt.ledger.entries()]
+
+    async def register_and_hand_over(
+        self, case_id: str, officer: str, serials: list[int], kind: str = "case_file"
+    ) -> list[str]:
+        """Register a case with these items and hand all of them over."""
+        labels = [make_label(kind, 2026, s).text for s in serials]
+        seized = datetime.now(UTC) - timedelta(hours=1)
+        specs = [ItemSpec(lb, kind, f"item {lb}", 1, seized) for lb in labels]
+        await self.rt.call(self.rt.custody.register_case, case_id, title=f"case {case_id}",
+                           officer=officer, items=specs)
+        scans = [await self.scan(lb, "clerk", "handover") for lb in labels]
+        checklist = {k: True for k in self.rt.custody.settings.lawfulness_checklist}
+        await self.flows.handover(case_id, clerk="clerk", scans=scans, checklist=checklist)
+        return labels
+
+
+@asynccontextmanager
+async def running_station(
+    tmp_path: Path, *, compartments: int = 4, rtu: bool = False, mqtt_port: int | None = None,
+    data: Path | None = None, **timeouts: int,
+) -> AsyncIterator[Harness]:
+    """Start the simulator, a station on it, the daemon and a simulated person."""
+    sim = SimStation(cabinets=2 if rtu else 1, compartments=compartments, rtu_socket=rtu)
+    await sim.start()
+    daemon: Daemon | None = None
+    person = SimPerson(sim.world, step_s=0.02, watch_s=0.002)
+    try:
+        root = data or tmp_path / "station"
+        if not (root / "ledger.db").exists():
+            init_station(root, "test.example/t1")
+        assert sim.tcp_port is not None
+        (root / "config.toml").write_text(
+            station_config(tcp_port=sim.tcp_port, rtu_url=sim.rtu_socket_url,
+                           compartments=compartments, mqtt_port=mqtt_port, **timeouts)
+        )
+        daemon = Daemon(load_config(root / "config.toml"))
+        await daemon.start()
+        person.start()
+        yield Harness(root, sim, daemon, person)
+    finally:
+        await person.stop()
+        if daemon is not None:
+            await daemon.stop()
+        await sim.stop()
