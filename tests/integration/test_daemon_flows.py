@@ -49,7 +49,7 @@ def test_check_in_stores_the_item_with_photos_and_the_sensor_confirms(tmp_path: 
         assert entry["kind"] == "item.stored" and len(entry["photos"]) == 2
         for p in entry["photos"]:
             assert h.rt.photos.exists(p["sha256"])
-        cab, idx = split_where(step.compartment)
+        _, idx = split_where(step.compartment)
         comp = h.sim.world.cabinet(1).comp(idx)
         assert comp.occupied and comp.door_closed and not comp.led
         assert not any(k.startswith("alarm") for k in h.kinds())  # every edge explained
