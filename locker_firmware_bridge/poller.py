@@ -126,6 +126,8 @@ class Poller:
             status = await cab.read_status()
         except LockerError as exc:
             events = self._failed(cabinet_id, st, exc)
+        except Exception as exc:  # a driver bug or an odd answer: still a failed poll
+            events = self._failed(cabinet_id, st, exc)
         else:
             events = self._succeeded(cabinet_id, st, status)
         for ev in events:
@@ -190,12 +192,19 @@ class Poller:
 
     # ------------------------------------------------------------------ state machine
 
-    def _failed(self, cid: str, st: _CabinetState, exc: LockerError) -> list[CabinetEvent]:
+    def _failed(self, cid: str, st: _CabinetState, exc: Exception) -> list[CabinetEvent]:
         st.failures += 1
         now = self.clock.now()
         if st.next_log is None or now >= st.next_log:
             more = f" ({st.unlogged} more failures not logged)" if st.unlogged else ""
-            log.warning("cabinet %s: poll failed %d time(s): %s%s", cid, st.failures, exc, more)
+            log.warning(
+                "cabinet %s: poll failed %d time(s): %s%s",
+                cid,
+                st.failures,
+                exc,
+                more,
+                exc_info=not isinstance(exc, LockerError),  # unexpected: show where
+            )
             st.next_log, st.unlogged = now + self.log_interval, 0
         else:
             st.unlogged += 1

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from custody.ports import CabinetEvent, CabinetEventKind
+from custody.ports import CabinetEvent, CabinetEventKind, CabinetStatus
 from hw_sim.cabinet_world import ManualTime, World
 from hw_sim.fake_cabinet import FakeCabinet
 from locker_firmware_bridge.errors import CabinetConfigError
@@ -187,5 +187,24 @@ def test_counter_going_back_is_a_restart_not_thousands_of_missed_edges() -> None
         assert "went back from 500 to 0" in events[0].detail
         world.force_door(1, 1)
         assert ks(await poller.poll_once("A")) == [(K.DOOR_OPENED, 1), (K.TAMPER, 1)]
+
+    run(main)
+
+
+class _BuggyDriver(FakeCabinet):
+    """A driver with a bug: it raises something that is not a LockerError."""
+
+    async def read_status(self) -> CabinetStatus:
+        raise KeyError("register 7")
+
+
+def test_unexpected_driver_exception_counts_as_a_failed_poll() -> None:
+    async def main() -> None:
+        world = World(1, 2)
+        q: asyncio.Queue[CabinetEvent] = asyncio.Queue()
+        poller = Poller([_BuggyDriver(world, 1)], q, clock=ManualClock(), offline_after=2)
+        assert await poller.poll_once("1") == []
+        assert ks(await poller.poll_once("1")) == [(K.OFFLINE, None)]
+        assert "register 7" in q.get_nowait().detail
 
     run(main)
