@@ -141,9 +141,12 @@ class Poller:
 
     async def run(self) -> None:
         """Poll every cabinet until cancelled."""
+        # Stagger the cabinets over one period: cabinets sharing a line then find it free
+        # at their turn, so a change waits at most one period plus one read.
+        n = len(self.cabinets)
         async with asyncio.TaskGroup() as tg:
-            for cid in self.cabinets:
-                tg.create_task(self._loop(cid), name=f"poll-{cid}")
+            for k, cid in enumerate(self.cabinets):
+                tg.create_task(self._loop(cid, k * self.period_s / n), name=f"poll-{cid}")
 
     def start(self) -> asyncio.Task[None]:
         """Run :meth:`run` in a task (stop it with :meth:`stop`)."""
@@ -160,9 +163,10 @@ class Poller:
                 await task
         self._tasks.clear()
 
-    async def _loop(self, cabinet_id: str) -> None:
+    async def _loop(self, cabinet_id: str, phase_s: float) -> None:
         loop = asyncio.get_running_loop()
         st = self._st(cabinet_id)
+        await asyncio.sleep(phase_s)
         next_t = loop.time()
         while True:
             try:
