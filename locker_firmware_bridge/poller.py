@@ -1,7 +1,8 @@
 """Turning polled cabinet status into :class:`custody.ports.CabinetEvent`s.
 
-:class:`Poller` reads every cabinet periodically (one task per cabinet; cabinets on one
-RS-485 line take turns through the line's lock) and compares each status with the last:
+:class:`Poller` reads every cabinet every ``period_s`` (one task per cabinet, their
+start times spread over the period; cabinets on one RS-485 line take turns through the
+line's lock) and compares each status with the last:
 
 * door closed -> open: ``DOOR_OPENED``, plus ``TAMPER`` unless the release path announced
   it with :meth:`Poller.expect_open` within its window; open -> closed: ``DOOR_CLOSED``;
