@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import time
@@ -146,7 +147,10 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     bauds = args.baud or [19200, 115200]
     transports = args.transport or ["rtu", "tcp"]
-    print(f"cabinet bridge: {CABINETS} cabinets x {COMPARTMENTS} compartments on one line")
+    print(
+        f"cabinet bridge: {CABINETS} cabinets x {COMPARTMENTS} compartments on one line "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus)"
+    )
     for transport in transports:
         print(f" {TRANSPORTS[transport]}")
         soft, _, _, _ = asyncio.run(_throughput(transport, bauds[0], 2.0, False))
@@ -170,6 +174,7 @@ def main(argv: list[str]) -> int:
                 f"p95 / (period + 50 ms) = {p95 / goal:.2f}, max / (period + 50 ms) = "
                 f"{lat[-1] / goal:.2f} (goal <= 1.0; {len(lat)} changes)"
             )
+    print(f" load average at the end: {os.getloadavg()[0]:.1f}")
     return 0
 
 
