@@ -84,8 +84,8 @@ def _table(sets: dict[str, list[Sample]], rdrs: dict[str, Reader]) -> list[str]:
         scores = {n: score(samples, r) for n, r in rdrs.items()}
         cells = []
         for s in scores.values():
-            extra = f", {s.false_reads} false" if s.false_reads else ""
-            if set_name.startswith("falsepositives"):
+            extra = f", {s.false_reads} other text" if s.false_reads else ""
+            if "falsepositives" in set_name:
                 cells.append(f"{s.false_reads} reads on {s.total} images"
                              + (f" (+{s.unreadable} undecodable)" if s.unreadable else ""))
             else:

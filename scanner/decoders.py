@@ -67,10 +67,7 @@ def _zxing_formats(names: Iterable[str] | None) -> zxingcpp.BarcodeFormats | Non
     formats = [zxingcpp.barcode_format_from_str(n) for n in names]
     if not formats:
         raise ValueError("at least one barcode format is needed")
-    result = zxingcpp.BarcodeFormats(formats[0])
-    for f in formats[1:]:
-        result = result | f
-    return result
+    return zxingcpp.BarcodeFormats(formats)
 
 
 class ZXingDecoder:
