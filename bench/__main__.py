@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-AREAS: tuple[str, ...] = ("api", "scanner", "bridge")
+AREAS: tuple[str, ...] = ("api", "scanner", "bridge", "custody")
 
 
 def main() -> int:
