@@ -309,7 +309,7 @@ class Ledger:
             self._size, self._last_leaf, self._peaks = size, prev, peaks
             if cp is not None:
                 self._cp_size, self._cp_at = size, now
-        return [Entry(s, leaf, raw, canonical.decode(raw)) for s, raw, leaf in rows]
+        return [Entry(s, leaf, raw, canonical.loads_trusted(raw)) for s, raw, leaf in rows]
 
     # ------------------------------------------------------------------ checkpoints
 
