@@ -119,8 +119,8 @@ class ModbusCabinet:
             regs.update({addr + k: v for k, v in enumerate(values)})
         if m.count_register is not None and regs[m.count_register] != n:
             raise CabinetProtocolError(
-                f"cabinet {self._id}: controller now reports {regs[m.count_register]} "
-                f"compartments, not {n}"
+                f"cabinet {self._id}: controller reports {regs[m.count_register]} "
+                f"compartments, but {n} are configured (or were reported before)"
             )
         words = m.status_word_span(n)
         if words is not None:
