@@ -18,6 +18,7 @@ from typing import Any
 from custody.domain.people import Complainant
 from custody.domain.states import ItemState
 from custody.domain.values import parse_utc
+from custody.errors import LockerError
 from custody.ports import PhotoRef
 
 # Entry kinds (contract: documented in docs/custody.md).
@@ -44,6 +45,10 @@ KINDS = (
     NOTICE_ACKNOWLEDGED,
     RECONCILIATION,
 )
+
+
+class ProjectionError(LockerError):
+    """Entries were folded out of order (a projection must see every entry, in order)."""
 
 
 @dataclass(slots=True)
@@ -185,7 +190,7 @@ class Projection:
         """Fold one decoded entry in; returns the labels of the items it changed."""
         seq = int(body["seq"])
         if seq != self.size:
-            raise ValueError(f"entry seq {seq} out of order (expected {self.size})")
+            raise ProjectionError(f"entry seq {seq} out of order (expected {self.size})")
         self.size = seq + 1
         handler = _HANDLERS.get(str(body.get("kind")))
         if handler is None:

@@ -13,6 +13,7 @@ threads (the API) should hold it while they walk the projection.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -83,6 +84,7 @@ from custody.services.reconcile import reconciliation_body
 from custody.settings import RulesSettings
 from custody.sink import EntrySink
 
+log = logging.getLogger(__name__)
 _CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,63}$")
 
 
@@ -117,6 +119,8 @@ class CustodyService:
         self.settings = (settings or RulesSettings()).check()
         self.directory = directory
         self.lock = threading.RLock()
+        #: keys of notices recorded in the ledger whose Notifier call failed
+        self.undelivered: list[str] = []
         self._sink = sink
         self._notifier = notifier
         self._clock = clock or SystemClock()
@@ -150,11 +154,22 @@ class CustodyService:
         return entry.body
 
     def _emit(self, notice: Notice) -> bool:
-        """Record and send one notice, unless its key was already sent."""
+        """Record and send one notice, unless its key was already sent.
+
+        The command that caused the notice has already happened (its entry is written), so
+        a Notifier failure does not undo it or hide it behind an exception: the failure is
+        logged and the key kept in :attr:`undelivered`, for the daemon to re-deliver from
+        the ledger (:func:`custody.services.notice_from_body`).
+        """
         if notice.key in self.projection.notices:
             return False
         self._append(NOTICE_SENT, notice_body(notice), SYSTEM_ACTOR)
-        self._notifier.send(notice)
+        try:
+            self._notifier.send(notice)
+        except Exception as exc:  # any delivery failure: the record stands, delivery retried
+            log.warning("notice %s to %s recorded but not delivered: %s",
+                        notice.key, notice.person, exc)
+            self.undelivered.append(notice.key)
         return True
 
     def _now(self) -> datetime:
@@ -191,6 +206,10 @@ class CustodyService:
         if action is Action.STORE and item.state is ItemState.STORED:
             raise AlreadyStoredError(
                 f"item {item.label} is already stored in compartment {item.compartment}"
+            )
+        if action is Action.CHECK_OUT and item.state is ItemState.CHECKED_OUT:
+            raise IllegalTransitionError(
+                f"item {item.label} is already checked out to {item.holder}"
             )
         if action is Action.RETURN:
             raise NotCheckedOutError(

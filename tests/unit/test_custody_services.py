@@ -312,3 +312,71 @@ def test_restart_rebuilds_projection_and_sends_nothing_twice(world: World) -> No
                            clock=world.clock, catalogue=EMPTY)
     assert again.projection == world.svc.projection
     assert again.tick() == []
+
+
+def test_add_items_to_a_case(world: World) -> None:
+    world.register()
+    spec = ItemSpec(label(3), "exhibit", "knife", 1, T0, seizing_officer="li")
+    refused(world, NotOnCaseError, lambda: world.svc.add_items("C1", [spec], officer="chen"),
+            "not on case")
+    world.svc.add_items("C1", [spec], officer="li")
+    item = world.svc.projection.items[label(3)]
+    assert item.state is ItemState.REGISTERED and item.seizing_officer == "li"
+    assert world.svc.projection.cases["C1"].items == [label(1), label(2), label(3)]
+    assert Projection.rebuild(world.sink.entries()) == world.svc.projection
+
+
+def test_second_check_out_names_the_holder(world: World) -> None:
+    world.register()
+    world.hand_over()
+    world.stored(1)
+    world.svc.check_out(label(1), officer="li", photos=[photo("o")])
+    refused(world, IllegalTransitionError, lambda: world.svc.check_out(
+        label(1), officer="wang", photos=[photo("o")]), "already checked out to li")
+
+
+class BrokenNotifier:
+    """A notifier whose delivery always fails (a full disk under the outbox, say)."""
+
+    def send(self, notice: object) -> None:
+        raise OSError("outbox is full")
+
+
+def test_notifier_failure_keeps_the_command_and_the_record() -> None:
+    clock = FakeClock(T0)
+    sink = MemorySink(clock)
+    svc = CustodyService(sink, sample_directory(), notifier=BrokenNotifier(), clock=clock,
+                         catalogue=EMPTY)
+    svc.register_case("C1", title="t", officer="wang",
+                      complainant=Complainant("Ms Huang", "+86139"),
+                      items=[ItemSpec(label(1), "exhibit", "x", 1, T0)])
+    assert svc.undelivered == ["progress:C1:received"]
+    assert "progress:C1:received" in svc.projection.notices
+    assert [e.body["kind"] for e in sink.entries()] == ["case.registered", "notice.sent"]
+
+
+def test_projection_refuses_entries_out_of_order(world: World) -> None:
+    world.register()
+    entries = list(world.sink.entries())
+    projection = Projection()
+    with pytest.raises(LockerError, match="out of order"):
+        projection.apply(entries[1].body)
+
+
+def test_reconciliation_lists_what_is_not_where_it_should_be(world: World) -> None:
+    world.register(serials=(1, 2, 3))
+    world.svc.handover("C1", clerk="zhou", scanned=[label(1), label(2)],
+                       checklist=world.checklist(), photos=[photo("h")], reason="3 at lab")
+    world.stored(1, "A/1")
+    world.stored(2, "A/2")
+    world.svc.check_out(label(2), officer="wang", photos=[photo("o")])
+    world.clock.advance(timedelta(hours=14))  # 23:00 local
+    record = world.svc.reconcile(occupancy={"A/1": False, "A/2": False})
+    assert record.checked_out_not_back == (label(2),)
+    assert record.registered_not_handed_over == (label(3),)
+    assert record.stored_but_empty == ((label(1), "A/1"),)
+    assert record.day == "2026-03-02" and not record.clean
+    last = list(world.sink.entries())[-1].body
+    assert last["kind"] == "reconciliation" and last["actor"] == "system"
+    refused(world, InvalidInputError, lambda: world.svc.reconcile(occupancy={"A1": True}),
+            "cabinet/n")
