@@ -72,6 +72,9 @@ def test_pymodbus_client_over_tcp_reads_and_drives_the_reference_map() -> None:
                 assert di.bits[103] is True  # item present
                 ir = await client.read_input_registers(2, count=1, device_id=2)
                 assert ir.registers == [1]  # one door edge
+                # the packed status words: doors closed, items present, locks engaged
+                ir = await client.read_input_registers(3, count=3, device_id=2)
+                assert ir.registers == [0xF7, 0x08, 0xF7]
                 # guide LED 5: coil 105; timing registers: holding 0 and 1
                 await client.write_coil(105, True, device_id=2)
                 assert sim.world.cabinet(2).comp(5).led is True
