@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ast
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import custody
 from custody.domain import ItemSpec, ItemState
 from custody.errors import ConfigError
 from custody.labels import make_label
@@ -191,3 +196,42 @@ def test_engine_tracks_only_open_matters() -> None:
     (matter,) = list(svc.engine.matters())
     assert matter.point.id == "return" and matter.label == labels[0]
     assert svc.projection.items[labels[0]].state is ItemState.CHECKED_OUT
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1),
+                        timezones=st.just(UTC)),
+    zone=st.sampled_from(["Asia/Shanghai", "Europe/Berlin", "America/New_York"]),
+    fri=st.sampled_from(["18:00", "02:00", "23:30"]),
+)
+@settings(max_examples=200, deadline=None)
+def test_due_back_is_the_next_return_time(moment: datetime, zone: str, fri: str) -> None:
+    rules = RulesSettings(timezone=zone, return_times={"fri": fri})
+    cal = ReturnCalendar(rules)
+    due = cal.due_back(moment)
+    assert moment < due <= moment + timedelta(days=2)
+    local = due.astimezone(rules.zone)
+    day = cal.working_day(due - timedelta(minutes=1))
+    hh, mm = rules.return_time_for(day.weekday())
+    assert (local.hour, local.minute) == (hh, mm)  # none of these times is in a DST gap
+
+
+def test_custody_domain_imports_only_the_standard_library() -> None:
+    """The domain, rules, services and projection import nothing but stdlib and custody."""
+    root = Path(custody.__file__).resolve().parent
+    mine = [root / "domain", root / "rules", root / "services", root / "catalogue"]
+    files = [p for d in mine for p in d.rglob("*.py")] + [
+        root / n for n in ("projection.py", "settings.py", "sink.py", "testing.py")
+    ]
+    for path in files:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                assert top == "custody" or top in sys.stdlib_module_names, (path, name)
+                assert not name.startswith("custody.ledger"), (path, name)
