@@ -134,7 +134,10 @@ def canonical_bytes(value: object) -> bytes:
 
 
 def encode_checked(value: object) -> bytes:
-    """:func:`canonical_bytes` for a value that already passed :func:`check_value`."""
+    """:func:`canonical_bytes` for a value that already passed :func:`check_value` or
+    :func:`scan_decoded` (orjson refuses non-string keys itself; the stdlib would not)."""
+    if not _ORJSON:
+        check_value(value)
     try:
         out = _fast_encode(value)
     except (TypeError, ValueError) as exc:  # a lone surrogate, mostly
@@ -145,10 +148,13 @@ def encode_checked(value: object) -> bytes:
     return out
 
 
-def scan_decoded(value: dict[str, Any] | list[Any], refs: list[tuple[str, object]]) -> None:
-    """Check a value decoded from JSON (keys are strings already) for floats and integers
-    outside ±2**53, and collect every ``{"sha256", "bytes"}`` object into ``refs``. Raises
-    :class:`CanonicalError`. Written for speed: it runs once per entry in verification."""
+def scan_decoded(
+    value: dict[str, Any] | list[Any] | tuple[Any, ...], refs: list[tuple[str, object]]
+) -> None:
+    """Check a JSON-like value for floats and integers outside ±2**53 and collect every
+    ``{"sha256", "bytes"}`` object into ``refs``. Raises :class:`CanonicalError`. Written
+    for speed (exact-type checks first): it runs once per entry appended or verified.
+    Non-string keys and lone surrogates are left to the encoder, which refuses them."""
     if type(value) is dict:
         if "sha256" in value and "bytes" in value:
             refs.append((str(value["sha256"]), value["bytes"]))
@@ -162,8 +168,15 @@ def scan_decoded(value: dict[str, Any] | list[Any], refs: list[tuple[str, object
         if t is int:
             if not -MAX_SAFE_INT < item < MAX_SAFE_INT:
                 raise CanonicalError(f"integer {item} is outside ±2**53")
-        elif t is dict or t is list:
+        elif t is dict or t is list or t is tuple:
             scan_decoded(item, refs)
+        elif isinstance(item, str):  # str subclasses such as StrEnum members
+            continue
+        elif isinstance(item, int) and not isinstance(item, float):
+            if not -MAX_SAFE_INT < item < MAX_SAFE_INT:
+                raise CanonicalError(f"integer {item} is outside ±2**53")
+        elif isinstance(item, float):
+            raise CanonicalError(f"floats are not allowed in ledger entries ({item!r})")
         else:
             raise CanonicalError(f"{t.__name__} values are not allowed in ledger entries")
 

@@ -239,7 +239,11 @@ class Ledger:
                     f"{kind}: body key {key!r} is reserved (the ledger sets "
                     f"{', '.join(sorted(RESERVED_KEYS))})"
                 )
-        canonical.check_value(dict(body), "$body")
+        try:
+            # floats and huge integers; the encoder refuses non-string keys and surrogates
+            canonical.scan_decoded(dict(body), [])
+        except canonical.CanonicalError as exc:
+            raise canonical.CanonicalError(f"{kind}: {exc}") from None
 
     def _encode(
         self, seq: int, prev: bytes, ts: str, kind: str, body: Mapping[str, Any], actor: str
