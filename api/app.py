@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from api.auth import TokenStore
 from api.backend import Backend
 from api.cabinets import CabinetStateSource
-from api.errors import BadRequestError, NotCoveredError, NotFoundError
+from api.errors import AccessRefusedError, BadRequestError, NotCoveredError, NotFoundError
 from custody.ports import Clock
 from custody.settings import RulesSettings
 
@@ -84,6 +84,17 @@ def create_app(
     @app.exception_handler(BadRequestError)
     async def bad_request(request: Request, exc: BadRequestError) -> JSONResponse:
         return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+    @app.exception_handler(AccessRefusedError)
+    async def access_refused(request: Request, exc: AccessRefusedError) -> JSONResponse:
+        tokens.record_refusal(
+            method=request.method,
+            path=request.url.path,
+            status=403,
+            reason=str(exc),
+            principal=exc.who,
+        )
+        return JSONResponse(status_code=403, content={"detail": str(exc)})
 
     @app.exception_handler(NotCoveredError)
     async def not_covered(request: Request, exc: NotCoveredError) -> JSONResponse:

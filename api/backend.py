@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from api.auth import Principal
 from api.custody_view import CustodyView
-from api.errors import NotCoveredError, NotFoundError
+from api.errors import AccessRefusedError, NotCoveredError, NotFoundError
 from api.index import ItemIndex, references
 from custody.ledger import Entry, Ledger
 from custody.ledger.checkpoint import Checkpoint
@@ -85,6 +85,46 @@ class Reader:
         for label in case.items if case else ():
             seqs.update(self.index.item_seqs(label))
         return sorted(seqs)
+
+    # ------------------------------------------------------------------ access checks
+
+    def require_case(self, who: Principal, case_id: str) -> None:
+        """404 for an unknown case, 403 (logged) for an officer not on it."""
+        if case_id not in self.custody.cases:
+            raise NotFoundError(f"no case {case_id!r}")
+        if not self.custody.may_see_case(who, case_id):
+            raise AccessRefusedError(who, f"case {case_id} is not a case of officer {who.person}")
+
+    def require_item(self, who: Principal, label: str) -> None:
+        """404 for an unknown item, 403 (logged) for an officer not on its case."""
+        if label not in self.custody.items:
+            raise NotFoundError(f"no item {label!r}")
+        if not self.custody.may_see_item(who, label):
+            raise AccessRefusedError(
+                who, f"item {label} belongs to no case of officer {who.person}"
+            )
+
+    def require_entry(self, who: Principal, seq: int) -> Entry:
+        """The entry; 403 (logged) for an officer when it is not about his or her cases."""
+        entry = self.entry(seq)
+        if who.sees_everything:
+            return entry
+        refs = references(entry.body)
+        items = self.custody.items
+        cases = set(refs.cases)
+        cases.update(items[x].case_id for x in refs.items if x in items)
+        if not cases or not all(self.custody.may_see_case(who, c) for c in cases):
+            raise AccessRefusedError(
+                who, f"entry {seq} is not about a case of officer {who.person}"
+            )
+        return entry
+
+    def require_photo(self, who: Principal, sha256: str) -> None:
+        """403 (logged) for an officer when no entry of his or her cases references it."""
+        if not who.sees_everything and not self.photo_visible(who, sha256):
+            raise AccessRefusedError(
+                who, f"photo {sha256} belongs to no case of officer {who.person}"
+            )
 
     def photo_visible(self, who: Principal, sha256: str) -> bool:
         """Whether an officer may see a photo: some entry of his or her cases references it."""

@@ -13,8 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from api.backend import Reader
-from api.deps import AnyRole, refuse
-from api.errors import NotFoundError
+from api.deps import AnyRole
 from api.models import (
     CaseDetail,
     CaseOut,
@@ -41,26 +40,6 @@ def _clock(request: Request) -> Clock:
     return clock or SystemClock()
 
 
-async def _call_case(request: Request, who: AnyRole, case_id: str) -> None:
-    def check(r: Reader) -> bool:
-        if case_id not in r.custody.cases:
-            raise NotFoundError(f"no case {case_id!r}")
-        return r.custody.may_see_case(who, case_id)
-
-    if not await request.app.state.backend.call(check):
-        refuse(request, who, f"case {case_id} is not a case of officer {who.person}")
-
-
-async def _check_item(request: Request, who: AnyRole, label: str) -> None:
-    def check(r: Reader) -> bool:
-        if label not in r.custody.items:
-            raise NotFoundError(f"no item {label!r}")
-        return r.custody.may_see_item(who, label)
-
-    if not await request.app.state.backend.call(check):
-        refuse(request, who, f"item {label} belongs to no case of officer {who.person}")
-
-
 @router.get("/cases", response_model=Page[CaseOut], summary="Cases (an officer: his or her own)")
 async def cases(request: Request, who: AnyRole, page: Paging) -> Page[CaseOut]:
     def run(r: Reader) -> Page[CaseOut]:
@@ -73,9 +52,8 @@ async def cases(request: Request, who: AnyRole, page: Paging) -> Page[CaseOut]:
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="A case and its items")
 async def case(request: Request, who: AnyRole, case_id: str) -> CaseDetail:
-    await _call_case(request, who, case_id)
-
     def run(r: Reader) -> CaseDetail:
+        r.require_case(who, case_id)
         c = r.custody.cases[case_id]
         return CaseDetail(
             **case_out(c).model_dump(),
@@ -95,9 +73,8 @@ async def case(request: Request, who: AnyRole, case_id: str) -> CaseDetail:
 async def case_history(
     request: Request, who: AnyRole, case_id: str, page: Paging
 ) -> Page[EntryOut]:
-    await _call_case(request, who, case_id)
-
     def run(r: Reader) -> Page[EntryOut]:
+        r.require_case(who, case_id)
         seqs = r.case_seqs(case_id)
         chosen = seqs[page.offset : page.offset + page.limit]
         return page.page([entry_out(r.entry(s)) for s in chosen], len(seqs))
@@ -133,10 +110,11 @@ async def items(
 
 @router.get("/items/{label}", response_model=ItemOut, summary="An item: its state and place")
 async def item(request: Request, who: AnyRole, label: str) -> ItemOut:
-    await _check_item(request, who, label)
-    result: ItemOut = await request.app.state.backend.call(
-        lambda r: item_out(r.custody.items[label])
-    )
+    def run(r: Reader) -> ItemOut:
+        r.require_item(who, label)
+        return item_out(r.custody.items[label])
+
+    result: ItemOut = await request.app.state.backend.call(run)
     return result
 
 
@@ -148,9 +126,8 @@ async def item(request: Request, who: AnyRole, label: str) -> ItemOut:
 async def item_history(
     request: Request, who: AnyRole, label: str, page: Paging
 ) -> Page[EntryOut]:
-    await _check_item(request, who, label)
-
     def run(r: Reader) -> Page[EntryOut]:
+        r.require_item(who, label)
         total = r.index.item_count(label)
         seqs = r.index.item_seqs(label, page.offset, page.limit)
         return page.page([entry_out(r.entry(s)) for s in seqs], total)

@@ -9,6 +9,7 @@ before they are sent. Headers: ``X-Content-SHA256`` (hex SHA-256 of the body),
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -19,7 +20,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi import Path as PathParam
 
 from api.backend import Reader
-from api.deps import AnyRole, refuse
+from api.deps import AnyRole
 from api.errors import NotFoundError
 
 router = APIRouter(prefix="/v1/photos", tags=["photos"])
@@ -82,17 +83,16 @@ async def _check_access(request: Request, who: AnyRole, sha256: str) -> None:
     if who.sees_everything:
         return
 
-    def visible(reader: Reader) -> bool:
-        return reader.photo_visible(who, sha256)
+    def check(r: Reader) -> None:
+        r.require_photo(who, sha256)
 
-    if not await request.app.state.backend.call(visible):
-        refuse(request, who, f"photo {sha256} belongs to no case of officer {who.person}")
+    await request.app.state.backend.call(check)
 
 
 @router.get("/{sha256}", summary="A photo's bytes", responses=_IMAGE_RESPONSES)
 async def photo(request: Request, who: AnyRole, sha256: Sha) -> Response:
     await _check_access(request, who, sha256)
-    data = read_photo(request.app.state.data_dir, sha256)
+    data = await asyncio.to_thread(read_photo, request.app.state.data_dir, sha256)
     return Response(data, media_type=media_type(data), headers=digest_headers(data))
 
 
@@ -104,7 +104,7 @@ async def photo(request: Request, who: AnyRole, sha256: Sha) -> Response:
 async def thumbnail(request: Request, who: AnyRole, sha256: Sha) -> Response:
     await _check_access(request, who, sha256)
     try:
-        data = thumb_path(request.app.state.data_dir, sha256).read_bytes()
+        data = await asyncio.to_thread(thumb_path(request.app.state.data_dir, sha256).read_bytes)
     except FileNotFoundError:
         raise NotFoundError(f"no thumbnail for photo {sha256}") from None
     headers = digest_headers(data)

@@ -11,8 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from api.backend import Reader
-from api.deps import AnyRole, refuse
-from api.errors import NotFoundError
+from api.deps import AnyRole
 from api.reports import build_report, render
 from custody.ports import SystemClock
 
@@ -32,23 +31,14 @@ async def _report(request: Request, who: AnyRole, subject: str, subject_id: str)
     clock = request.app.state.clock or SystemClock()
     now = clock.now()
 
-    def run(r: Reader) -> str | None:
-        custody = r.custody
+    def run(r: Reader) -> str:
         if subject == "item":
-            if subject_id not in custody.items:
-                raise NotFoundError(f"no item {subject_id!r}")
-            allowed = custody.may_see_item(who, subject_id)
+            r.require_item(who, subject_id)
         else:
-            if subject_id not in custody.cases:
-                raise NotFoundError(f"no case {subject_id!r}")
-            allowed = custody.may_see_case(who, subject_id)
-        if not allowed:
-            return None
+            r.require_case(who, subject_id)
         return render(build_report(r, subject, subject_id, _holder(who), now))
 
-    html: str | None = await request.app.state.backend.call(run)
-    if html is None:
-        refuse(request, who, f"{subject} {subject_id} is not on a case of officer {who.person}")
+    html: str = await request.app.state.backend.call(run)
     return html
 
 
