@@ -54,7 +54,7 @@ async def rig(kind: str) -> AsyncIterator[Rig]:
             transport = {"modbus-tcp": "modbus-tcp", "lockboard-pty": "lockboard"}.get(
                 kind, "modbus-rtu"
             )
-            cabs = build_cabinets(sim.cabinet_settings(transport, timeout_ms=300))
+            cabs = build_cabinets(sim.cabinet_settings(transport, timeout_ms=1000))
         try:
             yield Rig(sim, clock, cabs)
         finally:

@@ -54,7 +54,7 @@ async def station(
         rtu_pty=transport == "modbus-rtu",
         lockboard_pty=transport == "lockboard",
     ) as sim:
-        cabs = build_cabinets(sim.cabinet_settings(transport, timeout_ms=200))
+        cabs = build_cabinets(sim.cabinet_settings(transport, timeout_ms=300))
         clock = ManualClock()
         queue: asyncio.Queue[CabinetEvent] = asyncio.Queue()
         poller = Poller(cabs, queue, clock=clock, offline_after=3, **poller_kw)
@@ -85,8 +85,8 @@ def test_fault_goes_offline_after_n_polls_and_recovers(transport: str, fault: st
             elif fault == "bad_crc":
                 faults.bad_crc = True
             else:
-                # answers come 1 s late: after the 200 ms timeout of all three polls below
-                faults.delay_s = 1.0
+                # answers come 1.5 s late: after the 300 ms timeout of all three polls below
+                faults.delay_s = 1.5
             assert await poller.poll_once("1") == []
             assert await poller.poll_once("1") == []
             events = await poller.poll_once("1")
@@ -98,7 +98,7 @@ def test_fault_goes_offline_after_n_polls_and_recovers(transport: str, fault: st
             assert (K.DOOR_OPENED, "2", 1) in kinds(await poller.poll_once("2"))
             faults.no_answer, faults.bad_crc, faults.delay_s = False, False, 0.0
             if fault == "slow":
-                await asyncio.sleep(1.0)  # let the late answers drain off the line
+                await asyncio.sleep(1.5)  # let the late answers drain off the line
             events = await poller.poll_once("1")
             assert kinds(events) == [(K.ONLINE, "1", None)]
             assert poller.is_online("1")
@@ -192,7 +192,7 @@ def test_door_edges_between_polls_are_detected_from_the_counter(transport: str) 
 def test_running_poller_survives_a_failing_handler_and_a_dropped_unit() -> None:
     async def main() -> None:
         async with SimStation(cabinets=2, compartments=N, now=ManualTime()) as sim:
-            cabs = build_cabinets(sim.cabinet_settings("modbus-tcp", timeout_ms=200))
+            cabs = build_cabinets(sim.cabinet_settings("modbus-tcp", timeout_ms=500))
             got: asyncio.Queue[CabinetEvent] = asyncio.Queue()
 
             async def handler(ev: CabinetEvent) -> None:
@@ -225,7 +225,7 @@ def test_gateway_restart_is_offline_then_online_on_the_same_port() -> None:
     async def main() -> None:
         first = await SimStation(cabinets=1, compartments=4).start()
         port = first.tcp_port
-        cabs = build_cabinets(first.cabinet_settings("modbus-tcp", timeout_ms=200))
+        cabs = build_cabinets(first.cabinet_settings("modbus-tcp", timeout_ms=500))
         queue: asyncio.Queue[CabinetEvent] = asyncio.Queue()
         poller = Poller(cabs, queue, clock=ManualClock(), offline_after=2)
         second: SimStation | None = None
