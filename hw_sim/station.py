@@ -12,13 +12,19 @@
         sim.world               # act as a person: open_door, put_item, take_item, close_door,
                                 # force_door, slam, jam_lock, fail_sensor, faults(unit) ...
         settings = sim.cabinet_settings("modbus-tcp")   # CabinetSettings for the factory
+        cabinets = build_cabinets(settings)              # locker_firmware_bridge.factory
 
 Arguments: ``cabinets`` (K), ``compartments`` (N), ``host``/``tcp_port`` (0 = a free port,
 ``tcp=False`` for none), ``rtu_pty``, ``rtu_socket`` (``rtu_socket_host``/``_port``),
-``lockboard_pty``, ``baud`` (the RTU
-line's rate, used by ``line_time``), ``line_time`` (hold answers back for the physical
-line time, see :mod:`hw_sim.linetime`), ``now`` (the world's time source, e.g.
-:class:`~hw_sim.cabinet_world.ManualTime`), ``unlock_pulse_ms``, ``regmap``.
+``lockboard_pty``, ``baud`` (the RTU line's rate, used by ``line_time``), ``line_time``
+(hold answers back for the physical line time, see :mod:`hw_sim.linetime`; the TCP server
+then acts as a TCP-to-RTU gateway), ``now`` (the world's time source, e.g.
+:class:`~hw_sim.cabinet_world.ManualTime`), ``unlock_pulse_ms``, ``regmap`` (serve
+another vendor's map), ``lock_bit_locked`` (the lock board's polarity).
+
+Without awaiting ``async with``: ``sim = await SimStation(...).start()`` ... ``await
+sim.stop()``. ``sim.contexts`` are the servers' datastores (``transactions``,
+``line_busy_s`` for benchmarks).
 
 All servers run on the caller's event loop; ``await sim.stop()`` (or leaving the ``async
 with``) shuts them down. One :class:`~hw_sim.cabinet_world.World` backs every endpoint, so
