@@ -170,8 +170,7 @@ class CameraSection(_Section):
 class ScannerSection(_Section):
     """``[scanner]``: how labels are read."""
 
-    pipeline: Literal["default", "pyzbar", "zxing"] = "default"
-    require_label: bool = True
+    attempts: int = Field(default=3, ge=1, le=20)  # frames tried before a scan is refused
 
 
 class MqttSection(_Section):

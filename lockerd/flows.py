@@ -23,6 +23,7 @@ is written, then a :class:`FlowError` carrying its seq is raised or listed in th
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from custody.services import HandoverResult
 from lockerd.alarms import ALARM_PIN_LOCKOUT, ALARM_WRONG_COMPARTMENT, FLOW_FAILED
 from lockerd.config import check_pin
 from lockerd.runtime import Runtime
+from scanner.errors import LabelScanError
 from scanner.photostore import photo_meta
 from scanner.pipeline import check_reads
 
@@ -90,11 +92,22 @@ class LockedOutError(AuthError):
 
 @dataclass(frozen=True)
 class Scan:
-    """A label read in front of the camera, with the stored photo of that moment."""
+    """A label read in front of the camera, with the photo of that moment.
+
+    The photo's reference is known at once (its hash); ``stored`` is the store's write,
+    which may still be running: :meth:`saved` waits for it (a flow awaits it before any
+    ledger entry names the photo, so no entry ever points at a photo not on disk)."""
 
     label: str
     photo: PhotoRef
     reads: tuple[LabelRead, ...]
+    stored: asyncio.Future[PhotoRef] | None = field(default=None, compare=False, repr=False)
+
+    async def saved(self) -> PhotoRef:
+        """The photo reference, once the photo is safely in the store."""
+        if self.stored is not None:
+            await self.stored
+        return self.photo
 
 
 @dataclass(frozen=True)
@@ -191,25 +204,48 @@ class Flows:
     # ------------------------------------------------------------------ camera
 
     async def photograph(
-        self, *, step: str, actor: str, compartment: str | None = None
+        self, *, step: str, actor: str, compartment: str | None = None, read: bool = True
     ) -> tuple[PhotoRef, tuple[LabelRead, ...]]:
-        """Take a photo, read its labels, store it; returns its reference and the reads."""
+        """Take a photo, read its labels (unless ``read`` is off), store it; returns its
+        reference and the reads."""
         rt = self.rt
         image = await asyncio.to_thread(rt.camera.capture)
-        reads = tuple(await asyncio.to_thread(rt.reader.read, image.data))
+        reads: tuple[LabelRead, ...] = ()
+        if read:
+            reads = tuple(await asyncio.to_thread(rt.reader.read, image.data))
         meta = photo_meta(image, reads, compartment=compartment,
                           extra={"step": step, "actor": actor})
         ref = await asyncio.to_thread(rt.photos.put, image.data, meta)
         return ref, reads
 
-    async def scan(self, *, actor: str, step: str, expect: str | None = None) -> Scan:
+    async def scan(
+        self, *, actor: str, step: str, expect: str | None = None, background: bool = False
+    ) -> Scan:
         """Read the one item label in front of the camera (or ``expect`` among several).
 
-        A frame without a valid label raises ``LabelScanError`` and names no item."""
-        ref, reads = await self.photograph(step=step, actor=actor)
-        checked = check_reads(reads)
-        label = checked.require(expect) if expect else checked.only()
-        return Scan(label.text, ref, reads)
+        Takes up to ``[scanner] attempts`` frames (a label half out of view, glare); only the
+        frame that was read is stored. No valid label raises ``LabelScanError`` and names no
+        item."""
+        rt = self.rt
+        attempts = rt.cfg.scanner.attempts
+        for attempt in range(1, attempts + 1):
+            image = await asyncio.to_thread(rt.camera.capture)
+            reads = tuple(await asyncio.to_thread(rt.reader.read, image.data))
+            checked = check_reads(reads)
+            try:
+                label = checked.require(expect) if expect else checked.only()
+            except LabelScanError:
+                if attempt == attempts:
+                    raise
+                continue
+            meta = photo_meta(image, reads, extra={"step": step, "actor": actor})
+            if background:  # the flow goes on; the write is awaited before the ledger entry
+                ref = PhotoRef(hashlib.sha256(image.data).hexdigest(), len(image.data))
+                task = asyncio.ensure_future(asyncio.to_thread(rt.photos.put, image.data, meta))
+                return Scan(label.text, ref, reads, task)
+            ref = await asyncio.to_thread(rt.photos.put, image.data, meta)
+            return Scan(label.text, ref, reads)
+        raise LabelScanError("no frame taken")  # attempts >= 1: not reached
 
     # ------------------------------------------------------------------ recording
 
@@ -414,7 +450,7 @@ class Flows:
             clerk=clerk,
             scanned=[s.label for s in scans],
             checklist=checklist,
-            photos=[s.photo for s in scans],
+            photos=[await s.saved() for s in scans],
             reason=reason,
         )
         self.rt.ledger_changed()
@@ -427,7 +463,7 @@ class Flows:
         entry. Raises a :class:`FlowError` (already recorded) when a physical step fails."""
         self._person(clerk, Role.CLERK)
         if scan is None:
-            scan = await self.scan(actor=clerk, step="check_in")
+            scan = await self.scan(actor=clerk, step="check_in", background=True)
         item = self._item(scan.label)
         if not allowed(Action.STORE, item.state):
             raise IllegalTransitionError(
@@ -440,7 +476,7 @@ class Flows:
                 NoFreeCompartmentError, "no free compartment", flow="check_in",
                 step="pick_compartment", actor=clerk, item=item.label, compartment=None,
             )
-        return await self._store_in(where, item.label, clerk, [scan.photo], flow="check_in")
+        return await self._store_in(where, item.label, clerk, [scan], flow="check_in")
 
     def _item(self, label: str) -> ItemView:
         text = parse_label(label).text
@@ -452,7 +488,7 @@ class Flows:
         return item
 
     async def _store_in(
-        self, where: str, label: str, clerk: str, photos: list[PhotoRef], *, flow: str
+        self, where: str, label: str, clerk: str, scans: list[Scan], *, flow: str
     ) -> StepResult:
         counter0 = await self._release(where, f"{flow} {label}")
         final: Any | None = None
@@ -470,7 +506,9 @@ class Flows:
                     f"compartment {where} still reads empty after the door closed",
                     flow=flow, step="occupancy", actor=clerk, item=label, compartment=where,
                 )
-            photo, _ = await self.photograph(step="stored", actor=clerk, compartment=where)
+            photo, _ = await self.photograph(step="stored", actor=clerk, compartment=where,
+                                             read=False)
+            photos = [await s.saved() for s in scans]
             await self.rt.call(
                 self.rt.custody.store, label, compartment=where, photos=[*photos, photo],
                 clerk=clerk,
@@ -615,7 +653,7 @@ class Flows:
                 photo, _ = await self.photograph(step="returned", actor=officer,
                                                  compartment=where)
                 await self.rt.call(self.rt.custody.return_item, item.label,
-                                   photos=[s.photo], actor=officer)
+                                   photos=[await s.saved()], actor=officer)
                 r_seq = self.rt.custody.projection.items[item.label].state_seq
                 await self.rt.call(self.rt.custody.store, item.label, compartment=where,
                                    photos=[photo], clerk=clerk)
