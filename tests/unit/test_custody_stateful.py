@@ -26,7 +26,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from custody.domain import Complainant, ItemSpec, ItemState
+from custody.domain import Complainant, DisposalKind, ItemSpec, ItemState
 from custody.domain.states import TRANSITIONS, Action
 from custody.errors import LockerError
 from custody.labels import make_label
@@ -82,6 +82,7 @@ class CustodyMachine(RuleBasedStateMachine):
                                   clock=self.clock, catalogue=load_catalogue())
         self.model: dict[str, ItemState] = {}
         self.cases = 0
+        self.started = False  # True once the lived-in start state is set up
         # a lived-in station to start from, so short random runs reach every state
         self.register([1, 2, 3], "wang", 2)
         self.register([4, 5], "chen", 1)
@@ -92,7 +93,11 @@ class CustodyMachine(RuleBasedStateMachine):
         for lab in (label(1), label(2)):
             self.attempt(partial(self.svc.store, lab, compartment="A/1",
                                  photos=[photo("s")], clerk="wu"), [lab], Action.STORE)
-        assert self.model[label(2)] is ItemState.STORED
+        self.attempt(partial(self.svc.check_out, label(2), officer="li", photos=[photo("o")]),
+                     [label(2)], Action.CHECK_OUT)
+        # now every state but disposed is present, so every action has an item it suits
+        assert self.model[label(2)] is ItemState.CHECKED_OUT
+        self.started = True
 
     # ------------------------------------------------------------------ helpers
 
@@ -120,7 +125,8 @@ class CustodyMachine(RuleBasedStateMachine):
                 assert before[lab] in sources, f"{lab}: {before[lab]} -{action}-> {target}"
                 assert now_state is target
                 self.model[lab] = target
-                SEEN[action] = SEEN.get(action, 0) + 1
+                if self.started:
+                    SEEN[action] = SEEN.get(action, 0) + 1
             else:
                 assert now_state is before[lab]
 
@@ -176,7 +182,7 @@ class CustodyMachine(RuleBasedStateMachine):
     @rule(action=st.sampled_from([Action.STORE, Action.CHECK_OUT, Action.RETURN,
                                   Action.DISPOSE]),
           item=ITEMS, person=st.integers(0, 1000), where=st.sampled_from(["A/0", "A/1", "B/0"]),
-          how=st.sampled_from(["destroyed", "to_court", "returned_to_owner", "lost"]))
+          how=st.sampled_from([*(k.value for k in DisposalKind), "lost"]))
     def act(self, action: Action, item: tuple[str, int], person: int, where: str,
             how: str) -> None:
         """One step on one item by someone: mostly a sensible choice, sometimes anything."""
@@ -278,11 +284,11 @@ TestRealLedgerMachine = RealLedgerMachine.TestCase
 
 
 def test_every_transition_is_reached() -> None:
-    """The machine above is not vacuous: every action succeeded at least once."""
+    """The machine above is not vacuous: every action succeeded in the random steps."""
     SEEN.clear()
     run_state_machine_as_test(
         CustodyMachine, settings=settings(
-            CustodyMachine.TestCase.settings, derandomize=True, max_examples=25
+            CustodyMachine.TestCase.settings, derandomize=True, database=None, max_examples=40
         )
     )
     assert set(SEEN) == set(Action), SEEN
