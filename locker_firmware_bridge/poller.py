@@ -111,6 +111,19 @@ class Poller:
         st = self._st(cabinet_id)
         st.expected[compartment] = self.clock.now() + timedelta(seconds=window_s)
 
+    async def release(self, cabinet_id: str, compartment: int, window_s: float = 30.0) -> None:
+        """Release a compartment as the system: announce it (no tamper), then pulse the lock.
+
+        If the release fails the announcement is withdrawn and the error propagates.
+        """
+        st = self._st(cabinet_id)
+        self.expect_open(cabinet_id, compartment, window_s)
+        try:
+            await self.cabinets[cabinet_id].release(compartment)
+        except BaseException:
+            st.expected.pop(compartment, None)
+            raise
+
     def _st(self, cabinet_id: str) -> _CabinetState:
         try:
             return self._state[cabinet_id]

@@ -13,7 +13,7 @@ import pytest
 from custody.ports import CabinetEvent, CabinetEventKind, CabinetStatus
 from hw_sim.cabinet_world import ManualTime, World
 from hw_sim.fake_cabinet import FakeCabinet
-from locker_firmware_bridge.errors import CabinetConfigError
+from locker_firmware_bridge.errors import CabinetConfigError, CabinetOfflineError
 from locker_firmware_bridge.poller import Poller
 
 K = CabinetEventKind
@@ -206,5 +206,22 @@ def test_unexpected_driver_exception_counts_as_a_failed_poll() -> None:
         assert await poller.poll_once("1") == []
         assert ks(await poller.poll_once("1")) == [(K.OFFLINE, None)]
         assert "register 7" in q.get_nowait().detail
+
+    run(main)
+
+
+def test_release_through_the_poller_is_not_tamper_and_a_failed_one_is_withdrawn() -> None:
+    async def main() -> None:
+        world, _t, _clock, poller, _sink = setup()
+        await poller.poll_once("A")
+        await poller.release("A", 2)
+        world.open_door(1, 2)
+        assert ks(await poller.poll_once("A")) == [(K.LOCK_RELEASED, 2), (K.DOOR_OPENED, 2)]
+        world.drop_unit(1)
+        with pytest.raises(CabinetOfflineError):
+            await poller.release("A", 3)
+        world.restore_unit(1)
+        world.force_door(1, 3)
+        assert (K.TAMPER, 3) in ks(await poller.poll_once("A"))
 
     run(main)
