@@ -190,3 +190,23 @@ def test_cli_hash_pin() -> None:
     res = _locker("config", "hash-pin", stdin="2468\n")
     assert res.returncode == 0, res.stderr
     assert check_pin("2468", res.stdout.strip())
+
+
+def test_docs_name_every_key() -> None:
+    import typing
+
+    from pydantic import BaseModel
+
+    from lockerd.config import StationConfig
+    from tests.conftest import REPO_ROOT
+
+    doc = (REPO_ROOT / "docs" / "config.md").read_text()
+    for section, f in StationConfig.model_fields.items():
+        args = typing.get_args(f.annotation)
+        model = args[0] if args else f.annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        header = f"## `[[{section}]]`" if section in ("people", "cabinets") else f"## `[{section}]`"
+        assert header in doc, header
+        part = doc.split(header, 1)[1].split("\n## ", 1)[0]
+        for key in model.model_fields:
+            assert f"`{key}`" in part, f"docs/config.md [{section}] misses {key}"
