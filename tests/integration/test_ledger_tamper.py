@@ -247,3 +247,18 @@ def test_any_flipped_byte_fails_verification(pristine: Path, seq: int, pos: int,
         report = verify_data_dir(data)
         assert not report.ok
         assert report.first is not None and report.first.seq == seq
+
+
+def test_float_smuggled_into_the_newest_entry(tmp_path: Path) -> None:
+    # no successor and no checkpoint covers it: only the value rules can catch this one
+    data = make_station(tmp_path, 3, every_n=0, every_s=0)
+    conn = sqlite3.connect(data / "ledger.db")
+    raw = conn.execute("SELECT raw FROM entries WHERE seq = 2").fetchone()[0]
+    conn.close()
+    forged = raw.replace(b'"compartment":"A-03"', b'"compartment":1.5')
+    assert forged != raw
+    import hashlib
+
+    leaf = hashlib.sha256(b"\x00" + forged).digest()
+    raw_sql(data, "UPDATE entries SET raw = ?, leaf = ? WHERE seq = 2", params=(forged, leaf))
+    assert _first(verify_data_dir(data)) == ("non_canonical", 2)

@@ -21,7 +21,7 @@ _value = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(_text, _value, max_size=6))
 def test_fast_path_equals_reference_jcs(obj: dict[str, Any]) -> None:
     raw = canonical.canonical_bytes(obj)
