@@ -80,9 +80,9 @@ class ScanOutcome:
 class OfficerDay:
     """An officer's files today: overdue first, then the rest out, then those to take."""
 
-    overdue: tuple[tuple[ItemView, str, int], ...]  # item, escalation role, step number
+    overdue: tuple[tuple[ItemView, str, int, str], ...]  # item, escalated to, step, goes to
     out: tuple[tuple[ItemView, str], ...]  # item, the compartment it goes back to
-    to_take: tuple[ItemView, ...]
+    to_take: tuple[ItemView, ...]  # stored case files of the officer's cases
 
 
 class Desk:
@@ -193,11 +193,13 @@ class Desk:
         for item in sorted(out_items, key=lambda i: (i.due_back or now, i.label)):
             if item.due_back is not None and item.due_back <= now:
                 role, step = self.escalation(item)
-                overdue.append((item, role, step))
+                overdue.append((item, role, step, self.home_compartment(item) or "?"))
             else:
                 out.append((item, self.home_compartment(item) or "?"))
+        # case files go out for the day; exhibits stay in the centre
         to_take = tuple(sorted(
-            (i for i in mine if i.state is ItemState.STORED), key=lambda i: i.label
+            (i for i in mine if i.state is ItemState.STORED and i.kind == "case_file"),
+            key=lambda i: i.label,
         ))
         return OfficerDay(tuple(overdue), tuple(out), to_take)
 

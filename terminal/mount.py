@@ -72,6 +72,7 @@ def station_from_runtime(rt: Any, settings: TerminalSettings | None = None) -> T
         expect_open=rt.poller.expect_open,
         claims=rt.alarms,
         record=record,
+        last_status=rt.poller.last_status,
     )
 
 

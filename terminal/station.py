@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from custody.errors import LockerError
-from custody.ports import BarcodeReader, Cabinet, Camera, Clock, CompartmentState, PhotoStore
+from custody.ports import (
+    BarcodeReader,
+    Cabinet,
+    CabinetStatus,
+    Camera,
+    Clock,
+    CompartmentState,
+    PhotoStore,
+)
 from custody.services import CustodyService
 from terminal.sessions import BadgeHolder, TerminalSettings
 
@@ -90,6 +98,9 @@ class TerminalStation:
     claims: Claims | None = None
     #: writes a station entry (kind, body, actor) -> seq: PIN lockouts; None: not recorded
     record: Callable[[str, Mapping[str, Any], str], int] | None = None
+    #: the daemon poller's latest status of a cabinet (``Poller.last_status``): read
+    #: instead of asking the controller again; None: the terminal reads the cabinet itself
+    last_status: Callable[[str], CabinetStatus | None] | None = None
     claim_grace_s: float = 2.0
     _counts: dict[str, int] = field(default_factory=dict, init=False)
     _claim_gen: dict[tuple[str, int], int] = field(default_factory=dict, init=False)
@@ -108,10 +119,18 @@ class TerminalStation:
             self._counts[cab_id] = await self.cabinets[cab_id].compartment_count()
         return self._counts[cab_id]
 
+    async def status(self, cab_id: str) -> CabinetStatus:
+        """A cabinet's status: the poller's latest, else read from the controller now."""
+        if self.last_status is not None:
+            status = self.last_status(cab_id)
+            if status is not None:
+                return status
+        return await self.cabinets[cab_id].read_status()
+
     async def compartment_state(self, name: str) -> CompartmentState:
-        """Door, occupancy and lock of one compartment, read from its controller now."""
+        """Door, occupancy and lock of one compartment (see :meth:`status`)."""
         cabinet, index = self.split_compartment(name)
-        status = await cabinet.read_status()
+        status = await self.status(cabinet.cabinet_id)
         if index >= len(status.compartments):
             raise CompartmentNameError(f"no compartment {name!r} at this station")
         return status.compartments[index]
@@ -167,7 +186,7 @@ class TerminalStation:
                     return where
             used = set(proj.compartments)
         for cab_id in sorted(self.cabinets):
-            status = await self.cabinets[cab_id].read_status()
+            status = await self.status(cab_id)
             for comp in status.compartments:
                 name = f"{cab_id}/{comp.index}"
                 if self.claims is not None and self.claims.claimed(cab_id, comp.index):

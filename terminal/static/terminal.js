@@ -14,6 +14,7 @@
   const base = body.dataset.base || "";
   const pending = {};          // intent -> action id kept until the daemon answered
   let online = true;
+  let unanswered = false;     // an action got no answer while the network was down
   let lastTouch = Date.now();
   let scanHandler = null;
 
@@ -41,7 +42,8 @@
     online = now;
     banner.hidden = now;
     body.classList.toggle("offline", !now);
-    if (now) show(body.dataset.msgBack, "ok");
+    if (now) show(unanswered ? body.dataset.msgBackRetry : body.dataset.msgBack,
+                  unanswered ? "error" : "ok");
   }
 
   async function post(path, data, intent) {
@@ -57,10 +59,12 @@
         credentials: "same-origin",
       });
     } catch (err) {
+      unanswered = true;
       setOnline(false);
       show(body.dataset.msgOffline, "error");
       return { ok: false, offline: true };
     }
+    unanswered = false;
     setOnline(true);
     let answer;
     try { answer = await response.json(); } catch (err) { answer = { ok: false }; }
@@ -141,13 +145,26 @@
   }
 
   function startCamera() {
+    // Each frame is fetched, then swapped in: a frame that fails (network lost, camera
+    // gone) leaves the last good one on screen instead of a broken image.
     const img = document.getElementById("camera");
     if (!img) return;
     const every = Number(body.dataset.cameraMs || 1000);
-    const next = () => setTimeout(() => { img.src = base + "/api/camera.jpg?t=" + Date.now(); }, every);
-    img.addEventListener("load", next);
-    img.addEventListener("error", next);
-    img.src = base + "/api/camera.jpg?t=" + Date.now();
+    let shown = null;
+    async function tick() {
+      try {
+        const r = await fetch(base + "/api/camera.jpg?t=" + Date.now(), { credentials: "same-origin", cache: "no-store" });
+        if (r.ok) {
+          const url = URL.createObjectURL(await r.blob());
+          img.src = url;
+          if (shown) URL.revokeObjectURL(shown);
+          shown = url;
+          img.dataset.labels = r.headers.get("X-Labels") || "";
+        }
+      } catch (err) { /* keep the last frame; the status poll shows the network banner */ }
+      setTimeout(tick, every);
+    }
+    tick();
   }
 
   function common() {
@@ -335,6 +352,7 @@
       }
     });
     document.getElementById("commit").addEventListener("click", () => post("/api/bay/commit", {}));
+    startCamera();
   }
 
   function officerScreen() {

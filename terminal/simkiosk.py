@@ -1,0 +1,304 @@
+"""A whole simulated station with the terminal served over HTTP, for tests and trying out.
+
+:class:`SimKiosk` starts, on its own event loop in a background thread: the simulated
+cabinets behind a real Modbus TCP server (``hw_sim.station.SimStation``), the Modbus
+drivers and the poller (``locker_firmware_bridge``), the daemon's alarm desk judging the
+poller's events (``lockerd.alarms``), a station data directory with its ledger and the
+custody service, the simulated camera and the label reader, and uvicorn serving a parent
+app with the terminal mounted under ``/terminal`` (as the daemon mounts it). The caller's
+thread acts as the people in the room: ``kiosk.world`` (doors, items), ``kiosk.camera``
+(what is held in front of the camera), and reads the ledger.
+
+Run ``python -m terminal.simkiosk`` to try the screens in a browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from custody.domain.people import Complainant
+from custody.domain.values import ItemSpec
+from custody.ledger.ledger import Ledger
+from custody.ledger.station import init_station
+from custody.ports import Cabinet
+from custody.services import CustodyService
+from custody.settings import PersonSettings, RulesSettings, build_directory
+from custody.testing import ListNotifier
+from hw_sim.camera_sim import SimulatedCamera, Trouble
+from hw_sim.station import SimStation
+from locker_firmware_bridge.factory import build_cabinets
+from locker_firmware_bridge.poller import Poller
+from lockerd.alarms import DAEMON_ACTOR, AlarmDesk, AlarmRecord
+from lockerd.config import hash_pin
+from scanner.photostore import FilePhotoStore
+from scanner.pipeline import LabelReader
+from terminal.alarm_board import LedgerAlarmBoard
+from terminal.app import create_terminal_app
+from terminal.sessions import BadgeHolder, TerminalSettings
+from terminal.station import TerminalStation
+
+T = TypeVar("T")
+
+
+class ShiftedClock:
+    """The wall clock plus an offset that tests move forward (time never runs back)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Jump forward by ``delta``."""
+        self.offset += delta
+        return self.now()
+
+    def jump_to(self, moment: datetime) -> None:
+        """Jump forward to ``moment`` (refused if it lies in the clock's past)."""
+        delta = moment - self.now()
+        if delta < timedelta(0):
+            raise ValueError(f"{moment} is in the past of this clock")
+        self.offset += delta
+
+
+@dataclass(frozen=True)
+class SimPerson:
+    """Someone at the simulated station, with badge and PIN (empty for no terminal use)."""
+
+    id: str
+    name: str
+    role: str
+    badge: str = ""
+    pin: str = ""
+    supervisor: str | None = None
+
+
+DEFAULT_PEOPLE: tuple[SimPerson, ...] = (
+    SimPerson("zhou", "周燕", "clerk", "C-1001", "1234"),
+    SimPerson("wang", "王伟", "officer", "P-2001", "5678", supervisor="zhao"),
+    SimPerson("li", "李娜", "officer", "P-2002", "2468", supervisor="zhao"),
+    SimPerson("zhao", "赵磊", "supervisor", "S-3001", "1357"),
+    SimPerson("legal1", "法制大队", "legal"),
+)
+
+
+class SimKiosk:
+    """The simulated station and its served terminal (see the module docstring)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        people: Sequence[SimPerson] = DEFAULT_PEOPLE,
+        compartments: int = 8,
+        settings: TerminalSettings | None = None,
+        camera_size: tuple[int, int] = (960, 540),
+        poll_period_s: float = 0.1,
+        unlock_pulse_ms: int = 500,
+        port: int = 0,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.people = tuple(people)
+        self.compartments = compartments
+        self.settings = settings or TerminalSettings()
+        self.clock = ShiftedClock()
+        self.camera = SimulatedCamera(width=camera_size[0], height=camera_size[1],
+                                      trouble=Trouble.clean(), clock=self.clock)
+        self.notifier = ListNotifier()
+        self.poll_period_s = poll_period_s
+        self.unlock_pulse_ms = unlock_pulse_ms
+        self.port = port
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name="simkiosk", daemon=True)
+        self._tasks: list[asyncio.Task[None]] = []
+        self.sim: SimStation
+        self.ledger: Ledger
+        self.custody: CustodyService
+        self.cabinets: list[Cabinet] = []
+        self.poller: Poller
+        self.alarm_desk: AlarmDesk
+        self.station: TerminalStation
+        self.server: uvicorn.Server
+        self.base_url = ""
+
+    # ------------------------------------------------------------------ life cycle
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        """Run a coroutine on the station's loop and wait for its result."""
+        fut: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return fut.result(timeout)
+
+    def start(self) -> SimKiosk:
+        """Start everything; returns when the terminal answers HTTP."""
+        self._thread.start()
+        self.call(self._start())
+        return self
+
+    def stop(self) -> None:
+        """Stop everything and the loop's thread."""
+        try:
+            self.call(self._stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+
+    def __enter__(self) -> SimKiosk:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def world(self) -> Any:
+        """The simulated cabinets' physical world (act on it as a person)."""
+        return self.sim.world
+
+    async def _start(self) -> None:
+        self.sim = await SimStation(
+            cabinets=1, compartments=self.compartments, unlock_pulse_ms=self.unlock_pulse_ms
+        ).start()
+        self.cabinets = build_cabinets(self.sim.cabinet_settings("modbus-tcp", ids=["A"]))
+        init_station(self.data_dir, "sim.locker.example/kiosk", name="模拟站")
+        self.ledger = Ledger.open(self.data_dir, clock=self.clock)
+        directory = build_directory(
+            PersonSettings(p.id, p.name, p.role, p.supervisor) for p in self.people
+        )
+        self.custody = CustodyService(self.ledger, directory, RulesSettings(),
+                                      notifier=self.notifier, clock=self.clock)
+        self.alarm_desk = AlarmDesk(item_at=self._item_at)
+        self.poller = Poller(self.cabinets, self.alarm_desk.on_event, clock=self.clock,
+                             period_s=self.poll_period_s, door_open_alarm_s=120.0)
+        self._tasks.append(asyncio.ensure_future(self.alarm_desk.run(self._write_alarm)))
+        self._tasks.append(self.poller.start())
+        holders = [
+            BadgeHolder(p.id, p.name, p.role, p.badge, hash_pin(p.pin))
+            for p in self.people if p.badge and p.pin
+        ]
+        self.station = TerminalStation(
+            custody=self.custody,
+            people=holders,
+            cabinets={c.cabinet_id: c for c in self.cabinets},
+            camera=self.camera,
+            reader=LabelReader(),
+            photos=FilePhotoStore(self.data_dir),
+            clock=self.clock,
+            settings=self.settings,
+            alarms=LedgerAlarmBoard(self.ledger.entries, self.record),
+            station_name="模拟站",
+            expect_open=self.poller.expect_open,
+            claims=self.alarm_desk,
+            record=self.record,
+            last_status=self.poller.last_status,
+            claim_grace_s=max(1.0, 5 * self.poll_period_s),
+        )
+        parent = FastAPI()
+        parent.mount("/terminal", create_terminal_app(self.station))
+
+        @parent.get("/")
+        async def root() -> RedirectResponse:
+            return RedirectResponse("/terminal/")
+
+        config = uvicorn.Config(parent, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="off")
+        self.server = uvicorn.Server(config)
+        self._tasks.append(asyncio.ensure_future(self.server.serve()))
+        while not self.server.started:
+            await asyncio.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{port}/terminal"
+
+    async def _stop(self) -> None:
+        if hasattr(self, "server"):
+            self.server.should_exit = True
+        if hasattr(self, "poller"):
+            await self.poller.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for cab in self.cabinets:
+            await cab.close()
+        if hasattr(self, "sim"):
+            await self.sim.stop()
+        if hasattr(self, "ledger"):
+            self.ledger.close()
+
+    # ------------------------------------------------------------------ the ledger
+
+    def record(self, kind: str, body: Mapping[str, Any], actor: str) -> int:
+        """Append a station entry (alarms, acknowledgements, lockouts)."""
+        with self.custody.lock:
+            return int(self.ledger.append(kind, dict(body), actor=actor).seq)
+
+    async def _write_alarm(self, record: AlarmRecord) -> int:
+        return await asyncio.to_thread(self.record, record.kind, record.body, DAEMON_ACTOR)
+
+    def _item_at(self, compartment: str) -> str | None:
+        held = self.custody.projection.compartments.get(compartment)
+        return ",".join(sorted(held)) if held else None
+
+    def entries(self, kind: str | None = None) -> list[Mapping[str, Any]]:
+        """Every ledger entry's body (optionally of one kind), in order."""
+        bodies = [e.body for e in self.ledger.entries()]
+        return [b for b in bodies if kind is None or b["kind"] == kind]
+
+    async def drain_alarms(self) -> None:
+        """Wait until the alarm desk has written every alarm it judged."""
+        await self.alarm_desk.drain()
+
+    # ------------------------------------------------------------------ scenario helpers
+
+    def register(self, case_id: str, officer: str, items: Sequence[tuple[str, str, int]],
+                 *, title: str = "", seized_hours_ago: int = 2) -> None:
+        """An officer registers a case with a manifest of (label, description, quantity)."""
+        seized = self.clock.now() - timedelta(hours=seized_hours_ago)
+        specs = [
+            ItemSpec(label=label, kind="case_file" if label.startswith("F") else "exhibit",
+                     description=desc, quantity=qty, seized_at=seized, seized_from="张某")
+            for label, desc, qty in items
+        ]
+        self.custody.register_case(case_id, title=title or f"案件 {case_id}", officer=officer,
+                                   items=specs, complainant=Complainant("张某", "+8613900000000"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve a simulated station's terminal until Ctrl-C (for trying the screens)."""
+    parser = argparse.ArgumentParser(prog="python -m terminal.simkiosk",
+                                     description="Serve the kiosk on a simulated station.")
+    parser.add_argument("--data", type=Path, required=True, help="new station data directory")
+    parser.add_argument("--port", type=int, default=8088)
+    args = parser.parse_args(argv)
+    from custody.labels import make_label
+
+    kiosk = SimKiosk(args.data, port=args.port).start()
+    labels = [make_label("case_file", 2026, 101).text, make_label("exhibit", 2026, 102).text]
+    kiosk.register("2026-XS-0001", "wang", [(labels[0], "询问笔录", 1), (labels[1], "手机", 1)])
+    print(f"terminal: {kiosk.base_url}/  (clerk badge C-1001 PIN 1234; officer P-2001 PIN 5678)")
+    print(f"labels to show: {', '.join(labels)}")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        kiosk.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

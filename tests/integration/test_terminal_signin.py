@@ -1,0 +1,187 @@
+"""Bad input at the kiosk, in headless Chromium: wrong PINs and the lockout, the idle lock,
+the network to the daemon lost and back (a retried action is recorded once), the language.
+
+Each case gives a clear message on the screen, and the ledger records nothing false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, Route
+
+from custody.labels import make_label
+from terminal.sessions import TerminalSettings
+from terminal.simkiosk import SimKiosk
+from tests.integration.test_terminal_support import browser, message, scan, shoot, sign_in
+
+IDLE_S = 300
+LOCKOUT_S = 600
+
+
+@pytest.fixture(scope="module")
+def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimKiosk]:
+    station = SimKiosk(
+        tmp_path_factory.mktemp("station") / "data",
+        settings=TerminalSettings(
+            idle_lock_s=IDLE_S,
+            pin_max_attempts=3,
+            pin_lockout_s=LOCKOUT_S,
+            status_poll_ms=300,
+            camera_refresh_ms=600,
+        ),
+    ).start()
+    yield station
+    station.stop()
+
+
+@pytest.fixture(scope="module")
+def context() -> Iterator[BrowserContext]:
+    with browser() as ctx:
+        yield ctx
+
+
+@pytest.fixture(scope="module")
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def tap_pin(page: Page, pin: str) -> None:
+    page.click(".keypad [data-key='clear']")
+    for digit in pin:
+        page.click(f".keypad [data-digit='{digit}']")
+    page.click(".keypad [data-key='ok']")
+
+
+def test_wrong_pin_then_lockout(kiosk: SimKiosk, page: Page) -> None:
+    url = kiosk.base_url
+    page.goto(f"{url}/signin")
+    shoot(page, url, "signin")
+
+    def badge_step() -> None:
+        page.locator("#badge").focus()
+        scan(page, "C-1001")
+        page.locator("#step-pin").wait_for(state="visible")
+
+    shoot(page, url, "signin-pin", prepare=badge_step)
+
+    page.locator("#badge").focus()
+    scan(page, "X-0000")  # a badge nobody carries
+    assert "未在本站登记" in message(page, "未在本站登记")
+
+    before = len(kiosk.entries())
+    page.fill("#badge", "")
+    badge_step()
+    assert "周燕" in page.inner_text("#pin-prompt")
+    tap_pin(page, "0000")
+    assert "2" in message(page, "密码错误")
+    tap_pin(page, "9999")
+    message(page, "再错 1 次")
+    tap_pin(page, "1111")  # third wrong PIN: the badge locks
+    assert "已锁定" in message(page, "分钟")
+    assert page.locator("#step-badge").is_visible()
+    # even the right PIN is refused while locked: the badge step says so
+    badge = page.locator("#badge")
+    badge.fill("")
+    badge.focus()
+    page.evaluate("() => { document.querySelector('#message').textContent = ''; }")
+    scan(page, "C-1001")
+    message(page, "分钟")
+    assert page.locator("#step-pin").is_hidden()
+    assert "/signin" in page.url
+    new = kiosk.entries()[before:]
+    assert [(b["kind"], b["person"], b["attempts"]) for b in new] == [
+        ("alarm.pin_lockout", "zhou", 3)
+    ]  # the lockout, truthfully; no sign-in, nothing else
+
+    kiosk.clock.advance(timedelta(seconds=LOCKOUT_S + 1))
+    sign_in(page, url, "C-1001", "1234")
+    page.wait_for_url("**/home")
+    banner = page.locator("#alarm-banner")
+    banner.wait_for(state="visible")  # the lockout is an alarm a clerk acknowledges
+    page.click(".banner.alarm .ack")
+    banner.wait_for(state="hidden")
+    assert kiosk.entries("alarm.acknowledged")[-1]["actor"] == "zhou"
+
+
+def test_idle_lock_and_language(kiosk: SimKiosk, page: Page) -> None:
+    url = kiosk.base_url
+    sign_in(page, url, "C-1001", "1234")
+    page.wait_for_url("**/home")
+    page.click("button.lang[data-lang='en']")
+    page.wait_for_function("() => document.querySelector('h1').textContent.includes('Handovers')")
+    assert page.inner_text("#signout") == "Sign out"
+    page.click("button.lang[data-lang='zh_CN']")
+    page.wait_for_function("() => document.querySelector('h1').textContent.includes('待移交')")
+    before = len(kiosk.entries())
+    kiosk.clock.advance(timedelta(seconds=IDLE_S + 1))  # nobody touches the screen
+    page.wait_for_url("**/signin?why=idle")
+    assert "自动锁定" in page.inner_text("#signin-notice")
+    page.goto(f"{url}/home")  # the session is gone, not just hidden
+    page.wait_for_url("**/signin?why=idle")
+    assert len(kiosk.entries()) == before
+
+
+def test_network_lost_and_back(kiosk: SimKiosk, context: BrowserContext, page: Page) -> None:
+    url = kiosk.base_url
+    f1 = make_label("case_file", 2026, 501).text
+    kiosk.register("2026-XS-0500", "wang", [(f1, "讯问笔录", 1)])
+    sign_in(page, url, "C-1001", "1234")
+    page.wait_for_url("**/home")
+    page.goto(f"{url}/handover/2026-XS-0500")
+    kiosk.camera.show(f1)
+
+    def offline() -> None:
+        context.set_offline(True)
+        page.locator("#net-banner").wait_for(state="visible")
+
+    def online() -> None:
+        context.set_offline(False)
+        page.locator("#net-banner").wait_for(state="hidden")
+
+    shoot(page, url, "network-lost", prepare=offline, after=online)
+
+    before = len(kiosk.entries())
+    offline()
+    assert "断开" in page.inner_text("#net-banner")
+    page.click("#scan")
+    message(page, "没有应答")
+    assert page.locator("tr.line.ticked").count() == 0
+    online()
+    message(page, "请再按一次")
+    page.click("#scan")
+    page.locator(f"tr.line.ticked[data-label='{f1}']").wait_for()
+
+    # the commit reaches the daemon, but its answer is lost on the way back
+    for box in page.locator(".checklist input").all():
+        box.check()
+    lost: list[int] = []
+    answers: list[dict[str, object]] = []
+
+    def lose_answer(route: Route) -> None:
+        response = route.fetch()  # the daemon does the work ...
+        if not lost:
+            lost.append(response.status)
+            route.abort("internetdisconnected")  # ... and the page never hears of it
+        else:
+            answers.append(response.json())
+            route.fulfill(response=response)
+
+    page.route("**/api/handover/*/commit", lose_answer)
+    page.click("#commit")
+    message(page, "请再按一次")  # no answer; once the status poll is through: press again
+    assert lost == [200]
+    handed = [b for b in kiosk.entries("case.handed_over") if b["case"] == "2026-XS-0500"]
+    assert len(handed) == 1  # it was recorded: the page said it could not tell
+    page.click("#commit")  # the clerk presses again: same action id
+    page.wait_for_url("**/storage/2026-XS-0500")
+    assert len(answers) == 1 and answers[0]["replayed"] is True
+    again = [b for b in kiosk.entries("case.handed_over") if b["case"] == "2026-XS-0500"]
+    assert again == handed  # recorded once
+    assert [b["kind"] for b in kiosk.entries()[before:]] == [
+        "case.handed_over",
+        "notice.sent",
+    ]  # the handover and the complainant's notice
+    page.unroute("**/api/handover/*/commit")
