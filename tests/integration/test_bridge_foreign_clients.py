@@ -174,5 +174,5 @@ def test_locker_sim_process_serves_mbpoll_and_pymodbus() -> None:
             assert client.read_coils(100, count=3, device_id=1).bits[:3] == [False, False, False]
     finally:
         proc.send_signal(signal.SIGINT)
-        rc = proc.wait(timeout=20)
-    assert rc == 0
+        _out, err = proc.communicate(timeout=20)  # waits and closes the pipes
+    assert proc.returncode == 0, err
