@@ -49,6 +49,8 @@ class Reader:
         self.custody = CustodyView(rules)
         self._labels: list[str] = []
         self._labels_at = -1
+        self._case_ids: list[str] = []
+        self._cases_at = -1
         self.refresh()
 
     def refresh(self) -> None:
@@ -77,6 +79,13 @@ class Reader:
             self._labels = sorted(self.custody.items)
             self._labels_at = self.custody.projection.size
         return self._labels
+
+    def sorted_case_ids(self) -> list[str]:
+        """Every case id, sorted (cached until the projection changes)."""
+        if self._cases_at != self.custody.projection.size:
+            self._case_ids = sorted(self.custody.cases)
+            self._cases_at = self.custody.projection.size
+        return self._case_ids
 
     def case_seqs(self, case_id: str) -> list[int]:
         """Seqs of every entry naming the case or any of its items, in ledger order."""

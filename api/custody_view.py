@@ -7,7 +7,7 @@ too, from the case's officers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -100,14 +100,6 @@ class CustodyView:
             return True
         item = self.projection.items.get(label)
         return item is not None and self.may_see_case(who, item.case_id)
-
-    def visible_cases(self, who: Principal) -> Iterator[CaseView]:
-        """The cases ``who`` may see, in case id order."""
-        for case_id in sorted(self.projection.cases):
-            if self.may_see_case(who, case_id):
-                yield self.projection.cases[case_id]
-
-    # ------------------------------------------------------------------ deadlines
 
     def _officer(self, item: ItemView) -> str:
         if item.state is ItemState.CHECKED_OUT and item.holder:

@@ -1,9 +1,12 @@
-"""``locker token`` and ``locker api`` as real subprocesses: tokens are printed once and
-stored hashed; the served API accepts them and stops accepting a revoked one."""
+"""``locker token`` (through the real command line entry point) and ``locker api`` (a real
+subprocess): tokens are printed once and stored hashed; the served API accepts them and
+stops accepting a revoked one."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import socket
@@ -11,21 +14,31 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from lockerd.cli import main
 from tests.integration.api_support import REPO_ROOT, Station, auth, build_station
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
 
 
-def locker(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lockerd.cli", *args],
-        capture_output=True, text=True, env=ENV, timeout=60, check=False,
-    )
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def locker(*args: str) -> Done:
+    """Run ``locker ARGS`` in this process (the same ``main`` the console script calls)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return Done(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -120,5 +133,5 @@ def test_locker_api_serves_and_honours_revocation(station: Station) -> None:
 
 
 def test_locker_api_refuses_a_directory_without_a_ledger(tmp_path: Path) -> None:
-    done = locker("api", "--data", str(tmp_path), "--port", "0")
+    done = locker("api", "--data", str(tmp_path), "--port", "8080")
     assert done.returncode == 2 and "not a station data directory" in done.stderr
