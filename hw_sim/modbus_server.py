@@ -36,7 +36,7 @@ from pymodbus.server.base import ModbusBaseServer
 
 from hw_sim.cabinet_world import CabinetSim, World
 from hw_sim.linetime import LineTime, rtu_frame_sizes
-from locker_firmware_bridge.regmap import REFERENCE_MAP, RegisterMap, pack_words, status_words
+from locker_firmware_bridge.regmap import REFERENCE_MAP, RegisterMap, pack_words
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +112,17 @@ class WorldContext(ModbusServerContext):
     ) -> list[int] | list[bool] | ExcCodes:
         """Answer a read (and the read-back after a write) from the world."""
         cab = self._cabinet(device_id)
+        # the controller samples its inputs when the request arrives, and answers once the
+        # frames have had time to cross the line
+        answer = self._read(cab, func_code, address, count)
         if func_code in _READS:
             self.transactions += 1
             await self._hold(cab, func_code, count)
+        return answer
+
+    def _read(
+        self, cab: CabinetSim, func_code: int, address: int, count: int
+    ) -> list[int] | list[bool] | ExcCodes:
         table = _TABLE.get(func_code)
         if table is None:
             return ExcCodes.ILLEGAL_FUNCTION
@@ -122,6 +130,15 @@ class WorldContext(ModbusServerContext):
             return ExcCodes.ILLEGAL_ADDRESS
         if table in ("c", "d"):
             return [self._bit(table, cab, a) for a in range(address, address + count)]
+        words = self.regmap.status_word_span(cab.count) if table == "i" else None
+        if words is not None and address < words[0] + words[1] and words[0] < address + count:
+            packed = self._status_words(cab)  # all of them at once, not per register
+            return [
+                packed[a - words[0]]
+                if words[0] <= a < words[0] + words[1]
+                else self._register(table, cab, a)
+                for a in range(address, address + count)
+            ]
         return [self._register(table, cab, a) for a in range(address, address + count)]
 
     async def async_setValues(
@@ -133,8 +150,18 @@ class WorldContext(ModbusServerContext):
     ) -> ExcCodes | None:
         """Apply a write to the world (release pulses, LEDs, timing registers)."""
         cab = self._cabinet(device_id)
+        result = self._write(cab, func_code, address, values)  # acts as the request arrives
         self.transactions += 1
         await self._hold(cab, func_code, len(values))
+        return result
+
+    def _write(
+        self,
+        cab: CabinetSim,
+        func_code: int,
+        address: int,
+        values: Sequence[int] | Sequence[bool],
+    ) -> ExcCodes | None:
         table = _TABLE.get(func_code)
         if table not in ("c", "h"):
             return ExcCodes.ILLEGAL_FUNCTION
@@ -189,9 +216,6 @@ class WorldContext(ModbusServerContext):
     def _register(self, table: str, cab: CabinetSim, a: int) -> int:
         m = self.regmap
         if table == "i":
-            words = m.status_word_span(cab.count)
-            if words is not None and words[0] <= a < words[0] + words[1]:
-                return self._status_word(cab, a - words[0])
             values = {
                 m.count_register: cab.count,
                 m.firmware_register: cab.firmware_version,
@@ -204,18 +228,13 @@ class WorldContext(ModbusServerContext):
             }
         return values.get(a, 0) & 0xFFFF
 
-    def _status_word(self, cab: CabinetSim, k: int) -> int:
-        """Packed status word k: doors, then occupancy, then locks, W words each."""
+    def _status_words(self, cab: CabinetSim) -> list[int]:
+        """Every packed status word: W of doors, then W of occupancy, then W of locks."""
         m, n = self.regmap, cab.count
-        w = status_words(n)
-        block, word = divmod(k, w)
-        if block == 0:
-            bits = [m.door_closed.encode(c.door_closed) for c in cab.compartments]
-        elif block == 1:
-            bits = [m.occupied.encode(cab.sensed_occupied(i)) for i in range(n)]
-        else:
-            bits = [m.lock_engaged.encode(cab.lock_engaged(i)) for i in range(n)]
-        return pack_words(bits)[word]
+        doors = [m.door_closed.encode(c.door_closed) for c in cab.compartments]
+        present = [m.occupied.encode(cab.sensed_occupied(i)) for i in range(n)]
+        locks = [m.lock_engaged.encode(cab.lock_engaged(i)) for i in range(n)]
+        return pack_words(doors) + pack_words(present) + pack_words(locks)
 
 
 _TABLE = {1: "c", 5: "c", 15: "c", 2: "d", 3: "h", 6: "h", 16: "h", 4: "i"}
