@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,6 +32,7 @@ from custody.ledger.tlogproof import format_tlog_proof
 from custody.settings import RulesSettings
 
 T = TypeVar("T")
+log = logging.getLogger("api")
 
 # Entries read per step when catching up (a million entries: 50 steps, bounded memory).
 CATCH_UP_BATCH = 20_000
@@ -51,7 +53,6 @@ class Reader:
         self._labels_at = -1
         self._case_ids: list[str] = []
         self._cases_at = -1
-        self.refresh()
 
     def refresh(self) -> None:
         """Catch the derived state up with the ledger's current size, in one pass."""
@@ -182,6 +183,12 @@ class Reader:
         return format_tlog_proof(seq, proof, note, entry.raw)
 
 
+def _log_failure(future: Future[None]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("building the API's derived state failed: %s", exc, exc_info=exc)
+
+
 class Backend:
     """Runs :class:`Reader` work on a dedicated thread."""
 
@@ -190,19 +197,28 @@ class Backend:
         self._rules = rules
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-ledger")
         self._reader: Reader | None = None
+        self.ready = False  # True once the derived state has caught up with the ledger
 
     def _open(self) -> Reader:
         if self._reader is None:
             self._reader = Reader(self.data_dir, self._rules)
         return self._reader
 
+    def _warm(self) -> None:
+        self._open().refresh()
+        self.ready = True
+
     def start(self) -> None:
         """Open the ledger and build the derived state (blocks until done)."""
-        self._pool.submit(self._open).result()
+        self._pool.submit(self._warm).result()
 
     async def start_async(self) -> None:
-        """:meth:`start` without blocking the event loop."""
+        """Open the ledger (errors surface here), then build the derived state in the
+        background: the server listens at once and requests queue behind the build on the
+        ledger thread (at a million entries the build takes a minute or more)."""
         await asyncio.get_running_loop().run_in_executor(self._pool, self._open)
+        future = self._pool.submit(self._warm)
+        future.add_done_callback(_log_failure)
 
     def stop(self) -> None:
         """Close the handles and the thread."""

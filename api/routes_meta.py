@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import AnyRole, AuditorRole, token_store
 from api.pagination import Page, PageParams, page_params
@@ -17,6 +17,7 @@ class Health(BaseModel):
     """Liveness only: no data, so it needs no token."""
 
     status: str
+    ready: bool = Field(description="derived state built; data requests answer without delay")
 
 
 class WhoAmI(BaseModel):
@@ -42,8 +43,8 @@ class RefusalOut(BaseModel):
 
 
 @router.get("/health", response_model=Health, summary="Liveness (no token needed, no data)")
-async def health() -> Health:
-    return Health(status="ok")
+async def health(request: Request) -> Health:
+    return Health(status="ok", ready=request.app.state.backend.ready)
 
 
 @router.get("/whoami", response_model=WhoAmI, summary="The token holder's role and person")

@@ -205,8 +205,14 @@ def main(argv: list[str]) -> int:
     bare_cmd = [sys.executable, "-m", "uvicorn", "--factory", "bench.api:bare_app",
                 "--port", str(bare_port), "--log-level", "warning"]
     api_url, bare_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
-    api, start_s = _start(api_cmd, api_url + "/v1/health", timeout=600)
-    # uvicorn listens only once the lifespan has built the index and the projection.
+    api, listen_s = _start(api_cmd, api_url + "/v1/health", timeout=120)
+    # The server listens at once; the index and the projection are built behind it.
+    t = time.perf_counter()
+    while not httpx.get(api_url + "/v1/health", timeout=5).json()["ready"]:
+        if time.perf_counter() - t > 900:
+            raise SystemExit("the API did not finish building its derived state")
+        time.sleep(0.5)
+    start_s = listen_s + time.perf_counter() - t
     bare, _ = _start(bare_cmd, bare_url + "/ping", timeout=60)
     try:
         rng = random.Random(7)
@@ -230,16 +236,16 @@ def main(argv: list[str]) -> int:
             proc.terminate()
             proc.wait(30)
 
-    print(f"api start (index + projection over {size} entries): {start_s:.1f} s to listen, "
-          f"first request {first_s:.1f} s")
+    print(f"api start: listening after {listen_s:.1f} s, derived state (index + projection "
+          f"over {size} entries) ready after {start_s:.1f} s; first request {first_s:.2f} s")
     print(f"history length: {sample['total']} entries per item")
     print(f"{'endpoint':<18} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}  "
           f"{'p50 x bare':>10} {'p99 x bare':>10} {'req/s / bare':>12}")
-    for t in (base, hist, proof):
-        print(f"{t.name:<18} {t.pct(50) * 1e3:8.2f} {t.pct(99) * 1e3:8.2f} {t.rps:8.0f}  "
-              f"{t.pct(50) / base.pct(50):10.2f} {t.pct(99) / base.pct(99):10.2f} "
-              f"{t.rps / base.rps:12.2f}")
-    goal = all(t.pct(99) <= 0.020 for t in (hist, proof))
+    for row in (base, hist, proof):
+        print(f"{row.name:<18} {row.pct(50) * 1e3:8.2f} {row.pct(99) * 1e3:8.2f} "
+              f"{row.rps:8.0f}  {row.pct(50) / base.pct(50):10.2f} "
+              f"{row.pct(99) / base.pct(99):10.2f} {row.rps / base.rps:12.2f}")
+    goal = all(row.pct(99) <= 0.020 for row in (hist, proof))
     print(f"goal p99 <= 20 ms for history and proof: {'met' if goal else 'NOT met'}")
     return 0
 
