@@ -230,10 +230,19 @@ class WorldContext(ModbusServerContext):
 
     def _status_words(self, cab: CabinetSim) -> list[int]:
         """Every packed status word: W of doors, then W of occupancy, then W of locks."""
-        m, n = self.regmap, cab.count
-        doors = [m.door_closed.encode(c.door_closed) for c in cab.compartments]
-        present = [m.occupied.encode(cab.sensed_occupied(i)) for i in range(n)]
-        locks = [m.lock_engaged.encode(cab.lock_engaged(i)) for i in range(n)]
+        m = self.regmap
+        # inlined (this runs on every poll): raw bit = condition XOR inverted polarity
+        d_inv, o_inv, l_inv = (
+            not m.door_closed.true_value,
+            not m.occupied.true_value,
+            not m.lock_engaged.true_value,
+        )
+        now = cab.now()
+        doors, present, locks = [], [], []
+        for c in cab.compartments:
+            doors.append(c.door_closed != d_inv)
+            present.append((c.sensor_reads if c.sensor_failed else c.occupied) != o_inv)
+            locks.append((c.stuck_lock or now >= c.released_until) != l_inv)
         return pack_words(doors) + pack_words(present) + pack_words(locks)
 
 

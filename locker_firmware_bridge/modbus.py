@@ -138,15 +138,11 @@ class ModbusCabinet:
                     raise CabinetProtocolError(f"cabinet {self._id}: short discrete-input answer")
                 bits.update({addr + k: bool(values[k]) for k in range(count)})
             raw = [[bits[blk.address + i] for i in range(n)] for blk in m.input_blocks()]
-        doors, occupied, locks = raw
+        # polarity applied inline: this runs for every compartment on every poll
+        dt, ot, lt = (bool(b.true_value) for b in m.input_blocks())
         comps = tuple(
-            CompartmentState(
-                index=i,
-                door_closed=m.door_closed.decode(doors[i]),
-                occupied=m.occupied.decode(occupied[i]),
-                locked=m.lock_engaged.decode(locks[i]),
-            )
-            for i in range(n)
+            CompartmentState(i, d == dt, o == ot, lk == lt)
+            for i, (d, o, lk) in enumerate(zip(*raw, strict=True))
         )
         if m.door_counter_register is not None:
             counter = regs[m.door_counter_register]

@@ -208,16 +208,19 @@ def status_words(n: int) -> int:
 
 def pack_words(bits: Sequence[bool]) -> list[int]:
     """Bits packed LSB-first into 16-bit registers."""
-    words = [0] * status_words(len(bits))
+    value = 0
     for i, b in enumerate(bits):
         if b:
-            words[i // 16] |= 1 << (i % 16)
-    return words
+            value |= 1 << i
+    return [(value >> (16 * k)) & 0xFFFF for k in range(status_words(len(bits)))]
 
 
 def unpack_words(words: Sequence[int], n: int) -> list[bool]:
     """The first N bits of LSB-first packed registers."""
-    return [bool(words[i // 16] >> (i % 16) & 1) for i in range(n)]
+    value = 0
+    for k, w in enumerate(words):
+        value |= (w & 0xFFFF) << (16 * k)
+    return [bool(value >> i & 1) for i in range(n)]
 
 
 REFERENCE_MAP = RegisterMap()
