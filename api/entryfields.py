@@ -18,8 +18,10 @@ def photo_refs(body: Mapping[str, Any]) -> list[tuple[str, int]]:
     """Every ``{"sha256", "bytes"}`` reference in an entry, in order, without repeats."""
     found: list[tuple[str, int]] = []
 
+    # Decoded entries are plain dicts and lists: exact type checks are much cheaper than
+    # the Mapping ABC on this hot path (every history row is walked).
     def walk(value: Any) -> None:
-        if isinstance(value, Mapping):
+        if type(value) is dict:
             sha, size = value.get("sha256"), value.get("bytes")
             if isinstance(sha, str) and isinstance(size, int):
                 if (sha, size) not in found:
@@ -27,7 +29,7 @@ def photo_refs(body: Mapping[str, Any]) -> list[tuple[str, int]]:
                 return
             for v in value.values():
                 walk(v)
-        elif isinstance(value, list):
+        elif type(value) is list:
             for v in value:
                 walk(v)
 

@@ -71,7 +71,8 @@ class References:
 
 
 def _walk(value: Any, refs: References, key: str | None) -> None:
-    if isinstance(value, Mapping):
+    # Decoded entries are plain dicts and lists (exact type checks: the Mapping ABC is slow).
+    if type(value) is dict:
         sha = value.get("sha256")
         if isinstance(sha, str) and _HEX64.match(sha) and "bytes" in value:
             refs.photos.add(sha)
@@ -82,7 +83,7 @@ def _walk(value: Any, refs: References, key: str | None) -> None:
                     refs.items.add(value[k])
         for k, v in value.items():
             _walk(v, refs, k)
-    elif isinstance(value, list):
+    elif type(value) is list:
         for v in value:
             _walk(v, refs, key)
     elif isinstance(value, str) and key is not None:
