@@ -231,17 +231,15 @@ class Ledger:
             raise InvalidEntryError(
                 f"{kind}: the body must be a mapping, not {type(body).__name__}"
             )
-        for key in body:
-            if not isinstance(key, str):
-                raise canonical.CanonicalError(f"{kind}: body key {key!r} is not a string")
-            if key in RESERVED_KEYS:
-                raise ReservedKeyError(
-                    f"{kind}: body key {key!r} is reserved (the ledger sets "
-                    f"{', '.join(sorted(RESERVED_KEYS))})"
-                )
+        if not RESERVED_KEYS.isdisjoint(body):
+            key = sorted(RESERVED_KEYS.intersection(body))[0]
+            raise ReservedKeyError(
+                f"{kind}: body key {key!r} is reserved (the ledger sets "
+                f"{', '.join(sorted(RESERVED_KEYS))})"
+            )
         try:
             # floats and huge integers; the encoder refuses non-string keys and surrogates
-            canonical.scan_decoded(dict(body), [])
+            canonical.scan_decoded(body if type(body) is dict else dict(body), [])
         except canonical.CanonicalError as exc:
             raise canonical.CanonicalError(f"{kind}: {exc}") from None
 

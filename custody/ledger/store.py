@@ -121,7 +121,6 @@ def create_schema(path: Path, origin: str) -> None:
             pk="id",
             not_null={"size", "root", "note", "signed_at"},
         )
-        db.table("checkpoints").create_index(["size"])
         for table in TABLES:
             for stmt in _trigger_sql(table).strip().split("\n"):
                 conn.execute(stmt)
