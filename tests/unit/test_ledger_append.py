@@ -225,3 +225,31 @@ def test_init_station_layout_and_refusal(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="origin"):
         init_station(tmp_path / "t", "has space")
     assert not (tmp_path / "t" / "ledger.db").exists()
+
+
+def test_threads_share_one_writer(tmp_path: Path) -> None:
+    import threading
+
+    from custody.ledger.verify import verify_data_dir
+
+    data = make_station(tmp_path, every_n=10, every_s=0)
+    seqs: list[int] = []
+    lock = threading.Lock()
+    with Ledger.open(data) as ledger:
+
+        def work(t: int) -> None:
+            for i in range(25):
+                e = ledger.append("x", {"thread": t, "i": i}, actor=f"t{t}")
+                with lock:
+                    seqs.append(e.seq)
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert sorted(seqs) == list(range(100)) and ledger.size == 100
+    seen: list[tuple[int, int]] = []
+    report = verify_data_dir(data, progress=lambda done, total: seen.append((done, total)))
+    assert report.ok and report.size == 100 and report.checkpoints == 10
+    assert seen and seen[-1] == (100, 100)
