@@ -79,6 +79,7 @@ from custody.services.notices import (
     ladder_notice,
     notice_body,
     progress_notice,
+    reconciliation_notice,
 )
 from custody.services.reconcile import reconciliation_body
 from custody.settings import RulesSettings
@@ -616,11 +617,16 @@ class CustodyService:
 
         Lists files checked out and not back by their deadline, items registered and not
         handed over, and (when ``occupancy`` maps compartments ``cabinet/n`` to the sensor's
-        reading) stored items whose compartment reads empty.
+        reading) stored items whose compartment reads empty. When anything is listed, every
+        supervisor is told (once per day: key ``reconciliation:<day>:<person>``).
         """
         with self.lock:
             self._sync()
             moment = now or self._now()
             body = reconciliation_body(self.projection, moment, self._zone, occupancy)
             self._append("reconciliation", body, SYSTEM_ACTOR)
-            return self.projection.reconciliations[-1]
+            record = self.projection.reconciliations[-1]
+            if not record.clean:
+                for boss in self.directory.with_role(Role.SUPERVISOR):
+                    self._emit(reconciliation_notice(record, boss.id))
+            return record

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from custody.domain.people import Complainant
 from custody.domain.values import utc_text
 from custody.ports import Notice
-from custody.projection import CaseView, ItemView
+from custody.projection import CaseView, ItemView, ReconciliationRecord
 from custody.rules.engine import Matter
 
 SYSTEM_ACTOR = "system"
@@ -103,6 +103,32 @@ def discrepancy_notice(case: CaseView, supervisor: str, seq: int, missing: tuple
             f"{'; '.join(parts)}. Clerk's reason: {reason}"
         ),
         refs={"case": case.case_id, "handover_seq": str(seq)},
+    )
+
+
+def reconciliation_notice(record: ReconciliationRecord, supervisor: str) -> Notice:
+    """The daily reconciliation's findings, to one supervisor (once per day)."""
+    parts = []
+    if record.checked_out_not_back:
+        parts.append("checked out and not back: " + ", ".join(record.checked_out_not_back))
+    if record.registered_not_handed_over:
+        parts.append(
+            "registered, not handed over: " + ", ".join(record.registered_not_handed_over)
+        )
+    if record.stored_but_empty:
+        parts.append(
+            "stored but the compartment reads empty: "
+            + ", ".join(f"{lab} ({where})" for lab, where in record.stored_but_empty)
+        )
+    count = (len(record.checked_out_not_back) + len(record.registered_not_handed_over)
+             + len(record.stored_but_empty))
+    return Notice(
+        key=f"reconciliation:{record.day}:{supervisor}",
+        role="supervisor",
+        person=supervisor,
+        subject=f"Daily reconciliation {record.day}: {count} finding(s)",
+        text="; ".join(parts) + ".",
+        refs={"day": record.day, "reconciliation_seq": str(record.seq)},
     )
 
 

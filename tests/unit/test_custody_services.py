@@ -376,7 +376,13 @@ def test_reconciliation_lists_what_is_not_where_it_should_be(world: World) -> No
     assert record.registered_not_handed_over == (label(3),)
     assert record.stored_but_empty == ((label(1), "A/1"),)
     assert record.day == "2026-03-02" and not record.clean
-    last = list(world.sink.entries())[-1].body
-    assert last["kind"] == "reconciliation" and last["actor"] == "system"
+    kinds = [e.body["kind"] for e in world.sink.entries()][-3:]
+    assert kinds == ["reconciliation", "notice.sent", "notice.sent"]
+    told = [n for n in world.notifier.sent if n.key.startswith("reconciliation:")]
+    assert sorted(n.person for n in told) == ["sun", "zhao"]
+    assert label(1) in told[0].text and "(A/1)" in told[0].text
+    again = world.svc.reconcile(occupancy={"A/1": False, "A/2": False})
+    assert again.seq > record.seq  # a second run the same day is recorded...
+    assert len([n for n in world.notifier.sent if n.key.startswith("reconciliation:")]) == 2
     refused(world, InvalidInputError, lambda: world.svc.reconcile(occupancy={"A1": True}),
             "cabinet/n")
