@@ -24,6 +24,7 @@ import json
 import multiprocessing
 import os
 import re
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ try:  # the fast path of the scan; without orjson every row takes the exact slow
 except ImportError:  # pragma: no cover - exercised only where orjson is absent
     orjson = None  # type: ignore[assignment]
 from custody.ledger.checkpoint import Checkpoint, CheckpointError
+from custody.ledger.errors import LedgerCorruptError
 from custody.ledger.note import NoteError, Verifier, split_note
 from custody.ledger.store import LedgerStore, connect
 
@@ -671,7 +673,13 @@ def db_source(data_dir: Path) -> tuple[Source, Callable[[], None]]:
     paths = require_station(data_dir)
     store = LedgerStore(connect(paths.ledger_db, readonly=True))
     origin = store.meta("origin") or ""
-    cps = [(f"stored checkpoint #{c.id}", c.note, (c.size, c.root)) for c in store.checkpoints()]
+    # Read tolerantly: a tampered table may hold NULLs or TEXT where a writer never puts them.
+    cps: list[tuple[str, str, tuple[int, bytes] | None]] = []
+    for cid, size, root, note in store.conn.execute(
+        "SELECT id, size, root, note FROM checkpoints ORDER BY id"
+    ):
+        row = (size, root) if type(size) is int and type(root) is bytes else (-1, b"")
+        cps.append((f"stored checkpoint #{cid}", note if isinstance(note, str) else "", row))
 
     def stored_root(size: int) -> bytes:
         try:
@@ -702,7 +710,10 @@ def verify_data_dir(
     """Verify a station data directory (with its own ``station.vkey`` unless ``key``)."""
     from custody.ledger.station import StationPaths
 
-    src, close = db_source(Path(data_dir))
+    try:
+        src, close = db_source(Path(data_dir))
+    except sqlite3.DatabaseError as exc:
+        raise LedgerCorruptError(f"{data_dir}: the ledger database is unreadable: {exc}") from None
     try:
         verifier = load_key(key if key is not None else StationPaths(Path(data_dir)).vkey)
         return verify_source(
@@ -713,6 +724,8 @@ def verify_data_dir(
             workers=workers,
             chunk=chunk,
         )
+    except sqlite3.DatabaseError as exc:
+        raise LedgerCorruptError(f"{data_dir}: the ledger database is unreadable: {exc}") from None
     finally:
         close()
 

@@ -262,3 +262,22 @@ def test_float_smuggled_into_the_newest_entry(tmp_path: Path) -> None:
     leaf = hashlib.sha256(b"\x00" + forged).digest()
     raw_sql(data, "UPDATE entries SET raw = ?, leaf = ? WHERE seq = 2", params=(forged, leaf))
     assert _first(verify_data_dir(data)) == ("non_canonical", 2)
+
+
+def test_garbage_in_the_tables_is_reported_not_crashed_on(tmp_path: Path) -> None:
+    data = _station(tmp_path)
+    raw_sql(data, "UPDATE checkpoints SET note = 42, root = 'x' WHERE size = 10")
+    assert _first(verify_data_dir(data))[0] == "bad_checkpoint"
+    raw_sql(data, "UPDATE entries SET raw = 'not json' WHERE seq = 4")
+    assert _first(verify_data_dir(data)) == ("non_canonical", 4)
+
+
+def test_an_unreadable_database_is_a_ledger_error(tmp_path: Path) -> None:
+    from custody.ledger.errors import LedgerCorruptError
+
+    data = _station(tmp_path)
+    for extra in ("ledger.db-wal", "ledger.db-shm"):
+        (data / extra).unlink(missing_ok=True)
+    (data / "ledger.db").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(LedgerCorruptError, match="unreadable"):
+        verify_data_dir(data)
