@@ -76,8 +76,13 @@ def station_from_runtime(rt: Any, settings: TerminalSettings | None = None) -> T
     )
 
 
-def mount_terminal(app: FastAPI, rt: Any, path: str = MOUNT_PATH) -> FastAPI:
-    """Mount the terminal for the runtime ``rt`` on ``app`` under ``path``; returns it."""
-    terminal = create_terminal_app(station_from_runtime(rt))
+def mount_terminal(
+    app: FastAPI, rt: Any, path: str = MOUNT_PATH, settings: TerminalSettings | None = None
+) -> FastAPI:
+    """Mount the terminal for the runtime ``rt`` on ``app`` under ``path``; returns it.
+
+    ``settings`` default to the config's ``[terminal]`` section.
+    """
+    terminal = create_terminal_app(station_from_runtime(rt, settings))
     app.mount(path, terminal)
     return terminal

@@ -1,15 +1,16 @@
 """A whole simulated station with the terminal served over HTTP, for tests and trying out.
 
 :class:`SimKiosk` starts, on its own event loop in a background thread: the simulated
-cabinets behind a real Modbus TCP server (``hw_sim.station.SimStation``), the Modbus
-drivers and the poller (``locker_firmware_bridge``), the daemon's alarm desk judging the
-poller's events (``lockerd.alarms``), a station data directory with its ledger and the
-custody service, the simulated camera and the label reader, and uvicorn serving a parent
-app with the terminal mounted under ``/terminal`` (as the daemon mounts it). The caller's
-thread acts as the people in the room: ``kiosk.world`` (doors, items), ``kiosk.camera``
-(what is held in front of the camera), and reads the ledger.
+cabinets behind a real Modbus TCP server (``hw_sim.station.SimStation``), a fresh station
+data directory (``locker init``'s layout) with a config naming the people (badges, PIN
+hashes) and the cabinet, **the daemon** (:class:`lockerd.daemon.Daemon`: runtime, poller,
+alarm desk, rules, checkpoints, outbox) with the simulated camera, and uvicorn serving a
+parent app on which the terminal is mounted under ``/terminal`` by
+:func:`terminal.mount.mount_terminal`, exactly as the daemon mounts it. The caller's thread
+acts as the people in the room: ``kiosk.world`` (doors, items), ``kiosk.camera`` (what is
+held in front of the camera), and reads the ledger.
 
-Run ``python -m terminal.simkiosk`` to try the screens in a browser.
+Run ``python -m terminal.simkiosk --data DIR`` to try the screens in a browser.
 """
 
 from __future__ import annotations
@@ -32,21 +33,15 @@ from custody.domain.people import Complainant
 from custody.domain.values import ItemSpec
 from custody.ledger.ledger import Ledger
 from custody.ledger.station import init_station
-from custody.ports import Cabinet
 from custody.services import CustodyService
-from custody.settings import PersonSettings, RulesSettings, build_directory
-from custody.testing import ListNotifier
 from hw_sim.camera_sim import SimulatedCamera, Trouble
 from hw_sim.station import SimStation
-from locker_firmware_bridge.factory import build_cabinets
 from locker_firmware_bridge.poller import Poller
-from lockerd.alarms import DAEMON_ACTOR, AlarmDesk, AlarmRecord
-from lockerd.config import hash_pin
-from scanner.photostore import FilePhotoStore
-from scanner.pipeline import LabelReader
-from terminal.alarm_board import LedgerAlarmBoard
-from terminal.app import create_terminal_app
-from terminal.sessions import BadgeHolder, TerminalSettings
+from lockerd.alarms import AlarmDesk
+from lockerd.config import hash_pin, load_config
+from lockerd.daemon import Daemon
+from terminal.mount import mount_terminal
+from terminal.sessions import TerminalSettings
 from terminal.station import TerminalStation
 
 T = TypeVar("T")
@@ -117,7 +112,6 @@ class SimKiosk:
         self.clock = ShiftedClock()
         self.camera = SimulatedCamera(width=camera_size[0], height=camera_size[1],
                                       trouble=Trouble.clean(), clock=self.clock)
-        self.notifier = ListNotifier()
         self.poll_period_s = poll_period_s
         self.unlock_pulse_ms = unlock_pulse_ms
         self.port = port
@@ -125,14 +119,39 @@ class SimKiosk:
         self._thread = threading.Thread(target=self._run_loop, name="simkiosk", daemon=True)
         self._tasks: list[asyncio.Task[None]] = []
         self.sim: SimStation
-        self.ledger: Ledger
-        self.custody: CustodyService
-        self.cabinets: list[Cabinet] = []
-        self.poller: Poller
-        self.alarm_desk: AlarmDesk
-        self.station: TerminalStation
+        self.daemon: Daemon
+        self.terminal_app: FastAPI
         self.server: uvicorn.Server
         self.base_url = ""
+
+    # ------------------------------------------------------------------ the daemon's parts
+
+    @property
+    def ledger(self) -> Ledger:
+        """The station's ledger (the daemon's)."""
+        return self.daemon.rt.ledger
+
+    @property
+    def custody(self) -> CustodyService:
+        """The custody service (the daemon's)."""
+        return self.daemon.rt.custody
+
+    @property
+    def poller(self) -> Poller:
+        """The daemon's cabinet poller."""
+        return self.daemon.rt.poller
+
+    @property
+    def alarm_desk(self) -> AlarmDesk:
+        """The daemon's alarm desk."""
+        return self.daemon.rt.alarms
+
+    @property
+    def station(self) -> TerminalStation:
+        """What the terminal was given."""
+        terminal = self.terminal_app.state.terminal
+        assert isinstance(terminal.station, TerminalStation)
+        return terminal.station
 
     # ------------------------------------------------------------------ life cycle
 
@@ -170,46 +189,38 @@ class SimKiosk:
         """The simulated cabinets' physical world (act on it as a person)."""
         return self.sim.world
 
+    def config_text(self, tcp_port: int) -> str:
+        """The station's config.toml: the simulated cabinet, the people, no API or MQTT."""
+        lines = [
+            "[station]", 'id = "sim-kiosk"', 'name = "模拟站"',
+            f"poll_interval_ms = {max(5, round(self.poll_period_s * 1000))}",
+            "rules_tick_seconds = 3600", "checkpoint_tick_seconds = 3600", "",
+            "[terminal]", f"pin_max_attempts = {self.settings.pin_max_attempts}", "",
+            "[api]", "enabled = false", "", "[mqtt]", "enabled = false", "",
+            "[[cabinets]]", 'id = "A"', 'transport = "modbus-tcp"', 'host = "127.0.0.1"',
+            f"port = {tcp_port}", "unit = 1", f"compartments = {self.compartments}", "",
+        ]
+        for p in self.people:
+            lines += ["[[people]]", f'id = "{p.id}"', f'name = "{p.name}"', f'role = "{p.role}"']
+            if p.badge and p.pin:
+                lines += [f'badge = "{p.badge}"', f'pin_hash = "{hash_pin(p.pin)}"']
+            if p.supervisor:
+                lines.append(f'supervisor = "{p.supervisor}"')
+            lines.append("")
+        return "\n".join(lines)
+
     async def _start(self) -> None:
         self.sim = await SimStation(
             cabinets=1, compartments=self.compartments, unlock_pulse_ms=self.unlock_pulse_ms
         ).start()
-        self.cabinets = build_cabinets(self.sim.cabinet_settings("modbus-tcp", ids=["A"]))
-        init_station(self.data_dir, "sim.locker.example/kiosk", name="模拟站")
-        self.ledger = Ledger.open(self.data_dir, clock=self.clock)
-        directory = build_directory(
-            PersonSettings(p.id, p.name, p.role, p.supervisor) for p in self.people
-        )
-        self.custody = CustodyService(self.ledger, directory, RulesSettings(),
-                                      notifier=self.notifier, clock=self.clock)
-        self.alarm_desk = AlarmDesk(item_at=self._item_at)
-        self.poller = Poller(self.cabinets, self.alarm_desk.on_event, clock=self.clock,
-                             period_s=self.poll_period_s, door_open_alarm_s=120.0)
-        self._tasks.append(asyncio.ensure_future(self.alarm_desk.run(self._write_alarm)))
-        self._tasks.append(self.poller.start())
-        holders = [
-            BadgeHolder(p.id, p.name, p.role, p.badge, hash_pin(p.pin))
-            for p in self.people if p.badge and p.pin
-        ]
-        self.station = TerminalStation(
-            custody=self.custody,
-            people=holders,
-            cabinets={c.cabinet_id: c for c in self.cabinets},
-            camera=self.camera,
-            reader=LabelReader(),
-            photos=FilePhotoStore(self.data_dir),
-            clock=self.clock,
-            settings=self.settings,
-            alarms=LedgerAlarmBoard(self.ledger.entries, self.record),
-            station_name="模拟站",
-            expect_open=self.poller.expect_open,
-            claims=self.alarm_desk,
-            record=self.record,
-            last_status=self.poller.last_status,
-            claim_grace_s=max(1.0, 5 * self.poll_period_s),
-        )
+        assert self.sim.tcp_port is not None
+        paths = init_station(self.data_dir, "sim.locker.example/kiosk", name="sim-kiosk")
+        paths.config.write_text(self.config_text(self.sim.tcp_port), encoding="utf-8")
+        self.daemon = Daemon(load_config(paths.config), clock=self.clock, camera=self.camera,
+                             api=False)
+        await self.daemon.start()
         parent = FastAPI()
-        parent.mount("/terminal", create_terminal_app(self.station))
+        self.terminal_app = mount_terminal(parent, self.daemon.rt, settings=self.settings)
 
         @parent.get("/")
         async def root() -> RedirectResponse:
@@ -227,31 +238,13 @@ class SimKiosk:
     async def _stop(self) -> None:
         if hasattr(self, "server"):
             self.server.should_exit = True
-        if hasattr(self, "poller"):
-            await self.poller.stop()
-        for task in self._tasks:
-            task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for cab in self.cabinets:
-            await cab.close()
+        if hasattr(self, "daemon"):
+            await self.daemon.stop()
         if hasattr(self, "sim"):
             await self.sim.stop()
-        if hasattr(self, "ledger"):
-            self.ledger.close()
 
     # ------------------------------------------------------------------ the ledger
-
-    def record(self, kind: str, body: Mapping[str, Any], actor: str) -> int:
-        """Append a station entry (alarms, acknowledgements, lockouts)."""
-        with self.custody.lock:
-            return int(self.ledger.append(kind, dict(body), actor=actor).seq)
-
-    async def _write_alarm(self, record: AlarmRecord) -> int:
-        return await asyncio.to_thread(self.record, record.kind, record.body, DAEMON_ACTOR)
-
-    def _item_at(self, compartment: str) -> str | None:
-        held = self.custody.projection.compartments.get(compartment)
-        return ",".join(sorted(held)) if held else None
 
     def entries(self, kind: str | None = None) -> list[Mapping[str, Any]]:
         """Every ledger entry's body (optionally of one kind), in order."""

@@ -237,8 +237,7 @@ def test_morning_check_out_and_evening_return(kiosk: SimKiosk, page: Page) -> No
     day = kiosk.clock.now().astimezone(ZONE).date()
     kiosk.clock.jump_to(datetime.combine(day, time(19, 30), ZONE))
     kiosk.custody.tick()
-    page.reload()
-    page.wait_for_url("**/signin?why=idle")  # the morning's session locked itself long ago
+    page.wait_for_url("**/signin?why=idle")  # the morning's session locks itself
     assert "自动锁定" in page.inner_text("#signin-notice")
     sign_in(page, url, "P-2002", "2468")
     page.wait_for_url("**/officer")
