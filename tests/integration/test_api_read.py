@@ -401,3 +401,59 @@ def test_new_entries_show_up_without_a_restart(url: str, station: Station) -> No
 def test_index_is_derived_and_persisted(station: Station, url: str) -> None:
     index = Path(station.data / "api-index.db")
     assert index.is_file()
+
+
+# ---------------------------------------------------------------- the whole role matrix
+
+A, C, S, W, CH = "auditor", "clerk", "supervisor", "officer", "officer_chen"
+OK_ALL = {A: 200, C: 200, S: 200, W: 200, CH: 200}
+C1_ONLY = {A: 200, C: 200, S: 200, W: 200, CH: 403}  # case C-1 is wang's, not chen's
+STATION = {A: 200, C: 200, S: 200, W: 403, CH: 403}
+AUDITOR = {A: 200, C: 403, S: 403, W: 403, CH: 403}
+
+MATRIX: list[tuple[str, dict[str, int]]] = [
+    ("/v1/whoami", OK_ALL),
+    ("/v1/cases", OK_ALL),
+    ("/v1/cases/C-1", C1_ONLY),
+    ("/v1/cases/C-1/history", C1_ONLY),
+    ("/v1/items", OK_ALL),
+    (f"/v1/items/{E1}", C1_ONLY),
+    (f"/v1/items/{E1}/history", C1_ONLY),
+    ("/v1/deadlines", OK_ALL),
+    ("/v1/overdue", OK_ALL),
+    ("/v1/cabinets", STATION),
+    ("/v1/cabinets/A", STATION),
+    ("/v1/ledger", OK_ALL),
+    ("/v1/ledger/entries", AUDITOR),
+    ("/v1/ledger/entries/0", C1_ONLY),
+    ("/v1/ledger/checkpoint", OK_ALL),
+    ("/v1/ledger/key", OK_ALL),
+    ("/v1/ledger/proofs/0", C1_ONLY),
+    ("/v1/ledger/consistency?old=2", AUDITOR),
+    ("/v1/ledger/verification", AUDITOR),
+    (f"/v1/reports/items/{E1}", C1_ONLY),
+    ("/v1/reports/cases/C-1", C1_ONLY),
+    ("/v1/refusals", AUDITOR),
+]
+
+
+@pytest.mark.parametrize(("path", "expected"), MATRIX, ids=[p for p, _ in MATRIX])
+def test_role_matrix(url: str, station: Station, path: str, expected: dict[str, int]) -> None:
+    for role, status in expected.items():
+        r = httpx.get(url + path, headers=auth(station.tokens[role]), timeout=30)
+        assert r.status_code == status, (role, r.text[:200])
+        if status == 403:
+            assert r.json()["detail"]  # says why; the refusal is logged (see above)
+
+
+def test_every_refusal_of_the_matrix_is_logged(url: str, station: Station) -> None:
+    token = station.tokens["auditor"]
+    before = get(url, "/v1/refusals", token).json()["total"]
+    httpx.get(url + "/v1/cabinets", headers=auth(station.tokens["officer"]), timeout=30)
+    httpx.get(url + "/v1/ledger/entries", headers=auth(station.tokens["clerk"]), timeout=30)
+    after = get(url, "/v1/refusals", token, limit=2).json()
+    assert after["total"] == before + 2
+    newest = after["items"]
+    assert [(x["path"], x["role"]) for x in newest] == [
+        ("/v1/ledger/entries", "clerk"), ("/v1/cabinets", "officer")]
+    assert all(x["status"] == 403 and "may not read" in x["reason"] for x in newest)
