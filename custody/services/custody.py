@@ -23,17 +23,10 @@ from typing import Any
 
 from custody.domain.errors import (
     AlreadyAcknowledgedError,
-    AlreadyDisposedError,
-    AlreadyHandedOverError,
-    AlreadyStoredError,
-    ChecklistIncompleteError,
     CompartmentInUseError,
     DiscrepancyReasonRequiredError,
     DuplicateCaseError,
-    DuplicateItemError,
-    IllegalTransitionError,
     InvalidInputError,
-    NotCheckedOutError,
     NothingToHandOverError,
     NotOnCaseError,
     NotRecipientError,
@@ -42,9 +35,8 @@ from custody.domain.errors import (
     UnknownNoticeError,
 )
 from custody.domain.people import Complainant, Directory, Role
-from custody.domain.states import Action, DisposalKind, ItemState, allowed
+from custody.domain.states import Action, DisposalKind, ItemState
 from custody.domain.values import (
-    MAX_INT,
     ItemSpec,
     check_compartment,
     check_photos,
@@ -71,8 +63,9 @@ from custody.projection import (
     ReconciliationRecord,
 )
 from custody.rules.catalogue import Catalogue, load_catalogue
-from custody.rules.deadlines import ReturnCalendar, handover_due
+from custody.rules.deadlines import ReturnCalendar
 from custody.rules.engine import Matter, RulesEngine
+from custody.services.checks import item_rows, refuse_transition, signed_checklist
 from custody.services.notices import (
     SYSTEM_ACTOR,
     discrepancy_notice,
@@ -192,84 +185,7 @@ class CustodyService:
             raise UnknownCaseError(f"no case {case_id!r} has been registered")
         return case
 
-    @staticmethod
-    def _refuse_transition(item: ItemView, action: Action) -> None:
-        if allowed(action, item.state):
-            return
-        if item.state is ItemState.DISPOSED:
-            raise AlreadyDisposedError(
-                f"item {item.label} was disposed of ({item.disposal}); its custody is closed"
-            )
-        if action is Action.HANDOVER:
-            raise AlreadyHandedOverError(
-                f"item {item.label} was already handed over (it is now {item.state.value})"
-            )
-        if action is Action.STORE and item.state is ItemState.STORED:
-            raise AlreadyStoredError(
-                f"item {item.label} is already stored in compartment {item.compartment}"
-            )
-        if action is Action.CHECK_OUT and item.state is ItemState.CHECKED_OUT:
-            raise IllegalTransitionError(
-                f"item {item.label} is already checked out to {item.holder}"
-            )
-        if action is Action.RETURN:
-            raise NotCheckedOutError(
-                f"item {item.label} is not checked out (it is {item.state.value}), so it"
-                " cannot be returned"
-            )
-        raise IllegalTransitionError(
-            f"cannot {action.value.replace('_', ' ')} item {item.label}: it is"
-            f" {item.state.value}"
-        )
-
     # ------------------------------------------------------------------ registration
-
-    def _item_rows(
-        self, specs: Sequence[ItemSpec], officers: Sequence[str], default_officer: str
-    ) -> list[dict[str, Any]]:
-        if not specs:
-            raise InvalidInputError("a registration needs at least one item in its manifest")
-        now = self._now()
-        rows: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        for spec in specs:
-            label = parse_label(spec.label)
-            text = label.text
-            if text in seen or text in self.projection.items:
-                raise DuplicateItemError(f"an item with label {text} is already registered")
-            seen.add(text)
-            if spec.kind != label.kind:
-                raise InvalidInputError(
-                    f"item {text}: kind {spec.kind!r} does not match its label ({label.kind})"
-                )
-            if isinstance(spec.quantity, bool) or not isinstance(spec.quantity, int) or not (
-                1 <= spec.quantity <= MAX_INT
-            ):
-                raise InvalidInputError(f"item {text}: quantity must be a positive whole number")
-            seized_at = spec.seized_at
-            if not isinstance(seized_at, datetime) or seized_at.tzinfo is None:
-                raise InvalidInputError(f"item {text}: seized_at must be a time with a zone")
-            if seized_at > now:
-                raise InvalidInputError(f"item {text}: seized_at {seized_at} is in the future")
-            seizing = spec.seizing_officer or default_officer
-            if seizing not in officers:
-                self.directory.require(seizing, Role.OFFICER)
-                raise NotOnCaseError(f"item {text}: seizing officer {seizing!r} is not on the case")
-            rows.append(
-                {
-                    "label": text,
-                    "kind": label.kind,
-                    "category": check_text(spec.category, "category", allow_empty=True,
-                                           limit=64).lower(),
-                    "description": check_text(spec.description, f"item {text} description"),
-                    "quantity": spec.quantity,
-                    "seized_from": check_text(spec.seized_from, "seized_from", allow_empty=True),
-                    "seized_at": utc_text(seized_at),
-                    "seizing_officer": seizing,
-                    "handover_due": utc_text(handover_due(seized_at, self.settings)),
-                }
-            )
-        return rows
 
     def register_case(
         self,
@@ -299,7 +215,9 @@ class CustodyService:
                 self.directory.require(other, Role.OFFICER)
                 if other not in team:
                     team.append(other)
-            rows = self._item_rows(items, team, officer)
+            rows = item_rows(items, team, officer, projection=self.projection,
+                             directory=self.directory, settings=self.settings,
+                             now=self._now())
             body: dict[str, Any] = {
                 "case": case_id,
                 "title": check_text(title, "case title"),
@@ -332,24 +250,13 @@ class CustodyService:
             self.directory.require(officer, Role.OFFICER)
             if officer not in case.officers:
                 raise NotOnCaseError(f"officer {officer!r} is not on case {case_id!r}")
-            rows = self._item_rows(items, case.officers, officer)
+            rows = item_rows(items, case.officers, officer, projection=self.projection,
+                             directory=self.directory, settings=self.settings,
+                             now=self._now())
             self._append(CASE_ITEMS_ADDED, {"case": case_id, "items": rows}, officer)
             return case
 
     # ------------------------------------------------------------------ handover
-
-    def _checked_list(self, checklist: Mapping[str, bool]) -> dict[str, bool]:
-        wanted = self.settings.lawfulness_checklist
-        unknown = sorted(set(checklist) - set(wanted))
-        if unknown:
-            raise InvalidInputError(f"unknown lawfulness checklist item(s): {', '.join(unknown)}")
-        unsigned = [name for name in wanted if checklist.get(name) is not True]
-        if unsigned:
-            raise ChecklistIncompleteError(
-                "the clerk has not confirmed the lawfulness checklist item(s): "
-                + ", ".join(unsigned)
-            )
-        return {name: True for name in wanted}
 
     def handover(
         self,
@@ -374,7 +281,7 @@ class CustodyService:
             case = self._case(case_id)
             self.directory.require(clerk, Role.CLERK)
             photo_json = check_photos(photos, "a handover")
-            signed = self._checked_list(checklist)
+            signed = signed_checklist(checklist, self.settings.lawfulness_checklist)
             matched: set[str] = set()
             extra: set[str] = set()
             for raw in scanned:
@@ -383,7 +290,7 @@ class CustodyService:
                 if item is None or item.case_id != case_id:
                     extra.add(text)
                     continue
-                self._refuse_transition(item, Action.HANDOVER)
+                refuse_transition(item, Action.HANDOVER)
                 matched.add(text)
             pending = {
                 label for label in case.items
@@ -449,7 +356,7 @@ class CustodyService:
             self.directory.require(clerk, Role.CLERK)
             where = check_compartment(compartment)
             photo_json = check_photos(photos, "storing an item")
-            self._refuse_transition(item, Action.STORE)
+            refuse_transition(item, Action.STORE)
             held = self.projection.compartments.get(where, set())
             others = {self.projection.items[o].case_id for o in held} - {item.case_id}
             if others:
@@ -479,7 +386,7 @@ class CustodyService:
                     f" {item.label}"
                 )
             photo_json = check_photos(photos, "a check-out")
-            self._refuse_transition(item, Action.CHECK_OUT)
+            refuse_transition(item, Action.CHECK_OUT)
             due = self._calendar.due_back(self._now())
             body = {"item": item.label, "case": item.case_id, "officer": officer,
                     "due": utc_text(due), "photos": photo_json}
@@ -493,7 +400,7 @@ class CustodyService:
             item = self._item(label)
             self.directory.require(actor, Role.OFFICER, Role.CLERK)
             photo_json = check_photos(photos, "a return")
-            self._refuse_transition(item, Action.RETURN)
+            refuse_transition(item, Action.RETURN)
             assert item.due_back is not None and item.holder is not None
             body = {"item": item.label, "case": item.case_id, "officer": item.holder,
                     "due": utc_text(item.due_back), "late": self._now() > item.due_back,
@@ -528,7 +435,7 @@ class CustodyService:
             self.directory.require(approved_by, Role.SUPERVISOR)
             self.directory.require(actor, Role.CLERK, Role.SUPERVISOR)
             photo_json = check_photos(photos, "a disposal", required=False)
-            self._refuse_transition(item, Action.DISPOSE)
+            refuse_transition(item, Action.DISPOSE)
             body = {"item": item.label, "case": item.case_id, "disposal": how.value,
                     "approved_by": approved_by,
                     "reference": check_text(reference, "reference", allow_empty=True),
