@@ -636,7 +636,8 @@ def verify_source(
                 n,
             )
         )
-    failures.sort(key=lambda f: f.seq if f.seq is not None else -1)
+    # a checkpoint too malformed to have a size has no position: it goes last
+    failures.sort(key=lambda f: f.seq if f.seq is not None else 1 << 62)
     return VerifyReport(
         origin=src.origin,
         size=n,
