@@ -192,10 +192,17 @@ class Projection:
         if seq != self.size:
             raise ProjectionError(f"entry seq {seq} out of order (expected {self.size})")
         self.size = seq + 1
-        handler = _HANDLERS.get(str(body.get("kind")))
+        kind = str(body.get("kind"))
+        handler = _HANDLERS.get(kind)
         if handler is None:
             return set()
-        return handler(self, body, seq, parse_utc(str(body["ts"])))
+        try:
+            return handler(self, body, seq, parse_utc(str(body["ts"])))
+        except (KeyError, TypeError, ValueError) as exc:
+            # only a ledger not written by these services gets here: say where, stop
+            raise ProjectionError(
+                f"entry {seq} ({kind}) does not fit the custody state: {exc!r}"
+            ) from exc
 
     def _register(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
         case_id = body["case"]

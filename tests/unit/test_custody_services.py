@@ -361,6 +361,9 @@ def test_projection_refuses_entries_out_of_order(world: World) -> None:
     projection = Projection()
     with pytest.raises(LockerError, match="out of order"):
         projection.apply(entries[1].body)
+    stray = {**entries[0].body, "kind": "item.stored", "item": "E2026-999999-X"}
+    with pytest.raises(LockerError, match=r"entry 0 \(item.stored\) does not fit"):
+        projection.apply(stray)
 
 
 def test_reconciliation_lists_what_is_not_where_it_should_be(world: World) -> None:
