@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -41,8 +42,14 @@ CATCH_UP_BATCH = 20_000
 class Reader:
     """Thread-confined handles: the ledger, the derived index, the custody projection."""
 
-    def __init__(self, data_dir: Path, rules: RulesSettings | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        rules: RulesSettings | None = None,
+        stopping: threading.Event | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        self.stopping = stopping or threading.Event()
         self._stack = contextlib.ExitStack()
         # Read-only: the daemon (or nobody) is the single writer; the API never appends.
         self.ledger = self._stack.enter_context(Ledger.open(data_dir, readonly=True))
@@ -62,6 +69,8 @@ class Reader:
         self.index.check(self.ledger)
         pos = min(self.index.size, self.custody.size)
         while pos < size:
+            if self.stopping.is_set():  # shutting down: the rest is rebuilt next time
+                return
             stop = min(size, pos + CATCH_UP_BATCH)
             batch = list(self.ledger.entries(pos, stop))
             self.index.add([e for e in batch if e.seq >= self.index.size])
@@ -198,10 +207,11 @@ class Backend:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-ledger")
         self._reader: Reader | None = None
         self.ready = False  # True once the derived state has caught up with the ledger
+        self.stopping = threading.Event()
 
     def _open(self) -> Reader:
         if self._reader is None:
-            self._reader = Reader(self.data_dir, self._rules)
+            self._reader = Reader(self.data_dir, self._rules, self.stopping)
         return self._reader
 
     def _warm(self) -> None:
@@ -222,6 +232,8 @@ class Backend:
 
     def stop(self) -> None:
         """Close the handles and the thread."""
+
+        self.stopping.set()  # a long first build stops at its next batch
 
         def close() -> None:
             if self._reader is not None:
