@@ -69,8 +69,12 @@ class Terminal:
         def t(key: str, **params: object) -> str:
             return translate(key, lang, **params)
 
+        def name_of(person_id: str) -> str:
+            directory = self.station.custody.directory
+            return directory.get(person_id).name if person_id in directory else person_id
+
         return self.templates.get_template(name).render(
-            t=t, lang=lang, languages=LANGUAGES, base=base, session=session,
+            t=t, name_of=name_of, lang=lang, languages=LANGUAGES, base=base, session=session,
             person=session.person if session else None, settings=self.station.settings,
             station_name=self.station.station_name, **context,
         )

@@ -185,3 +185,20 @@ def test_network_lost_and_back(kiosk: SimKiosk, context: BrowserContext, page: P
         "notice.sent",
     ]  # the handover and the complainant's notice
     page.unroute("**/api/handover/*/commit")
+
+
+def test_every_action_needs_the_right_person(kiosk: SimKiosk, context: BrowserContext,
+                                             page: Page) -> None:
+    url = kiosk.base_url
+    context.clear_cookies()
+    before = len(kiosk.entries())
+    body = {"action_id": "attempt-0001", "checklist": {}, "reason": "x"}
+    anonymous = page.request.post(f"{url}/api/handover/2026-XS-0500/commit", data=body)
+    assert anonymous.status == 401 and anonymous.json()["signed_in"] is False
+    sign_in(page, url, "P-2001", "5678")  # an officer
+    page.wait_for_url("**/officer")
+    officer = page.request.post(f"{url}/api/handover/2026-XS-0500/commit", data=body)
+    assert officer.status == 403 and "无权" in officer.json()["message"]
+    missing_id = page.request.post(f"{url}/api/checkout/open", data={"label": "x"})
+    assert missing_id.status == 400
+    assert len(kiosk.entries()) == before  # nothing recorded by any of them
