@@ -426,8 +426,9 @@ class Flows:
                 and s.compartments[idx].occupied == want.occupied,
                 2.0,
             )
-            # one more poll, so the events of that status have been judged under the claim
-            await asyncio.sleep(self.rt.cfg.station.poll_interval_ms / 1000.0)
+            # The poller delivers a status's events before anything else runs (the alarm
+            # desk never suspends), so once it shows the final state they were all judged
+            # under this claim.
         self.rt.alarms.unclaim(cab, idx)
 
     # ------------------------------------------------------------------ handover

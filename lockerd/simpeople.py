@@ -34,8 +34,8 @@ class SimPerson:
         self.step_s = step_s  # how long each movement takes
         self.watch_s = watch_s
         self._plan: deque[str] = deque()
-        self._busy: set[tuple[int, int]] = set()
-        self._ignored: set[tuple[int, int, float]] = set()
+        # each release pulse is served once: (unit, compartment, end of that pulse)
+        self._served: set[tuple[int, int, float]] = set()
         self._task: asyncio.Task[None] | None = None
         self._serving: set[asyncio.Task[None]] = set()
         self.actions: list[tuple[str, int, int]] = []  # (what, unit, compartment)
@@ -67,12 +67,7 @@ class SimPerson:
         for unit, cab in self.world.cabinets.items():
             for c in cab.compartments:
                 key = (unit, c.index)
-                if (
-                    c.led
-                    and c.door_closed
-                    and not cab.lock_engaged(c.index)
-                    and key not in self._busy
-                ):
+                if c.led and c.door_closed and not cab.lock_engaged(c.index):
                     out.append(key)
         return out
 
@@ -81,14 +76,13 @@ class SimPerson:
             for unit, idx in self._released():
                 cab = self.world.cabinet(unit)
                 mark = (unit, idx, cab.comp(idx).released_until)
-                if mark in self._ignored:
+                if mark in self._served:
                     continue
+                self._served.add(mark)
                 mode = self._plan.popleft() if self._plan else "normal"
                 if mode == "walk_away":
-                    self._ignored.add(mark)
                     self.actions.append(("walk_away", unit, idx))
                     continue
-                self._busy.add((unit, idx))
                 task = asyncio.create_task(self._serve(unit, idx, mode))
                 self._serving.add(task)
                 task.add_done_callback(self._serving.discard)
@@ -118,13 +112,6 @@ class SimPerson:
             self.actions.append(("close", unit, idx))
         except WorldError as exc:
             log.warning("simulated person could not act on %s/%s: %s", unit, idx, exc)
-        finally:
-            # wait for the LED to go out before treating this compartment as new again
-            for _ in range(1000):
-                if not w.cabinet(unit).comp(idx).led:
-                    break
-                await asyncio.sleep(self.watch_s)
-            self._busy.discard((unit, idx))
 
     async def _other_open(self, unit: int, idx: int) -> tuple[int, int] | None:
         """Another compartment with its door open (waits a little for one)."""

@@ -44,6 +44,10 @@ poll_interval_ms = 10
 rules_tick_seconds = 3600
 checkpoint_tick_seconds = 1
 
+[camera]
+width = 800
+height = 480
+
 [terminal]
 door_open_timeout_s = {door_open_timeout_s}
 door_close_timeout_s = {door_close_timeout_s}

@@ -20,7 +20,7 @@ from lockerd.outbox import OutboxStore
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import Subscriber
 
-N_ITEMS = 6
+N_ITEMS = 4
 
 
 def _child(data: Path) -> subprocess.Popen[str]:

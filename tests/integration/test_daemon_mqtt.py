@@ -1,0 +1,70 @@
+"""The daemon's MQTT topics against a real Mosquitto: custody entries in seq order, the
+retained compartment states, checkpoint and status, alarms and notices."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from lockerd.broker import MosquittoBroker
+from lockerd.flows import split_where
+from tests.integration.conftest import Subscriber, distinct_in_order
+from tests.integration.daemon_harness import Harness, running_station
+
+BASE = "locker/t1"
+
+
+def test_daemon_publishes_every_topic(
+    tmp_path: Path, mosquitto: MosquittoBroker, mqtt_subscriber: Callable[..., Subscriber]
+) -> None:
+    live = mqtt_subscriber(mosquitto.port, [f"{BASE}/custody", f"{BASE}/alarm"])
+    size = 0
+    where = ""
+    signed = ""
+
+    async def body(h: Harness) -> None:
+        nonlocal size, where, signed
+        [lb] = await h.register_and_hand_over("M-1", "off1", [41], kind="exhibit")
+        step = await h.flows.check_in("clerk", await h.scan(lb, "clerk"))
+        where = step.compartment
+        _, idx = split_where(where)
+        h.sim.world.force_door(1, idx)  # an alarm, on `alarm` too
+        for _ in range(300):
+            if "alarm.door_forced" in h.kinds():
+                break
+            await asyncio.sleep(0.01)
+        h.sim.world.close_door(1, idx)
+        signed = await h.rt.call(h.rt.ledger.checkpoint)
+        await h.rt.feed()
+        size = h.rt.ledger.size
+        assert h.rt.publisher is not None
+        assert await asyncio.to_thread(h.rt.publisher.wait_drained, 30)
+
+    asyncio.run(_run(tmp_path, mosquitto.port, body))
+    assert live.wait_for(lambda: len({json.loads(p)["seq"] for p in
+                                      live.payloads(f"{BASE}/custody")}) == size)
+    seqs = [json.loads(p)["seq"] for p in live.payloads(f"{BASE}/custody")]
+    assert distinct_in_order(seqs) == list(range(size))
+    alarms = [json.loads(p) for p in live.payloads(f"{BASE}/alarm")]
+    assert [a["kind"] for a in alarms] == ["alarm.door_forced"]
+
+    late = mqtt_subscriber(mosquitto.port, [f"{BASE}/#"], persistent=False)  # retained only
+    cab, idx = split_where(where)
+    topic = f"{BASE}/cabinet/{cab}/compartment/{idx}"
+    assert late.wait_for(lambda: bool(late.payloads(topic))
+                         and bool(late.payloads(f"{BASE}/checkpoint"))
+                         and bool(late.payloads(f"{BASE}/status")))
+    state = json.loads(late.payloads(topic)[-1])
+    assert state["door"] == "closed" and state["occupied"] is True and state["item"]
+    assert late.payloads(f"{BASE}/checkpoint")[-1].decode() == signed  # the latest one
+    assert late.payloads(f"{BASE}/status")[-1] == b"offline"  # the daemon has stopped
+    assert all(retained for _, _, retained in late.messages)
+
+
+async def _run(
+    tmp_path: Path, port: int, body: Callable[[Harness], Awaitable[None]]
+) -> None:
+    async with running_station(tmp_path, mqtt_port=port) as h:
+        await body(h)
