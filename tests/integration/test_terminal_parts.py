@@ -85,6 +85,8 @@ def _used_keys() -> set[str]:
                 keys.add(key)
     keys |= {key for _, key in terminal_errors._BY_CLASS}
     keys |= {"bay.door_open", "bay.door_closed", "signin.signed_out", "signin.locked_idle"}
+    # the daemon's notices (terminal.i18n.notices)
+    keys |= {k for k in catalogue("en") if k.startswith("notice.")}
     return keys
 
 
@@ -265,3 +267,33 @@ def test_alarm_board_on_a_real_ledger(tmp_path: Path) -> None:
         # a board rebuilt from the ledger alone sees the same open alarms
         assert [a.id for a in LedgerAlarmBoard(ledger.entries, write).open_alarms()] == [
             str(offline)]
+
+
+# ---------------------------------------------------------------------------- notices
+
+
+def test_the_daemons_notices_in_both_languages() -> None:
+    from zoneinfo import ZoneInfo
+
+    from custody.ports import Notice
+    from terminal.i18n.notices import localise_notice
+
+    zone = ZoneInfo("Asia/Shanghai")
+    ladder = Notice(
+        key="return:F2026-000021-J:9:2:zhao", role="supervisor", person="zhao",
+        subject="Return checked-out items by the station's return time: F2026-000021-J",
+        text="...", refs={"rule": "return", "item": "F2026-000021-J", "case": "2026-XS-0200",
+                          "deadline": "2026-11-30T10:00:00.000Z", "step": "2"})
+    subject, text = localise_notice(ladder, "zh_CN", zone=zone)
+    assert subject == "请归还卷宗 F2026-000021-J(案件 2026-XS-0200)"
+    assert "2026-11-30 18:00" in text and "第 2 级" in text and "带班领导" in text
+    subject, text = localise_notice(ladder, "en", zone=zone)
+    assert "18:00" in text and "the supervisor" in text
+    progress = Notice(key="progress:C:received", role="complainant", person="+86139",
+                      subject="Your case has been registered (C)", text="Dear Zhang",
+                      refs={"case": "C", "stage": "received", "name": "张某"})
+    assert localise_notice(progress, "zh_CN")[1].startswith("张某,您好")
+    other = Notice(key="k", role="clerk", person="zhou", subject="Cash not stored",
+                   text="Item E... has waited 2 h", refs={"rule": "cash_store", "step": "1"})
+    assert localise_notice(other, "zh_CN") == ("[第 1 级] Cash not stored",
+                                               "Item E... has waited 2 h")
