@@ -7,6 +7,8 @@ too, from the case's officers.
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +16,6 @@ from typing import Any
 
 from api.auth import Principal
 from custody.domain.states import ItemState
-from custody.domain.values import millis
 from custody.projection import NOTICE_SENT, CaseView, ItemView, NoticeRecord, Projection
 from custody.rules.catalogue import load_catalogue
 from custody.rules.engine import RulesEngine
@@ -50,6 +51,8 @@ class CustodyView:
         self.engine = RulesEngine(settings, load_catalogue(settings.catalogue))
         # matter key -> (highest ladder step notified, its latest notice key)
         self._steps: dict[str, tuple[int, str]] = {}
+        self._deadlines: list[Deadline] = []
+        self._deadlines_at = -1
 
     @property
     def size(self) -> int:
@@ -109,9 +112,15 @@ class CustodyView:
         case = self.projection.cases.get(item.case_id)
         return case.officer if case else ""
 
-    def deadlines(self, now: datetime) -> list[Deadline]:
-        """Every open deadline (handover, daily return, catalogue points), soonest first."""
-        now_ms = millis(now)
+    def open_deadlines(self) -> list[Deadline]:
+        """Every open deadline (handover, daily return, catalogue points), soonest first.
+
+        Built once per ledger size and cached (a million-entry station has tens of
+        thousands of open matters); ``overdue`` is left False here: it depends on the time
+        of the request, see :meth:`deadlines`.
+        """
+        if self._deadlines_at == self.projection.size:
+            return self._deadlines
         out: list[Deadline] = []
         for matter in self.engine.matters():
             item = self.projection.items[matter.label]
@@ -126,7 +135,7 @@ class CustodyView:
                     rule_name=matter.point.name,
                     due=datetime.fromtimestamp(matter.deadline_ms / 1000, tz=UTC),
                     officer=self._officer(item),
-                    overdue=matter.deadline_ms <= now_ms,
+                    overdue=False,
                     step=step,
                     ladder_steps=len(matter.point.ladder),
                     last_notice_role=last.role if last else None,
@@ -136,4 +145,22 @@ class CustodyView:
                 )
             )
         out.sort(key=lambda d: (d.due, d.key))
+        self._deadlines, self._deadlines_at = out, self.projection.size
         return out
+
+    def deadlines(
+        self, now: datetime, who: Principal, *, only_overdue: bool = False
+    ) -> list[Deadline]:
+        """The open deadlines ``who`` may see (overdue ones only, if asked), soonest first,
+        with ``overdue`` set for ``now``. Overdue ones are a prefix: the list is by due time."""
+        found = self.open_deadlines()
+        if only_overdue:
+            found = found[: bisect.bisect_right(found, now, key=lambda d: d.due)]
+        if not who.sees_everything:
+            found = [d for d in found if self.may_see_case(who, d.case_id)]
+        return found
+
+    @staticmethod
+    def with_overdue(deadline: Deadline, now: datetime) -> Deadline:
+        """The deadline with ``overdue`` set for ``now``."""
+        return dataclasses.replace(deadline, overdue=deadline.due <= now)

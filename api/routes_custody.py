@@ -146,12 +146,11 @@ async def _deadlines(
     now: datetime = _clock(request).now()
 
     def run(r: Reader) -> Page[DeadlineOut]:
-        found = [
-            d
-            for d in r.custody.deadlines(now)
-            if (d.overdue or not only_overdue) and r.custody.may_see_case(who, d.case_id)
-        ]
-        return page.slice([deadline_out(d) for d in found])
+        found = r.custody.deadlines(now, who, only_overdue=only_overdue)
+        chosen = found[page.offset : page.offset + page.limit]
+        return page.page(
+            [deadline_out(r.custody.with_overdue(d, now)) for d in chosen], len(found)
+        )
 
     result: Page[DeadlineOut] = await request.app.state.backend.call(run)
     return result
