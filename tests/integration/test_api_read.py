@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Iterator
 from datetime import timedelta
+from html import unescape
 from pathlib import Path
 
 import httpx
@@ -15,7 +17,7 @@ import pytest
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
 from custody.ledger.note import Verifier, open_note
-from custody.ledger.tlogproof import parse_tlog_proof, verify_tlog_proof
+from custody.ledger.tlogproof import HEADER, parse_tlog_proof, verify_tlog_proof
 from tests.integration.api_support import (
     E1,
     E2,
@@ -368,6 +370,23 @@ def test_item_report_has_steps_photos_and_proofs(url: str, station: Station) -> 
     assert "data:image/jpeg;base64," in html
     for ref in station.photo_refs[:2]:  # handover and storage of F1
         assert ref.sha256 in html
+
+
+def test_report_proofs_check_offline_with_the_key_in_the_report(
+    url: str, station: Station
+) -> None:
+    html = get(url, f"/v1/reports/items/{F1}", station.tokens["auditor"]).text
+    blocks = [unescape(b) for b in re.findall(r"<pre>(.*?)</pre>", html, re.S)]
+    vkey, note, *proofs = blocks
+    verifier = Verifier.from_vkey(vkey.strip())
+    cp = Checkpoint.parse(open_note(note, [verifier]))
+    history = get(url, f"/v1/items/{F1}/history", station.tokens["auditor"]).json()["items"]
+    assert len(proofs) == len(history) and all(p.startswith(HEADER) for p in proofs)
+    for text, step in zip(proofs, history, strict=True):
+        parsed, checkpoint = verify_tlog_proof(text, [verifier], origin=ORIGIN)
+        assert checkpoint == cp  # every proof against the one checkpoint the report prints
+        assert parsed.index == step["seq"]
+        assert parsed.extra == base64.b64decode(step["raw"])
 
 
 def test_case_report(url: str, station: Station) -> None:
