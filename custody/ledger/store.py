@@ -3,7 +3,7 @@
 Tables (see ``docs/ledger-format.md``):
 
 - ``entries(seq, raw, leaf)``: the exact entry bytes and their RFC 6962 leaf hash;
-- ``nodes(level, idx, hash)``: every *perfect* subtree of ``2**level`` leaves (level >= 1)
+- ``nodes(id, level, idx, hash)``: every *perfect* subtree of ``2**level`` leaves (level >= 1)
   completed so far, so an append writes O(1) amortised rows and a proof reads O(log n);
 - ``checkpoints(id, size, root, note, signed_at)``: every signed checkpoint, never deleted;
 - ``meta(key, value)``: the log's origin and format version.
@@ -31,14 +31,22 @@ SCHEMA_VERSION = 1
 TABLES = ("meta", "entries", "nodes", "checkpoints")
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 
+# Nodes are keyed by the order they are completed in (``node_id``), so every append writes
+# at the end of one B-tree instead of at one place per level: a commit dirties one page.
 _NODES_SQL = """
 CREATE TABLE nodes (
+    id INTEGER PRIMARY KEY,
     level INTEGER NOT NULL,
     idx INTEGER NOT NULL,
-    hash BLOB NOT NULL,
-    PRIMARY KEY (level, idx)
-) WITHOUT ROWID
+    hash BLOB NOT NULL
+)
 """
+
+
+def node_id(level: int, index: int) -> int:
+    """The row id of perfect node (level, index): the seq of the leaf that completed it,
+    times 64, plus the level (a tree of 2**63 leaves has fewer than 64 levels)."""
+    return ((((index + 1) << level) - 1) << 6) | level
 
 
 def _trigger_sql(table: str) -> str:
@@ -175,7 +183,7 @@ class LedgerStore:
             row = self.conn.execute("SELECT leaf FROM entries WHERE seq = ?", (index,)).fetchone()
         else:
             row = self.conn.execute(
-                "SELECT hash FROM nodes WHERE level = ? AND idx = ?", (level, index)
+                "SELECT hash FROM nodes WHERE id = ?", (node_id(level, index),)
             ).fetchone()
         if row is None:
             raise LedgerCorruptError(f"tree node (level {level}, index {index}) is missing")
@@ -223,7 +231,10 @@ class LedgerStore:
             else:
                 conn.executemany("INSERT INTO entries (seq, raw, leaf) VALUES (?, ?, ?)", entries)
             if nodes:
-                conn.executemany("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
+                conn.executemany(
+                    "INSERT INTO nodes (id, level, idx, hash) VALUES (?, ?, ?, ?)",
+                    [(node_id(lv, ix), lv, ix, h) for lv, ix, h in nodes],
+                )
             if checkpoint is not None:
                 conn.execute(
                     "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)",
