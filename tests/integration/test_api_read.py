@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -116,9 +117,14 @@ def test_whoami(url: str, station: Station, role: str) -> None:
                               "officer": "wang"}[role]
 
 
-def test_refusals_are_kept_and_shown_to_auditors(url: str, station: Station) -> None:
-    r = get(url, "/v1/cases/C-2", station.tokens["officer"])
+def test_refusals_are_kept_and_shown_to_auditors(
+    url: str, station: Station, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="api.auth"):
+        r = get(url, "/v1/cases/C-2", station.tokens["officer"])
     assert r.status_code == 403
+    logged = [rec.getMessage() for rec in caplog.records if rec.name == "api.auth"]
+    assert any("refused GET /v1/cases/C-2" in m and "officer, wang" in m for m in logged)
     httpx.get(url + "/v1/items", timeout=30)
     log = get(url, "/v1/refusals", station.tokens["auditor"], limit=500).json()
     reasons = [(x["path"], x["status"], x["person"]) for x in log["items"]]
