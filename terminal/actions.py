@@ -288,10 +288,7 @@ def register(app: FastAPI, terminal: Terminal) -> None:
     @app.post("/api/bay/cancel")
     async def bay_cancel(request: Request) -> JSONResponse:
         async def work(s: Session, body: dict[str, Any], lang: str) -> dict[str, Any]:
-            step = terminal.desk.cancel_step(s.person.id)
-            if step is not None and not step.done:
-                await terminal.station.light(step.compartment, False)
-                terminal.station.release_claim(step.compartment)
+            await terminal.desk.cancel_step(s.person.id)
             base = str(request.scope.get("root_path", "")).rstrip("/")
             target = "officer" if s.person.role == "officer" else "home"
             return {"message": translate("bay.cancelled", lang), "redirect": f"{base}/{target}"}

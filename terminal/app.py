@@ -12,6 +12,7 @@ Every page but sign-in needs a signed-in person (a session cookie); every action
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +92,20 @@ def create_terminal_app(station: TerminalStation) -> FastAPI:
         lstrip_blocks=True,
     )
     camera = CameraView(station.camera, station.reader)
+    desk = Desk(station, camera)
+    abandoning: set[asyncio.Task[object]] = set()
+
+    def ended(person: BadgeHolder) -> None:
+        # the session ended (idle lock, sign-out) with a step half done: give it up
+        if person.id not in desk.steps:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task: asyncio.Task[object] = loop.create_task(desk.cancel_step(person.id, why="abandoned"))
+        abandoning.add(task)
+        task.add_done_callback(abandoning.discard)
 
     def lockout(person: BadgeHolder, tries: int) -> None:
         if station.record is not None:
@@ -100,9 +115,9 @@ def create_terminal_app(station: TerminalStation) -> FastAPI:
     terminal = Terminal(
         station=station,
         sessions=Sessions(station.people, station.clock, station.settings, station.check_pin,
-                          lockout),
+                          lockout, ended),
         camera=camera,
-        desk=Desk(station, camera),
+        desk=desk,
         actions=ActionLog(),
         templates=env,
     )

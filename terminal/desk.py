@@ -65,6 +65,7 @@ class BayStep:
     opened: bool = False
     photo: PhotoRef | None = None
     done: bool = False
+    occupied_at_open: bool | None = None  # the sensor when the lock was released
 
 
 @dataclass(frozen=True)
@@ -331,6 +332,8 @@ class Desk:
         if old is not None and not old.done and old.compartment != step.compartment:
             await self.station.light(old.compartment, False)
             self.station.release_claim(old.compartment)
+        before = await self.station.compartment_state(step.compartment)
+        step.occupied_at_open = before.occupied
         await self.station.open_compartment(step.compartment, f"terminal {step.purpose}")
         step.opened = True
         self.steps[person] = step
@@ -399,6 +402,32 @@ class Desk:
             held = self.custody.projection.compartments.get(step.compartment, set())
             return held <= set(step.labels)
 
-    def cancel_step(self, person: str) -> BayStep | None:
-        """Forget the person's step (nothing was recorded); returns it for the LED."""
-        return self.steps.pop(person, None)
+    async def cancel_step(self, person: str, *, why: str = "cancelled") -> BayStep | None:
+        """End the person's step without recording it (cancel, or the session ended).
+
+        The compartment's claim is given up, so its door and sensor are watched again. If
+        the occupancy sensor no longer reads what it read when the lock was released (an
+        item was taken out or put in, and the step was not confirmed), that is recorded as
+        an alarm (``alarm.item_removed`` / ``alarm.item_placed``): a step left half done is
+        never passed over. A cancel with the door still open is refused.
+        """
+        step = self.steps.get(person)
+        if step is None or step.done:
+            self.steps.pop(person, None)
+            return step
+        state = await self.station.compartment_state(step.compartment)
+        if not state.door_closed and why == "cancelled":
+            raise DoorOpenError("close the door first", compartment=step.compartment)
+        self.steps.pop(person, None)
+        if step.occupied_at_open is not None and state.occupied != step.occupied_at_open:
+            kind = "alarm.item_removed" if step.occupied_at_open else "alarm.item_placed"
+            cab = step.compartment.rpartition("/")[0]
+            body = {"cabinet": cab, "compartment": step.compartment, "event": why,
+                    "detail": f"{step.purpose} of {', '.join(step.labels)} by {person} was "
+                              "not confirmed after the occupancy changed",
+                    "item": ",".join(step.labels)}
+            if self.station.record is not None:
+                await asyncio.to_thread(self.station.record, kind, body, "terminal")
+        await self.station.light(step.compartment, False)
+        self.station.release_claim(step.compartment)
+        return step

@@ -115,6 +115,8 @@ class Sessions:
     check_pin: Callable[[str, str], bool]
     #: told when a badge gets locked (person, wrong tries): the station records it
     on_lockout: Callable[[BadgeHolder, int], None] | None = None
+    #: told when a session ends (idle lock or sign-out): the person's step is abandoned
+    on_end: Callable[[BadgeHolder], None] | None = None
     _by_badge: dict[str, BadgeHolder] = field(init=False)
     _sessions: dict[str, Session] = field(init=False, default_factory=dict)
     _tries: dict[str, _Tries] = field(init=False, default_factory=dict)
@@ -197,6 +199,8 @@ class Sessions:
             self._sessions.pop(session.token, None)
             log.info("%s's session locked after %d s idle", session.person.id,
                      self.settings.idle_lock_s)
+            if self.on_end is not None:
+                self.on_end(session.person)
             raise SessionExpiredError("the screen locked itself after a while without use")
         if touch:
             session.last_action = now
@@ -214,3 +218,5 @@ class Sessions:
         session = self._sessions.pop(token or "", None)
         if session is not None:
             log.info("%s signed out", session.person.id)
+            if self.on_end is not None:
+                self.on_end(session.person)

@@ -136,12 +136,31 @@
     }
   }
 
+  function isTextField(el) {
+    return !!el && (el.tagName === "TEXTAREA" ||
+      (el.tagName === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(el.type)));
+  }
+
+  // The scanner types fast: a keystroke that arrives while a button (or nothing) has the
+  // focus is steered into the scan field at once, so no character of a label is lost.
+  function steerKeys() {
+    document.addEventListener("keydown", (ev) => {
+      const active = document.activeElement;
+      if (isTextField(active)) return;
+      if (ev.key.length !== 1 || ev.ctrlKey || ev.altKey || ev.metaKey) return;
+      const badge = document.getElementById("badge");
+      const box = badge && !badge.closest("[hidden]") ? badge : document.getElementById("scanbox");
+      if (!box || box === active) return;
+      box.value += ev.key;
+      box.focus({ preventScroll: true });
+      ev.preventDefault();
+    }, true);
+  }
+
   function keepScanFocus() {
     const box = document.getElementById("scanbox");
     const active = document.activeElement;
-    const typing = active && (active.tagName === "TEXTAREA" ||
-      (active.tagName === "INPUT" && active !== box && active.type !== "checkbox"));
-    if (!typing && active !== box) box.focus({ preventScroll: true });
+    if (!isTextField(active) && active !== box) box.focus({ preventScroll: true });
   }
 
   function startCamera() {
@@ -191,6 +210,7 @@
       }
     });
     for (const ev of ["pointerdown", "keydown", "touchstart"]) document.addEventListener(ev, touched, true);
+    steerKeys();
     const stored = sessionStorage.getItem("flash");
     if (stored) {
       sessionStorage.removeItem("flash");

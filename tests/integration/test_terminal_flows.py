@@ -9,7 +9,6 @@ on the ledger. The screenshots of docs/screens/ are taken here and in test_termi
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -19,10 +18,17 @@ import pytest
 from playwright.sync_api import BrowserContext, Page
 
 from custody.labels import make_label
-from custody.ports import PhotoRef
 from terminal.sessions import TerminalSettings
 from terminal.simkiosk import SimKiosk
-from tests.integration.test_terminal_support import browser, message, scan, shoot, sign_in
+from tests.integration.test_terminal_support import (
+    browser,
+    door,
+    message,
+    scan,
+    shoot,
+    sign_in,
+    stock,
+)
 
 ZONE = ZoneInfo("Asia/Shanghai")
 CHECKLIST_PREFIX = ".checklist input"
@@ -57,46 +63,6 @@ def page(context: BrowserContext) -> Page:
 
 def kinds(kiosk: SimKiosk) -> list[str]:
     return [str(b["kind"]) for b in kiosk.entries()]
-
-
-def stock(kiosk: SimKiosk, case_id: str, officer: str, files: list[tuple[str, str, int]]) -> None:
-    """A case already handed over and stored by a clerk, its files in the cabinet."""
-    kiosk.register(case_id, officer, [(lb, desc, 1) for lb, desc, _ in files])
-    kiosk.camera.show(*(lb for lb, _, _ in files))
-    shot = kiosk.camera.capture()
-    ref: PhotoRef = kiosk.station.photos.put(shot.data, {})
-    kiosk.custody.handover(
-        case_id,
-        clerk="zhou",
-        scanned=[lb for lb, _, _ in files],
-        checklist=dict.fromkeys(kiosk.custody.settings.lawfulness_checklist, True),
-        photos=[ref],
-    )
-    for label, _, index in files:
-        kiosk.custody.store(label, compartment=f"A/{index}", photos=[ref], clerk="zhou")
-        place_quietly(kiosk, index)
-    kiosk.camera.clear()
-
-
-def place_quietly(kiosk: SimKiosk, index: int) -> None:
-    """Put a file into compartment ``index`` as the clerk's storage did (claimed: no alarm)."""
-    kiosk.alarm_desk.claim("A", index, "test set-up")
-    kiosk.world.cabinet(1).comp(index).occupied = True
-
-    async def seen() -> None:
-        while True:
-            status = kiosk.poller.last_status("A")
-            if status is not None and status.compartments[index].occupied:
-                break
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(2 * kiosk.poll_period_s)  # the event is judged under the claim
-
-    kiosk.call(seen())
-    kiosk.alarm_desk.unclaim("A", index)
-
-
-def door(page: Page, closed: bool) -> None:
-    page.locator(f"#door-state[data-closed='{'yes' if closed else 'no'}']").wait_for()
 
 
 def test_handover_with_discrepancy_then_storage(kiosk: SimKiosk, page: Page) -> None:

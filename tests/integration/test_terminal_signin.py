@@ -15,7 +15,15 @@ from playwright.sync_api import BrowserContext, Page, Route
 from custody.labels import make_label
 from terminal.sessions import TerminalSettings
 from terminal.simkiosk import SimKiosk
-from tests.integration.test_terminal_support import browser, message, scan, shoot, sign_in
+from tests.integration.test_terminal_support import (
+    browser,
+    door,
+    message,
+    scan,
+    shoot,
+    sign_in,
+    stock,
+)
 
 IDLE_S = 300
 LOCKOUT_S = 600
@@ -202,3 +210,43 @@ def test_every_action_needs_the_right_person(kiosk: SimKiosk, context: BrowserCo
     missing_id = page.request.post(f"{url}/api/checkout/open", data={"label": "x"})
     assert missing_id.status == 400
     assert len(kiosk.entries()) == before  # nothing recorded by any of them
+
+
+def test_a_step_left_half_done_is_not_passed_over(kiosk: SimKiosk, page: Page) -> None:
+    url = kiosk.base_url
+    f1 = make_label("case_file", 2026, 601).text
+    f2 = make_label("case_file", 2026, 602).text
+    stock(kiosk, "2026-XS-0600", "li", [(f1, "卷宗(甲)", 2), (f2, "卷宗(乙)", 3)])
+    sign_in(page, url, "P-2002", "2468")
+    page.wait_for_url("**/officer")
+
+    # opened, nothing taken, cancelled: nothing recorded at all
+    before = len(kiosk.entries())
+    page.click(f"[data-take='{f1}']")
+    page.wait_for_url("**/bay")
+    kiosk.world.open_door(1, 2)
+    door(page, closed=False)
+    page.click("#cancel")
+    message(page, "关上")  # the door is open: close it first
+    kiosk.world.close_door(1, 2)
+    door(page, closed=True)
+    page.click("#cancel")
+    page.wait_for_url("**/officer")
+    kiosk.call(kiosk.drain_alarms())
+    assert len(kiosk.entries()) == before
+
+    # opened, the file taken, the door shut, then cancelled instead of confirmed: an alarm
+    page.click(f"[data-take='{f2}']")
+    page.wait_for_url("**/bay")
+    kiosk.world.open_door(1, 3)
+    kiosk.world.take_item(1, 3)
+    kiosk.world.close_door(1, 3)
+    door(page, closed=True)
+    page.click("#cancel")
+    page.wait_for_url("**/officer")
+    banner = page.locator("#alarm-banner")
+    banner.wait_for(state="visible")
+    assert "A/3" in banner.inner_text()
+    removed = [b for b in kiosk.entries("alarm.item_removed") if b["compartment"] == "A/3"]
+    assert len(removed) == 1 and f2 in removed[0]["item"]
+    assert not [b for b in kiosk.entries("item.checked_out") if b["case"] == "2026-XS-0600"]

@@ -9,6 +9,7 @@ directory, and drives it like a person at the kiosk: the touchscreen (clicks), t
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
+
+from custody.ports import PhotoRef
+from terminal.simkiosk import SimKiosk
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
@@ -138,3 +142,43 @@ def message(page: Page, expect: str) -> str:
         "(want) => { const m = document.querySelector('#message');"
         " return !m.hidden && m.textContent.includes(want); }", arg=expect)
     return page.inner_text("#message")
+
+
+def stock(kiosk: SimKiosk, case_id: str, officer: str, files: list[tuple[str, str, int]]) -> None:
+    """A case already handed over and stored by a clerk, its files in the cabinet."""
+    kiosk.register(case_id, officer, [(lb, desc, 1) for lb, desc, _ in files])
+    kiosk.camera.show(*(lb for lb, _, _ in files))
+    shot = kiosk.camera.capture()
+    ref: PhotoRef = kiosk.station.photos.put(shot.data, {})
+    kiosk.custody.handover(
+        case_id,
+        clerk="zhou",
+        scanned=[lb for lb, _, _ in files],
+        checklist=dict.fromkeys(kiosk.custody.settings.lawfulness_checklist, True),
+        photos=[ref],
+    )
+    for label, _, index in files:
+        kiosk.custody.store(label, compartment=f"A/{index}", photos=[ref], clerk="zhou")
+        place_quietly(kiosk, index)
+    kiosk.camera.clear()
+
+
+def place_quietly(kiosk: SimKiosk, index: int) -> None:
+    """Put a file into compartment ``index`` as the clerk's storage did (claimed: no alarm)."""
+    kiosk.alarm_desk.claim("A", index, "test set-up")
+    kiosk.world.cabinet(1).comp(index).occupied = True
+
+    async def seen() -> None:
+        while True:
+            status = kiosk.poller.last_status("A")
+            if status is not None and status.compartments[index].occupied:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(2 * kiosk.poll_period_s)  # the event is judged under the claim
+
+    kiosk.call(seen())
+    kiosk.alarm_desk.unclaim("A", index)
+
+
+def door(page: Page, closed: bool) -> None:
+    page.locator(f"#door-state[data-closed='{'yes' if closed else 'no'}']").wait_for()
