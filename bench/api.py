@@ -20,6 +20,7 @@ import argparse
 import os
 import random
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,7 @@ import httpx
 from fastapi import FastAPI
 
 from api.auth import Role, TokenStore
+from custody.errors import LockerError
 from custody.labels import make_label
 from custody.ledger import Ledger
 from custody.ledger.station import init_station
@@ -102,9 +104,12 @@ def build_ledger(data: Path, entries: int) -> tuple[int, float]:
     ``(cases, seconds spent appending)``."""
     cases = entries // ENTRIES_PER_CASE
     if (data / "ledger.db").is_file():
-        with Ledger.open(data, readonly=True) as ledger:
-            if ledger.size == cases * ENTRIES_PER_CASE:
-                return cases, 0.0
+        try:
+            with Ledger.open(data, readonly=True) as ledger:
+                if ledger.size == cases * ENTRIES_PER_CASE:
+                    return cases, 0.0
+        except (LockerError, sqlite3.Error) as exc:  # e.g. made by an older ledger format
+            raise SystemExit(f"{data} cannot be reused ({exc}); remove it") from None
         raise SystemExit(f"{data} holds a different ledger; remove it or pick another --data")
     init_station(data, "bench.example/api")
     t0 = datetime(2026, 3, 2, tzinfo=UTC)
