@@ -135,16 +135,19 @@ def _deskew(img: Image) -> list[View]:
 
 
 def find_bar_regions(
-    img: Image, work: int = 720, max_regions: int = 6
+    img: Image, work: int = 640, max_regions: int = 6
 ) -> list[tuple[float, float, float, float]]:
     """Candidate 1-D barcode regions: ``(centre x, centre y, crop side, angle in degrees)``.
 
     The angle is the dominant gradient direction (across the bars), so rotating the crop by
-    it makes the bars vertical. Computed on a copy at most ``work`` px on its longer side.
+    it makes the bars vertical. Computed on a copy reduced by a whole factor to at most
+    ``work`` px on its longer side.
     """
     h, w = img.shape[:2]
-    f = min(1.0, work / max(h, w))
-    small = img if f == 1.0 else cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    # An integer reduction: OpenCV's INTER_AREA is several times faster at whole ratios.
+    n = max(1, math.ceil(max(h, w) / work))
+    small = img if n == 1 else cv2.resize(img, (w // n, h // n), interpolation=cv2.INTER_AREA)
+    f = small.shape[1] / w
     small32 = np.asarray(small, np.float32)
     gx = cv2.Sobel(small32, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(small32, cv2.CV_32F, 0, 1, ksize=3)
