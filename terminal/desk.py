@@ -332,7 +332,7 @@ class Desk:
         if old is not None and not old.done and old.compartment != step.compartment:
             await self.station.light(old.compartment, False)
             self.station.release_claim(old.compartment)
-        before = await self.station.compartment_state(step.compartment)
+        before = await self.station.compartment_state(step.compartment, fresh=True)
         step.occupied_at_open = before.occupied
         await self.station.open_compartment(step.compartment, f"terminal {step.purpose}")
         step.opened = True
@@ -363,7 +363,7 @@ class Desk:
             raise NotOpenedError("open the compartment first")
         if step.photo is None:
             raise PhotoMissingError("take the step's photo first")
-        state = await self.station.compartment_state(step.compartment)
+        state = await self.station.compartment_state(step.compartment, fresh=True)
         if not state.door_closed:
             raise DoorOpenError("close the door first", compartment=step.compartment)
         if step.purpose in ("store", "return") and not state.occupied:
@@ -415,7 +415,7 @@ class Desk:
         if step is None or step.done:
             self.steps.pop(person, None)
             return step
-        state = await self.station.compartment_state(step.compartment)
+        state = await self.station.compartment_state(step.compartment, fresh=True)
         if not state.door_closed and why == "cancelled":
             raise DoorOpenError("close the door first", compartment=step.compartment)
         self.steps.pop(person, None)

@@ -4,9 +4,10 @@
 cabinets behind a real Modbus TCP server (``hw_sim.station.SimStation``), a fresh station
 data directory (``locker init``'s layout) with a config naming the people (badges, PIN
 hashes) and the cabinet, **the daemon** (:class:`lockerd.daemon.Daemon`: runtime, poller,
-alarm desk, rules, checkpoints, outbox) with the simulated camera, and uvicorn serving a
-parent app on which the terminal is mounted under ``/terminal`` by
-:func:`terminal.mount.mount_terminal`, exactly as the daemon mounts it. The caller's thread
+alarm desk, rules, checkpoints, outbox) with the simulated camera, and uvicorn serving the
+daemon's read API app (:func:`api.app.create_app`, built as the daemon builds it) with the
+terminal mounted on it under ``/terminal`` by :func:`terminal.mount.mount_terminal`: what
+the daemon serves once it mounts the terminal (``docs/terminal.md``). The caller's thread
 acts as the people in the room: ``kiosk.world`` (doors, items), ``kiosk.camera`` (what is
 held in front of the camera), and reads the ledger.
 
@@ -29,6 +30,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
+from api.app import create_app
 from custody.domain.people import Complainant
 from custody.domain.values import ItemSpec
 from custody.ledger.ledger import Ledger
@@ -37,9 +39,10 @@ from custody.services import CustodyService
 from hw_sim.camera_sim import SimulatedCamera, Trouble
 from hw_sim.station import SimStation
 from locker_firmware_bridge.poller import Poller
+from lockerd import settings as conv
 from lockerd.alarms import AlarmDesk
 from lockerd.config import hash_pin, load_config
-from lockerd.daemon import Daemon
+from lockerd.daemon import Daemon, LiveCabinets
 from terminal.mount import mount_terminal
 from terminal.sessions import TerminalSettings
 from terminal.station import TerminalStation
@@ -123,6 +126,7 @@ class SimKiosk:
         self.terminal_app: FastAPI
         self.server: uvicorn.Server
         self.base_url = ""
+        self.api_url = ""
 
     # ------------------------------------------------------------------ the daemon's parts
 
@@ -173,7 +177,7 @@ class SimKiosk:
     def stop(self) -> None:
         """Stop everything and the loop's thread."""
         try:
-            self.call(self._stop())
+            self.call(self._stop(), timeout=90)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
@@ -219,26 +223,33 @@ class SimKiosk:
         self.daemon = Daemon(load_config(paths.config), clock=self.clock, camera=self.camera,
                              api=False)
         await self.daemon.start()
-        parent = FastAPI()
-        self.terminal_app = mount_terminal(parent, self.daemon.rt, settings=self.settings)
+        rt = self.daemon.rt
+        # the daemon's read API app, with the terminal mounted on it as the daemon does
+        parent = create_app(rt.data_dir, cabinet_state=LiveCabinets(rt), clock=rt.clock,
+                            rules=conv.rules_settings(rt.cfg))
+        self.terminal_app = mount_terminal(parent, rt, settings=self.settings)
 
-        @parent.get("/")
+        @parent.get("/", include_in_schema=False)
         async def root() -> RedirectResponse:
             return RedirectResponse("/terminal/")
 
         config = uvicorn.Config(parent, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="off")
+                                lifespan="on", timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)
         self._tasks.append(asyncio.ensure_future(self.server.serve()))
         while not self.server.started:
             await asyncio.sleep(0.02)
         port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{port}/terminal"
+        self.api_url = f"http://127.0.0.1:{port}"
+        self.base_url = f"{self.api_url}/terminal"
 
     async def _stop(self) -> None:
         if hasattr(self, "server"):
             self.server.should_exit = True
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        _done, pending = await asyncio.wait(self._tasks, timeout=10) if self._tasks else ((), ())
+        for task in pending:  # a browser that keeps a connection open must not hold us
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         if hasattr(self, "daemon"):
             await self.daemon.stop()
         if hasattr(self, "sim"):

@@ -127,10 +127,17 @@ class TerminalStation:
                 return status
         return await self.cabinets[cab_id].read_status()
 
-    async def compartment_state(self, name: str) -> CompartmentState:
-        """Door, occupancy and lock of one compartment (see :meth:`status`)."""
+    async def compartment_state(self, name: str, *, fresh: bool = False) -> CompartmentState:
+        """Door, occupancy and lock of one compartment (see :meth:`status`).
+
+        ``fresh`` reads the controller now: what a step is judged on (commit, cancel) must
+        not be a poll older than the person's last movement.
+        """
         cabinet, index = self.split_compartment(name)
-        status = await self.status(cabinet.cabinet_id)
+        if fresh:
+            status = await cabinet.read_status()
+        else:
+            status = await self.status(cabinet.cabinet_id)
         if index >= len(status.compartments):
             raise CompartmentNameError(f"no compartment {name!r} at this station")
         return status.compartments[index]

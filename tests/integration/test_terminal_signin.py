@@ -210,6 +210,8 @@ def test_every_action_needs_the_right_person(kiosk: SimKiosk, context: BrowserCo
     missing_id = page.request.post(f"{url}/api/checkout/open", data={"label": "x"})
     assert missing_id.status == 400
     assert len(kiosk.entries()) == before  # nothing recorded by any of them
+    # the read API the terminal is mounted on still answers beside it
+    assert page.request.get(f"{kiosk.api_url}/v1/health").status == 200
 
 
 def test_a_step_left_half_done_is_not_passed_over(kiosk: SimKiosk, page: Page) -> None:
