@@ -14,6 +14,7 @@ desk's claims, ``[terminal]`` settings, and the ledger for the alarm board.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,14 +49,19 @@ def settings_from_config(section: Any) -> TerminalSettings:
 
 
 def station_from_runtime(rt: Any, settings: TerminalSettings | None = None) -> TerminalStation:
-    """A :class:`TerminalStation` over the daemon's runtime."""
+    """A :class:`TerminalStation` over the daemon's runtime (call it on the daemon's loop)."""
     ledger = rt.ledger
+    try:
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
 
     def record(kind: str, body: Mapping[str, Any], actor: str) -> int:
+        # called from worker threads: the daemon's loop is told thread-safely
         seq = int(ledger.append(kind, dict(body), actor=actor).seq)
         changed = getattr(rt, "ledger_changed", None)
-        if changed is not None:
-            changed()  # feed the new entry to MQTT
+        if changed is not None and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(changed)  # feed the new entry to MQTT
         return seq
 
     return TerminalStation(

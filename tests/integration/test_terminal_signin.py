@@ -218,7 +218,9 @@ def test_a_step_left_half_done_is_not_passed_over(kiosk: SimKiosk, page: Page) -
     url = kiosk.base_url
     f1 = make_label("case_file", 2026, 601).text
     f2 = make_label("case_file", 2026, 602).text
-    stock(kiosk, "2026-XS-0600", "li", [(f1, "卷宗(甲)", 2), (f2, "卷宗(乙)", 3)])
+    f3 = make_label("case_file", 2026, 603).text
+    stock(kiosk, "2026-XS-0600", "li", [(f1, "卷宗(甲)", 2), (f2, "卷宗(乙)", 3),
+                                        (f3, "卷宗(丙)", 4)])
     sign_in(page, url, "P-2002", "2468")
     page.wait_for_url("**/officer")
 
@@ -251,4 +253,20 @@ def test_a_step_left_half_done_is_not_passed_over(kiosk: SimKiosk, page: Page) -
     assert "A/3" in banner.inner_text()
     removed = [b for b in kiosk.entries("alarm.item_removed") if b["compartment"] == "A/3"]
     assert len(removed) == 1 and f2 in removed[0]["item"]
+    assert not [b for b in kiosk.entries("item.checked_out") if b["case"] == "2026-XS-0600"]
+
+    # opened, the file taken, and the officer walks away: the idle lock abandons the step
+    page.click(f"[data-take='{f3}']")
+    page.wait_for_url("**/bay")
+    assert kiosk.world.cabinet(1).comp(4).led
+    kiosk.world.open_door(1, 4)
+    kiosk.world.take_item(1, 4)
+    kiosk.world.close_door(1, 4)
+    kiosk.clock.advance(timedelta(seconds=IDLE_S + 1))
+    page.wait_for_url("**/signin?why=idle")
+    page.wait_for_function(  # the banner needs no session: the next person sees it
+        "() => document.querySelector('#alarm-list').textContent.includes('A/4')")
+    gone = [b for b in kiosk.entries("alarm.item_removed") if b["compartment"] == "A/4"]
+    assert len(gone) == 1 and gone[0]["event"] == "abandoned" and f3 in gone[0]["item"]
+    assert not kiosk.world.cabinet(1).comp(4).led
     assert not [b for b in kiosk.entries("item.checked_out") if b["case"] == "2026-XS-0600"]
