@@ -169,6 +169,8 @@ def _check_photo(
         except FileNotFoundError:
             cache[sha] = None
     got = cache[sha]
+    if type(size) is not int:
+        return f"photo_mismatch:photo {sha} has a size that is not an integer: {size!r}"
     if got is None:
         return f"photo_missing:photo {sha} is not in the photo store"
     if got[0] != sha:
@@ -293,15 +295,30 @@ def scan_rows(
                             and (stored_leaf is None or stored_leaf == leaf)
                         ):
                             ok = True
-                            # A float re-encodes with '.', 'e+' or 'e-'; ts holds the one
-                            # '.' a plain entry has. Walk only when a float or a photo
-                            # reference may be there.
+                            # A float re-encodes with '.', 'e+' or 'e-'; a plain entry's
+                            # only dots are its ts's one and its kind's. Photo references
+                            # are usually a top-level "photos" list. Otherwise: walk.
+                            n_sha = raw.count(b'"sha256"')
+                            photo_list: Any = obj.get("photos")
                             if (
-                                b'"sha256"' in raw
-                                or raw.count(b".") != 1
-                                or b"e+" in raw
-                                or b"e-" in raw
+                                raw.count(b".") == 1 + obj["kind"].count(".")
+                                and b"e+" not in raw
+                                and b"e-" not in raw
+                                and (
+                                    n_sha == 0
+                                    or (type(photo_list) is list and len(photo_list) == n_sha)
+                                )
                             ):
+                                if n_sha and photos is not None:
+                                    for ref in photo_list:
+                                        size = ref.get("bytes")
+                                        if (
+                                            type(size) is not int
+                                            or photo_ok.get(ref.get("sha256"), -1) != size
+                                        ):
+                                            ok = False
+                                            break
+                            else:
                                 refs: list[tuple[str, object]] = []
                                 scan(obj, refs)
                                 ok = photos is None or all(
