@@ -281,3 +281,19 @@ def test_an_unreadable_database_is_a_ledger_error(tmp_path: Path) -> None:
     (data / "ledger.db").write_bytes(b"this is not a database" * 100)
     with pytest.raises(LedgerCorruptError, match="unreadable"):
         verify_data_dir(data)
+
+
+def test_nested_photo_references_are_checked(tmp_path: Path) -> None:
+    data = make_station(tmp_path, 2)
+    ref = put_photo(data, b"a photo deep inside an entry")
+    with Ledger.open(data) as ledger:
+        ledger.append(
+            "handover.checked",
+            {"evidence": {"shots": [ref], "algo": "sha256"}, "photos": []},
+            actor="clerk:wang",
+        )
+        ledger.checkpoint()
+    assert verify_data_dir(data).ok
+    sha = str(ref["sha256"])
+    (data / "photos" / sha[:2] / sha).write_bytes(b"swapped")
+    assert _first(verify_data_dir(data)) == ("photo_mismatch", 2)
