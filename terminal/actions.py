@@ -250,6 +250,15 @@ def register(app: FastAPI, terminal: Terminal) -> None:
                     "compartment": step.compartment, "redirect": bay_url(request)}
         return await act(request, ("officer",), work)
 
+    @app.post("/api/checkout/all")
+    async def checkout_all(request: Request) -> JSONResponse:
+        async def work(s: Session, body: dict[str, Any], lang: str) -> dict[str, Any]:
+            step = await terminal.desk.open_check_out_all(s.person.id,
+                                                          terminal.station.clock.now())
+            return {"message": translate("bay.opened", lang, compartment=step.compartment),
+                    "compartment": step.compartment, "redirect": bay_url(request)}
+        return await act(request, ("officer",), work)
+
     @app.post("/api/return/open")
     async def return_open(request: Request) -> JSONResponse:
         async def work(s: Session, body: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -279,10 +288,15 @@ def register(app: FastAPI, terminal: Terminal) -> None:
             step = await terminal.desk.commit_step(s.person.id)
             base = str(request.scope.get("root_path", "")).rstrip("/")
             target = "officer" if s.person.role == "officer" else "home"
-            return {"message": translate(f"bay.recorded_{step.purpose}", lang,
-                                         compartment=step.compartment,
-                                         labels=", ".join(step.labels)),
-                    "redirect": f"{base}/{target}"}
+            done = translate(f"bay.recorded_{step.purpose}", lang,
+                             compartment=step.compartment, labels=", ".join(step.labels))
+            if step.purpose == "check_out":
+                nxt = await terminal.desk.next_in_queue(s.person.id)
+                if nxt is not None:  # "take all": the next compartment opens now
+                    return {"message": done + " " + translate(
+                        "bay.next", lang, compartment=nxt.compartment),
+                        "redirect": f"{base}/bay"}
+            return {"message": done, "redirect": f"{base}/{target}"}
         return await act(request, ("clerk", "officer"), work)
 
     @app.post("/api/bay/cancel")

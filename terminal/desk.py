@@ -96,6 +96,7 @@ class Desk:
         self.drafts: dict[tuple[str, str], HandoverDraft] = {}
         self.steps: dict[str, BayStep] = {}
         self.returned_to: dict[str, str] = {}  # label -> compartment it was put back in
+        self.queues: dict[str, list[str]] = {}  # person -> files still to take, in order
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ reading
@@ -315,6 +316,26 @@ class Desk:
             person, BayStep("check_out", (item.label,), item.compartment, item.case_id)
         )
 
+    async def open_check_out_all(self, person: str, now: datetime) -> BayStep:
+        """Take every file of today, one compartment after the other: the first opens now,
+        each confirmed check-out opens the next (:meth:`next_in_queue`)."""
+        labels = [i.label for i in self.officer_day(person, now).to_take]
+        if not labels:
+            raise NotYoursError(f"{person} has no file to take", label="")
+        self.queues[person] = labels[1:]
+        return await self.open_check_out(person, labels[0])
+
+    async def next_in_queue(self, person: str) -> BayStep | None:
+        """Open the next file of a "take all" (None when the queue is done)."""
+        queue = self.queues.get(person, [])
+        while queue:
+            label = queue.pop(0)
+            item = self.item(label)
+            if item.state is ItemState.STORED:
+                return await self.open_check_out(person, label)
+        self.queues.pop(person, None)
+        return None
+
     async def open_return(self, person: str, typed: str | None) -> BayStep:
         """Identify a file being returned (scanner or camera) and open where it goes."""
         labels, shot = await self.identify(typed)
@@ -411,6 +432,7 @@ class Desk:
         an alarm (``alarm.item_removed`` / ``alarm.item_placed``): a step left half done is
         never passed over. A cancel with the door still open is refused.
         """
+        self.queues.pop(person, None)
         step = self.steps.get(person)
         if step is None or step.done:
             self.steps.pop(person, None)

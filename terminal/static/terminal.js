@@ -379,6 +379,8 @@
     for (const b of document.querySelectorAll("[data-take]")) {
       b.addEventListener("click", () => post("/api/checkout/open", { label: b.dataset.take }, "take:" + b.dataset.take));
     }
+    const all = document.getElementById("take-all");
+    if (all) all.addEventListener("click", () => post("/api/checkout/all", {}, "take-all"));
     const ret = document.getElementById("return-scan");
     if (ret) ret.addEventListener("click", () => post("/api/return/open", { text: null }, "return:camera"));
     scanHandler = (text) => post("/api/return/open", { text: text }, "return:" + text);

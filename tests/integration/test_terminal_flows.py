@@ -179,10 +179,11 @@ def test_morning_check_out_and_evening_return(kiosk: SimKiosk, page: Page) -> No
     assert "next" in (page.get_attribute(f"[data-take='{f21}']", "class") or "")
     shoot(page, url, "officer-morning")
 
-    for label, index in ((f21, 4), (f22, 5)):  # opened one by one
-        page.click(f"[data-take='{label}']")
+    page.click("#take-all")  # opened one by one: each confirmation opens the next
+    for label, index in ((f21, 4), (f22, 5)):
         page.wait_for_url("**/bay")
-        assert page.inner_text("#compartment-name").strip() == f"A/{index}"
+        page.locator("#compartment-name").filter(has_text=f"A/{index}").wait_for()
+        assert kiosk.world.cabinet(1).comp(index).led
         kiosk.world.open_door(1, index)
         door(page, closed=False)
         kiosk.world.take_item(1, index)
@@ -192,8 +193,8 @@ def test_morning_check_out_and_evening_return(kiosk: SimKiosk, page: Page) -> No
         page.click("#photo")
         page.locator("#step-photo[src*='/api/photo/']").wait_for()
         page.click("#commit")
-        page.wait_for_url("**/officer")
         message(page, label)
+    page.wait_for_url("**/officer")
     out = [b for b in kiosk.entries("item.checked_out") if b["case"] == "2026-XS-0200"]
     assert [b["item"] for b in out] == [f21, f22]
     assert all(b["officer"] == "li" and b["actor"] == "li" and b["photos"] for b in out)
