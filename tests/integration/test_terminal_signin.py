@@ -152,6 +152,11 @@ def test_network_lost_and_back(kiosk: SimKiosk, context: BrowserContext, page: P
     shoot(page, url, "network-lost", prepare=offline, after=online)
 
     before = len(kiosk.entries())
+    kiosk.camera.vanish()  # the camera unplugged: no step without its photo
+    page.click("#scan")
+    message(page, "摄像头无响应")
+    kiosk.camera.restore()
+    assert page.locator("tr.line.ticked").count() == 0
     offline()
     assert "断开" in page.inner_text("#net-banner")
     page.click("#scan")
