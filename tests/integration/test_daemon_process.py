@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,8 @@ def test_sigkill_in_the_middle_of_the_day_loses_and_doubles_nothing(tmp_path: Pa
     data = tmp_path / "station"
     first = _child(data)
     assert first.stdout is not None
+    guard = threading.Timer(120, first.kill)  # a hung child must not hang the suite
+    guard.start()
     acked: list[tuple[str, int]] = []
     for line in first.stdout:
         if line.startswith("ACK"):
@@ -43,6 +46,7 @@ def test_sigkill_in_the_middle_of_the_day_loses_and_doubles_nothing(tmp_path: Pa
                 os.kill(first.pid, signal.SIGKILL)  # in the middle of the next check-in
                 break
     first.wait(30)
+    guard.cancel()
     assert first.returncode == -signal.SIGKILL
     assert len(acked) == 2
 
