@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from custody.domain.errors import UnknownCaseError, UnknownItemError
 from custody.domain.states import ItemState
 from custody.labels import LabelError, parse_label
 from custody.ports import PhotoRef
@@ -129,13 +130,19 @@ class Desk:
     def case(self, case_id: str) -> tuple[CaseView, list[ItemView]]:
         """A case and its items (UnknownCaseError if absent)."""
         with self.custody.lock:
-            case = self.custody._case(case_id)
+            case = self.custody.projection.cases.get(case_id)
+            if case is None:
+                raise UnknownCaseError(f"no case {case_id!r} has been registered")
             return case, [self.custody.projection.items[lb] for lb in case.items]
 
     def item(self, label: str) -> ItemView:
         """The item of a label (raises for malformed or unknown labels)."""
+        text = parse_label(label).text
         with self.custody.lock:
-            return self.custody._item(label)
+            item = self.custody.projection.items.get(text)
+        if item is None:
+            raise UnknownItemError(f"no item with label {text} has been registered")
+        return item
 
     def draft(self, person: str, case_id: str) -> HandoverDraft:
         """The handover draft of a person for a case (a fresh one the first time)."""
@@ -171,8 +178,10 @@ class Desk:
         return None
 
     def _entry_body(self, seq: int) -> Mapping[str, object] | None:
-        sink = self.custody._sink
-        for entry in sink.entries(seq):
+        """One past ledger entry (the station's ``entries``; None without a ledger)."""
+        if self.station.entries is None:
+            return None
+        for entry in self.station.entries(seq):
             body: Mapping[str, object] = entry.body
             return body
         return None

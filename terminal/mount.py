@@ -78,6 +78,7 @@ def station_from_runtime(rt: Any, settings: TerminalSettings | None = None) -> T
         expect_open=rt.poller.expect_open,
         claims=rt.alarms,
         record=record,
+        entries=lambda start: ledger.entries(start),
         last_status=rt.poller.last_status,
     )
 

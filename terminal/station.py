@@ -12,7 +12,7 @@ same names the daemon's flows and alarms write to the ledger (:meth:`split_compa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -96,6 +96,8 @@ class TerminalStation:
     expect_open: Callable[[str, int], None] | None = None
     #: the daemon's alarm desk (claims of the compartments a step works on)
     claims: Claims | None = None
+    #: the ledger's entries from a seq on (``Ledger.entries``): where a file was stored
+    entries: Callable[[int], Iterable[Any]] | None = None
     #: writes a station entry (kind, body, actor) -> seq: PIN lockouts; None: not recorded
     record: Callable[[str, Mapping[str, Any], str], int] | None = None
     #: the daemon poller's latest status of a cabinet (``Poller.last_status``): read
