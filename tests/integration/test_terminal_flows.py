@@ -254,6 +254,18 @@ def test_forced_door_alarm_until_a_clerk_acknowledges(kiosk: SimKiosk, page: Pag
     banner.wait_for(state="hidden")
     acks = kiosk.entries("alarm.acknowledged")
     assert [(a["alarm"], a["actor"]) for a in acks] == [(alarm["seq"], "zhou")]
+    assert not [k for k in kinds(kiosk) if k.startswith("alarm.") and k not in (
+        "alarm.door_forced", "alarm.acknowledged")]  # nothing else was alarmed all day
+
+    # the cabinet's controller drops off the line: alarmed too, until acknowledged
+    kiosk.world.drop_unit(1)
+    banner.wait_for(state="visible")
+    assert "柜体 A 离线" in banner.inner_text()
+    offline = kiosk.entries("alarm.cabinet_offline")[-1]
+    kiosk.world.restore_unit(1)
+    page.click(f"[data-alarm='{offline['seq']}'] .ack")
+    banner.wait_for(state="hidden")
+    assert kiosk.entries("alarm.acknowledged")[-1]["alarm"] == offline["seq"]
     page.goto(f"{url}/alarms")
     assert page.locator("#no-alarms").is_visible()
     assert Path(__file__).resolve().parents[2].joinpath("docs", "screens").is_dir()
