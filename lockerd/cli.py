@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lockerd.cmd_config",
     "lockerd.cmd_daemon",
     "lockerd.cmd_demo",
+    "lockerd.cmd_terminal",
     "lockerd.cmd_api",
     "lockerd.cmd_token",
     "lockerd.cmd_sim",

@@ -1,0 +1,56 @@
+"""``locker terminal --config FILE``: the daemon with the terminal flows on the console."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from lockerd.config import load_config
+
+
+def register(sub: Any) -> None:
+    """Add ``locker terminal``."""
+    parser = sub.add_parser(
+        "terminal",
+        help="run the daemon with the check-in/check-out/return flows on the console",
+        description=(
+            "Run the station daemon (poller, alarms, rules, checkpoints, MQTT outbox, API) "
+            "and drive the terminal flows from the console: handover, check-in, check-out "
+            "and return, each step photographed and written to the ledger. Type help at "
+            "the prompt. (The kiosk screen is a later front end over the same flows.)"
+        ),
+    )
+    parser.add_argument("--config", type=Path, required=True, metavar="FILE",
+                        help="the station config (TOML)")
+    parser.set_defaults(func=_terminal)
+
+
+def _terminal(args: argparse.Namespace) -> int:
+    from lockerd.console import Console
+    from lockerd.daemon import Daemon
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    cfg = load_config(args.config)
+
+    async def read(prompt: str) -> str | None:
+        if prompt.strip().lower().startswith("pin") and sys.stdin.isatty():
+            return await asyncio.to_thread(getpass.getpass, prompt)
+        print(prompt, end="", flush=True)
+        line = await asyncio.to_thread(sys.stdin.readline)
+        return line.rstrip("\n") if line else None
+
+    async def main() -> int:
+        daemon = Daemon(cfg)
+        await daemon.start()
+        try:
+            await Console(daemon, read, print).run()
+        finally:
+            await daemon.stop()
+        return 0
+
+    return asyncio.run(main())
