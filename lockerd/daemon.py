@@ -8,6 +8,7 @@ Tasks on one asyncio loop:
 - ``feeder``: feeds new ledger entries (and the latest checkpoint) to the MQTT outbox;
 - ``rules``: the custody rules tick (deadline ladders, notices) every ``rules_tick_seconds``;
 - ``checkpoints``: signs a checkpoint when one is due (``[ledger]`` every N entries / T s);
+- ``outbox-prune``: hourly, drops acknowledged outbox rows beyond the newest 100,000;
 - ``api``: the read API under uvicorn (``[api] enabled``);
 - the MQTT outbox publisher runs in its own thread (``[mqtt] enabled``).
 
@@ -116,6 +117,7 @@ class Daemon:
         self._spawn(
             "checkpoints", self._every(self.cfg.station.checkpoint_tick_seconds, self._checkpoint)
         )
+        self._spawn("outbox-prune", self._every(3600, self._prune))
         if self._api_enabled:
             await self._start_api()
         log.info("lockerd started: station %s, %d cabinet(s), api %s, mqtt %s",
@@ -232,6 +234,12 @@ class Daemon:
         if sent:
             self.rt.ledger_changed()
         return len(sent)
+
+    async def _prune(self) -> None:
+        """Keep the outbox from growing without end: old acknowledged rows go."""
+        removed = await asyncio.to_thread(self.rt.outbox.prune, 100_000)
+        if removed:
+            log.info("outbox: pruned %d acknowledged messages", removed)
 
     async def _checkpoint(self) -> None:
         note = await self.rt.call(self.rt.ledger.maybe_checkpoint)

@@ -60,3 +60,13 @@ def test_notifier_enqueues_each_key_once(tmp_path: Path) -> None:
     n.send(notice)
     assert store.counts() == (1, 0)
     assert n.sent == [notice]
+
+
+def test_prune_keeps_the_newest_sent_and_every_pending(tmp_path: Path) -> None:
+    store = OutboxStore(tmp_path / "o.db")
+    store.enqueue_many([OutMessage("t", str(i).encode()) for i in range(10)])
+    rows = store.pending(limit=10)
+    store.mark_sent([r.id for r in rows[:8]])
+    assert store.prune(keep_sent=3) == 5
+    assert store.counts() == (2, 3)
+    assert [r.payload for r in store.pending()] == [b"8", b"9"]
