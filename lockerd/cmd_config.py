@@ -52,7 +52,7 @@ def _check(args: argparse.Namespace) -> int:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2, ensure_ascii=False))
     else:
         print(
-            f"{args.file}: ok (station {cfg.station.id}, {len(cfg.people)} people, "
+            f"{args.file}: ok (station {cfg.station.station_id}, {len(cfg.people)} people, "
             f"{len(cfg.cabinets)} cabinets, mqtt {'on' if cfg.mqtt.enabled else 'off'})"
         )
     return 0
