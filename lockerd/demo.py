@@ -109,8 +109,8 @@ def demo_config(
         'return_time = "18:00"',
         "",
         "[terminal]",
-        "door_open_timeout_s = 5",
-        "door_close_timeout_s = 10",
+        "door_open_timeout_s = 30",
+        "door_close_timeout_s = 30",
         "pin_max_attempts = 3",
         "",
         "[api]",
@@ -295,7 +295,7 @@ class Script:
         self.sim.world.take_item(unit, int(idx))
         await asyncio.sleep(0.1)
         self.sim.world.close_door(unit, int(idx))
-        for _ in range(300):
+        for _ in range(1500):
             if len(rt.alarms.raised) >= before + 2:
                 break
             await asyncio.sleep(0.02)
@@ -337,7 +337,10 @@ async def run_demo(
             raise UsageError("--mqtt: mosquitto is not installed (apt-get install mosquitto)")
         broker = MosquittoBroker(data.parent / f"{data.name}-mosquitto")
         broker.start()
-    sim = SimStation(cabinets=2, compartments=8, tcp=True, rtu_socket=True)
+    # a 3 s unlock pulse (common on real cabinets) so a busy machine cannot make the
+    # simulated person miss it
+    sim = SimStation(cabinets=2, compartments=8, tcp=True, rtu_socket=True,
+                     unlock_pulse_ms=3000)
     await sim.start()
     daemon: Daemon | None = None
     person = SimPerson(sim.world, step_s=0.03)

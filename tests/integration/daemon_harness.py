@@ -143,7 +143,8 @@ async def running_station(
     data: Path | None = None, **timeouts: int,
 ) -> AsyncIterator[Harness]:
     """Start the simulator, a station on it, the daemon and a simulated person."""
-    sim = SimStation(cabinets=2 if rtu else 1, compartments=compartments, rtu_socket=rtu)
+    sim = SimStation(cabinets=2 if rtu else 1, compartments=compartments, rtu_socket=rtu,
+                     unlock_pulse_ms=2000)  # a loaded machine must not make the person miss it
     await sim.start()
     daemon: Daemon | None = None
     person = SimPerson(sim.world, step_s=0.02, watch_s=0.002)
