@@ -8,6 +8,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from custody.errors import UsageError
+
 
 def register(sub: Any) -> None:
     """Add ``locker demo``."""
@@ -32,6 +34,11 @@ def register(sub: Any) -> None:
         action="store_true",
         help="start a local Mosquitto on a free port and publish the station's events to it",
     )
+    parser.add_argument(
+        "--broker",
+        metavar="HOST:PORT",
+        help="publish to this running MQTT broker instead (implies MQTT on)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log the daemon's work")
     parser.set_defaults(func=_demo)
 
@@ -43,4 +50,12 @@ def _demo(args: argparse.Namespace) -> int:
         level=logging.INFO if args.verbose else logging.ERROR,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return asyncio.run(run_demo(args.data, once=args.once, mqtt=args.mqtt))
+    broker_at = None
+    if args.broker:
+        host, sep, port = args.broker.rpartition(":")
+        if not sep or not port.isdigit() or not host:
+            raise UsageError(f"--broker must be HOST:PORT, not {args.broker!r}")
+        broker_at = (host, int(port))
+    return asyncio.run(
+        run_demo(args.data, once=args.once, mqtt=args.mqtt, broker_at=broker_at)
+    )

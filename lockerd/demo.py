@@ -86,7 +86,8 @@ PEOPLE = (
 
 
 def demo_config(
-    *, tcp_port: int, rtu_url: str, mqtt_port: int | None, api_port: int, origin: str
+    *, tcp_port: int, rtu_url: str, mqtt_port: int | None, api_port: int, origin: str,
+    mqtt_host: str = "127.0.0.1",
 ) -> str:
     """The demo station's config.toml."""
     lines = [
@@ -120,6 +121,7 @@ def demo_config(
         "",
         "[mqtt]",
         f"enabled = {'true' if mqtt_port else 'false'}",
+        f'host = "{mqtt_host}"',
         f"port = {mqtt_port or 1883}",
         "",
         "[[cabinets]]",
@@ -322,9 +324,17 @@ class Script:
 
 
 async def run_demo(
-    data: Path | None, *, once: bool, mqtt: bool, say: Callable[[str], None] = print
+    data: Path | None,
+    *,
+    once: bool,
+    mqtt: bool,
+    broker_at: tuple[str, int] | None = None,
+    say: Callable[[str], None] = print,
 ) -> int:
-    """Play the day; then serve until Ctrl-C (or return at once with ``once``)."""
+    """Play the day; then serve until Ctrl-C (or return at once with ``once``).
+
+    MQTT: ``broker_at`` names a running broker; else ``mqtt`` starts a local Mosquitto;
+    else events wait in the outbox."""
     tmp: Path | None = None
     if data is None:
         tmp = Path(tempfile.mkdtemp(prefix="locker-demo-"))
@@ -332,7 +342,7 @@ async def run_demo(
     elif data.exists() and any(data.iterdir()):
         raise UsageError(f"{data} is not empty: give the demo a new or empty directory")
     broker: MosquittoBroker | None = None
-    if mqtt:
+    if mqtt and broker_at is None:
         if find_mosquitto() is None:
             raise UsageError("--mqtt: mosquitto is not installed (apt-get install mosquitto)")
         broker = MosquittoBroker(data.parent / f"{data.name}-mosquitto")
@@ -348,9 +358,10 @@ async def run_demo(
         origin = "demo.evidence-locker.example/station-1"
         paths = init_station(data, origin, name="demo-1")
         assert sim.tcp_port is not None and sim.rtu_socket_url is not None
+        mqtt_host, mqtt_port = broker_at or ("127.0.0.1", broker.port if broker else None)
         paths.config.write_text(
             demo_config(tcp_port=sim.tcp_port, rtu_url=sim.rtu_socket_url,
-                        mqtt_port=broker.port if broker else None, api_port=0, origin=origin)
+                        mqtt_port=mqtt_port, mqtt_host=mqtt_host, api_port=0, origin=origin)
         )
         cfg = load_config(paths.config)
         clock = DemoClock(DAY.replace(hour=7, minute=0))
@@ -361,7 +372,7 @@ async def run_demo(
         say(f"  cabinets: A on Modbus TCP 127.0.0.1:{sim.tcp_port}, B on Modbus RTU "
             f"{sim.rtu_socket_url}; camera: simulated")
         say(f"  API: {daemon.api_url}   MQTT: "
-            + (f"127.0.0.1:{broker.port} (topics locker/demo-1/#)" if broker else "off"))
+            + (f"{mqtt_host}:{mqtt_port} (topics locker/demo-1/#)" if mqtt_port else "off"))
         say("")
         script = Script(daemon, sim, person, clock, say)
         await script.run()
