@@ -200,19 +200,24 @@ class Runtime:
             return
         c = status.compartments[ev.compartment]
         where = f"{ev.cabinet_id}/{ev.compartment}"
-        self.outbox.enqueue(
-            compartment_message(
-                self.topics,
-                ev.cabinet_id,
-                ev.compartment,
-                door_closed=c.door_closed,
-                occupied=c.occupied,
-                locked=c.locked,
-                ts=ev.at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                item=self._item_at(where),
-            )
+        msg = compartment_message(
+            self.topics,
+            ev.cabinet_id,
+            ev.compartment,
+            door_closed=c.door_closed,
+            occupied=c.occupied,
+            locked=c.locked,
+            ts=ev.at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            item=self._item_at(where),
         )
-        self._wake_publisher()
+
+        def enqueue() -> None:
+            self.outbox.enqueue(msg)
+            self._wake_publisher()
+
+        # the durable write (an fsync) stays off the loop; the one custody thread keeps
+        # the states of a compartment in order
+        self._pool.submit(enqueue)
 
     async def feeder(self) -> None:
         """Task: feed the outbox whenever the ledger changed (and every second anyway)."""
