@@ -386,6 +386,9 @@ async def run_demo(
         say(f"ledger: {size} entries, signed checkpoint at size {size}")
         for kind, n in sorted(kinds.items()):
             say(f"  {kind:24} {n}")
+        by_role = Counter(n.role for n in rt.custody.projection.notices.values())
+        say("notices recorded and sent: " + ", ".join(
+            f"{role} {n}" for role, n in sorted(by_role.items())))
         report = await asyncio.to_thread(verify_data_dir, data, workers=1)
         say(f"verification: {report.summary()}")
         if rt.publisher is not None:
