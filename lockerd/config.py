@@ -201,7 +201,10 @@ class TerminalSection(_Section):
     door_open_timeout_s: int = Field(default=60, ge=1)
     door_close_timeout_s: int = Field(default=120, ge=1)
     pin_max_attempts: int = Field(default=5, ge=1)
+    pin_lockout_s: int = Field(default=300, ge=1)
+    idle_lock_s: int = Field(default=90, ge=5)
     language: Literal["zh", "en"] = "zh"
+    kiosk: bool = True  # serve the kiosk screens (package `terminal`) with the API
 
 
 class StationConfig(_Section):

@@ -9,7 +9,8 @@ Tasks on one asyncio loop:
 - ``rules``: the custody rules tick (deadline ladders, notices) every ``rules_tick_seconds``;
 - ``checkpoints``: signs a checkpoint when one is due (``[ledger]`` every N entries / T s);
 - ``outbox-prune``: hourly, drops acknowledged outbox rows beyond the newest 100,000;
-- ``api``: the read API under uvicorn (``[api] enabled``);
+- ``api``: the read API under uvicorn (``[api] enabled``), with the kiosk screens of the
+  ``terminal`` package under ``/terminal/`` (``[terminal] kiosk``);
 - the MQTT outbox publisher runs in its own thread (``[mqtt] enabled``).
 
 Blocking work (SQLite, camera, barcode reading) runs off the loop. A task that dies takes
@@ -94,6 +95,7 @@ class Daemon:
         self._tasks: list[asyncio.Task[None]] = []
         self._server: _EmbeddedServer | None = None
         self.api_url: str | None = None
+        self.kiosk_path: str | None = None
         self.failed = asyncio.Event()  # set when a task died: the daemon must stop
         self._stopping = False
 
@@ -246,6 +248,17 @@ class Daemon:
         if note is not None:
             self.rt.ledger_changed()
 
+    def _mount_kiosk(self, app: Any) -> None:
+        """Serve the kiosk (package ``terminal``) under ``/terminal`` on the API's server.
+        A kiosk that cannot start is logged; the station goes on without it."""
+        try:
+            from terminal.mount import mount_terminal
+
+            mount_terminal(app, self.rt)
+            self.kiosk_path = "/terminal/"
+        except Exception:
+            log.exception("the kiosk could not be mounted; serving the API without it")
+
     async def _start_api(self) -> None:
         from api.app import create_app
 
@@ -255,6 +268,8 @@ class Daemon:
             clock=self.rt.clock,
             rules=conv.rules_settings(self.cfg),
         )
+        if self.cfg.terminal.kiosk:
+            self._mount_kiosk(app)
         config = uvicorn.Config(
             app,
             host=self.cfg.api.host,

@@ -409,6 +409,9 @@ async def run_demo(
             _, secret = store.create(Role.AUDITOR, note="demo")
             store.close()
             say("")
+            if daemon.kiosk_path:
+                say(f"the kiosk: {daemon.api_url}{daemon.kiosk_path} (badge B-2001, PIN 8642"
+                    " for clerk Wang; B-1001 / 2468 for officer Li)")
             say(f"serving the API at {daemon.api_url} until Ctrl-C, e.g.:")
             say(f"  curl -H 'Authorization: Bearer {secret}' {daemon.api_url}/v1/items")
             await _wait_for_interrupt()

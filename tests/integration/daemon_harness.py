@@ -33,7 +33,7 @@ def pin_hash(pin: str) -> str:
 
 def station_config(
     *, tcp_port: int, rtu_url: str | None, compartments: int, mqtt_port: int | None = None,
-    door_open_timeout_s: int = 3, door_close_timeout_s: int = 3,
+    door_open_timeout_s: int = 3, door_close_timeout_s: int = 3, api: bool = False,
 ) -> str:
     """A test station: cabinet A on Modbus TCP, cabinet B on RTU (when given)."""
     text = f"""
@@ -54,7 +54,8 @@ door_close_timeout_s = {door_close_timeout_s}
 pin_max_attempts = 3
 
 [api]
-enabled = false
+enabled = {"true" if api else "false"}
+port = 0
 
 [mqtt]
 enabled = {"true" if mqtt_port else "false"}
@@ -140,7 +141,7 @@ class Harness:
 @asynccontextmanager
 async def running_station(
     tmp_path: Path, *, compartments: int = 4, rtu: bool = False, mqtt_port: int | None = None,
-    data: Path | None = None, **timeouts: int,
+    data: Path | None = None, api: bool = False, **timeouts: int,
 ) -> AsyncIterator[Harness]:
     """Start the simulator, a station on it, the daemon and a simulated person."""
     sim = SimStation(cabinets=2 if rtu else 1, compartments=compartments, rtu_socket=rtu,
@@ -155,7 +156,8 @@ async def running_station(
         assert sim.tcp_port is not None
         (root / "config.toml").write_text(
             station_config(tcp_port=sim.tcp_port, rtu_url=sim.rtu_socket_url,
-                           compartments=compartments, mqtt_port=mqtt_port, **timeouts)
+                           compartments=compartments, mqtt_port=mqtt_port, api=api,
+                           **timeouts)
         )
         daemon = Daemon(load_config(root / "config.toml"))
         await daemon.start()
