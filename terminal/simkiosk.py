@@ -1,15 +1,13 @@
-"""A whole simulated station with the terminal served over HTTP, for tests and trying out.
+"""A whole simulated station with the kiosk served by the daemon, for tests and trying out.
 
 :class:`SimKiosk` starts, on its own event loop in a background thread: the simulated
 cabinets behind a real Modbus TCP server (``hw_sim.station.SimStation``), a fresh station
 data directory (``locker init``'s layout) with a config naming the people (badges, PIN
-hashes) and the cabinet, **the daemon** (:class:`lockerd.daemon.Daemon`: runtime, poller,
-alarm desk, rules, checkpoints, outbox) with the simulated camera, and uvicorn serving the
-daemon's read API app (:func:`api.app.create_app`, built as the daemon builds it) with the
-terminal mounted on it under ``/terminal`` by :func:`terminal.mount.mount_terminal`: what
-the daemon serves once it mounts the terminal (``docs/terminal.md``). The caller's thread
-acts as the people in the room: ``kiosk.world`` (doors, items), ``kiosk.camera`` (what is
-held in front of the camera), and reads the ledger.
+hashes), the cabinet and ``[terminal]`` (PIN lockout, idle lock), and **the daemon**
+(:class:`lockerd.daemon.Daemon`: runtime, poller, alarm desk, rules, checkpoints, outbox,
+and the read API with the kiosk mounted under ``/terminal``) with the simulated camera. The
+caller's thread acts as the people in the room: ``kiosk.world`` (doors, items),
+``kiosk.camera`` (what is held in front of the camera), and reads the ledger.
 
 Run ``python -m terminal.simkiosk --data DIR`` to try the screens in a browser.
 """
@@ -26,11 +24,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-import uvicorn
-from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
-
-from api.app import create_app
 from custody.domain.people import Complainant
 from custody.domain.values import ItemSpec
 from custody.ledger.ledger import Ledger
@@ -39,13 +32,11 @@ from custody.services import CustodyService
 from hw_sim.camera_sim import SimulatedCamera, Trouble
 from hw_sim.station import SimStation
 from locker_firmware_bridge.poller import Poller
-from lockerd import settings as conv
 from lockerd.alarms import AlarmDesk
 from lockerd.config import hash_pin, load_config
-from lockerd.daemon import Daemon, LiveCabinets
-from terminal.mount import mount_terminal
+from lockerd.daemon import Daemon
+from scanner.photostore import FilePhotoStore
 from terminal.sessions import TerminalSettings
-from terminal.station import TerminalStation
 
 T = TypeVar("T")
 
@@ -103,7 +94,7 @@ class SimKiosk:
         people: Sequence[SimPerson] = DEFAULT_PEOPLE,
         compartments: int = 8,
         settings: TerminalSettings | None = None,
-        camera_size: tuple[int, int] = (960, 540),
+        camera_size: tuple[int, int] = (1920, 1080),  # labels read every time (960 px: 80 %)
         poll_period_s: float = 0.1,
         unlock_pulse_ms: int = 500,
         port: int = 0,
@@ -111,6 +102,7 @@ class SimKiosk:
         self.data_dir = Path(data_dir)
         self.people = tuple(people)
         self.compartments = compartments
+        # written to the config's [terminal] (idle lock, PIN policy, language)
         self.settings = settings or TerminalSettings()
         self.clock = ShiftedClock()
         self.camera = SimulatedCamera(width=camera_size[0], height=camera_size[1],
@@ -123,8 +115,6 @@ class SimKiosk:
         self._tasks: list[asyncio.Task[None]] = []
         self.sim: SimStation
         self.daemon: Daemon
-        self.terminal_app: FastAPI
-        self.server: uvicorn.Server
         self.base_url = ""
         self.api_url = ""
 
@@ -151,11 +141,9 @@ class SimKiosk:
         return self.daemon.rt.alarms
 
     @property
-    def station(self) -> TerminalStation:
-        """What the terminal was given."""
-        terminal = self.terminal_app.state.terminal
-        assert isinstance(terminal.station, TerminalStation)
-        return terminal.station
+    def photos(self) -> FilePhotoStore:
+        """The station's photo store (the daemon's)."""
+        return self.daemon.rt.photos
 
     # ------------------------------------------------------------------ life cycle
 
@@ -194,13 +182,18 @@ class SimKiosk:
         return self.sim.world
 
     def config_text(self, tcp_port: int) -> str:
-        """The station's config.toml: the simulated cabinet, the people, no API or MQTT."""
+        """The station's config.toml: the simulated cabinet, the people, the API with the
+        kiosk (on a free port), no MQTT."""
+        t = self.settings
         lines = [
             "[station]", 'id = "sim-kiosk"', 'name = "模拟站"',
             f"poll_interval_ms = {max(5, round(self.poll_period_s * 1000))}",
             "rules_tick_seconds = 3600", "checkpoint_tick_seconds = 3600", "",
-            "[terminal]", f"pin_max_attempts = {self.settings.pin_max_attempts}", "",
-            "[api]", "enabled = false", "", "[mqtt]", "enabled = false", "",
+            "[terminal]", f"pin_max_attempts = {t.pin_max_attempts}",
+            f"pin_lockout_s = {t.pin_lockout_s}", f"idle_lock_s = {t.idle_lock_s}",
+            f'language = "{"en" if t.language == "en" else "zh"}"', "kiosk = true", "",
+            "[api]", "enabled = true", 'host = "127.0.0.1"', f"port = {self.port}", "",
+            "[mqtt]", "enabled = false", "",
             "[[cabinets]]", 'id = "A"', 'transport = "modbus-tcp"', 'host = "127.0.0.1"',
             f"port = {tcp_port}", "unit = 1", f"compartments = {self.compartments}", "",
         ]
@@ -220,36 +213,15 @@ class SimKiosk:
         assert self.sim.tcp_port is not None
         paths = init_station(self.data_dir, "sim.locker.example/kiosk", name="sim-kiosk")
         paths.config.write_text(self.config_text(self.sim.tcp_port), encoding="utf-8")
-        self.daemon = Daemon(load_config(paths.config), clock=self.clock, camera=self.camera,
-                             api=False)
+        # the daemon serves its read API and, mounted on it, the kiosk
+        self.daemon = Daemon(load_config(paths.config), clock=self.clock, camera=self.camera)
         await self.daemon.start()
-        rt = self.daemon.rt
-        # the daemon's read API app, with the terminal mounted on it as the daemon does
-        parent = create_app(rt.data_dir, cabinet_state=LiveCabinets(rt), clock=rt.clock,
-                            rules=conv.rules_settings(rt.cfg))
-        self.terminal_app = mount_terminal(parent, rt, settings=self.settings)
-
-        @parent.get("/", include_in_schema=False)
-        async def root() -> RedirectResponse:
-            return RedirectResponse("/terminal/")
-
-        config = uvicorn.Config(parent, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on", timeout_graceful_shutdown=2)
-        self.server = uvicorn.Server(config)
-        self._tasks.append(asyncio.ensure_future(self.server.serve()))
-        while not self.server.started:
-            await asyncio.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.api_url = f"http://127.0.0.1:{port}"
-        self.base_url = f"{self.api_url}/terminal"
+        if self.daemon.api_url is None or self.daemon.kiosk_path is None:
+            raise RuntimeError("the daemon did not serve the kiosk (see its log)")
+        self.api_url = self.daemon.api_url
+        self.base_url = self.api_url + self.daemon.kiosk_path.rstrip("/")
 
     async def _stop(self) -> None:
-        if hasattr(self, "server"):
-            self.server.should_exit = True
-        _done, pending = await asyncio.wait(self._tasks, timeout=10) if self._tasks else ((), ())
-        for task in pending:  # a browser that keeps a connection open must not hold us
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
         if hasattr(self, "daemon"):
             await self.daemon.stop()
         if hasattr(self, "sim"):

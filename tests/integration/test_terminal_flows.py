@@ -38,9 +38,7 @@ CHECKLIST_PREFIX = ".checklist input"
 def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimKiosk]:
     station = SimKiosk(
         tmp_path_factory.mktemp("station") / "data",
-        settings=TerminalSettings(
-            idle_lock_s=600, pin_max_attempts=3, status_poll_ms=300, camera_refresh_ms=400
-        ),
+        settings=TerminalSettings(idle_lock_s=600, pin_max_attempts=3),  # -> [terminal]
         unlock_pulse_ms=120_000,  # the lock stays released while the test walks to the door
     ).start()
     # a working morning, 08:30 local, tomorrow (the clock only moves forward)
@@ -133,7 +131,7 @@ def test_handover_with_discrepancy_then_storage(kiosk: SimKiosk, page: Page) -> 
     assert handed["reason"].startswith("现金未随案移交")
     assert len(handed["photos"]) >= 2
     for ref in handed["photos"]:
-        assert kiosk.station.photos.get(ref["sha256"])  # the very photos shown on screen
+        assert kiosk.photos.get(ref["sha256"])  # the very photos shown on screen
     flagged = [n for n in kiosk.entries("notice.sent") if n["person"] == "zhao"]
     assert any("2026-XS-0100" in n["subject"] for n in flagged)
     shoot(page, url, "storage")

@@ -37,9 +37,7 @@ def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimKiosk]:
             idle_lock_s=IDLE_S,
             pin_max_attempts=3,
             pin_lockout_s=LOCKOUT_S,
-            status_poll_ms=300,
-            camera_refresh_ms=600,
-        ),
+        ),  # written to [terminal] of the station's config
     ).start()
     yield station
     station.stop()

@@ -149,7 +149,7 @@ def stock(kiosk: SimKiosk, case_id: str, officer: str, files: list[tuple[str, st
     kiosk.register(case_id, officer, [(lb, desc, 1) for lb, desc, _ in files])
     kiosk.camera.show(*(lb for lb, _, _ in files))
     shot = kiosk.camera.capture()
-    ref: PhotoRef = kiosk.station.photos.put(shot.data, {})
+    ref: PhotoRef = kiosk.photos.put(shot.data, {})
     kiosk.custody.handover(
         case_id,
         clerk="zhou",
