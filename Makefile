@@ -5,7 +5,7 @@
 VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
-APT_PKGS := libzbar0 mosquitto chromium fonts-noto-cjk
+APT_PKGS := libzbar0 mosquitto mbpoll chromium fonts-noto-cjk
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: test demo lint typecheck pytest bench sysdeps venv clean
