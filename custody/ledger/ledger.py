@@ -82,13 +82,7 @@ def _push(peaks: list[bytes], size: int, leaf: bytes) -> list[tuple[int, int, by
     return created
 
 
-def _fold(peaks: Sequence[bytes]) -> bytes:
-    if not peaks:
-        return merkle.EMPTY_ROOT
-    h = peaks[-1]
-    for left in reversed(peaks[:-1]):
-        h = merkle.node_hash(left, h)
-    return h
+_fold = merkle.root_from_peaks
 
 
 class Ledger:

@@ -45,6 +45,16 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
+def root_from_peaks(peaks: Sequence[bytes]) -> bytes:
+    """The root of a tree given the roots of its perfect subtrees, largest (leftmost) first."""
+    if not peaks:
+        return EMPTY_ROOT
+    h = peaks[-1]
+    for left in reversed(peaks[:-1]):
+        h = node_hash(left, h)
+    return h
+
+
 def root_from_leaves(leaf_hashes: Sequence[bytes]) -> bytes:
     """The Merkle tree hash of a list of leaf hashes (a plain O(n) computation)."""
     cr = CompactRange()
@@ -83,12 +93,7 @@ class CompactRange:
 
     def root(self) -> bytes:
         """The Merkle tree hash of everything appended so far."""
-        if not self._stack:
-            return EMPTY_ROOT
-        h = self._stack[-1]
-        for left in reversed(self._stack[:-1]):
-            h = node_hash(left, h)
-        return h
+        return root_from_peaks(self._stack)
 
     @classmethod
     def from_peaks(cls, size: int, peaks: Iterable[bytes]) -> CompactRange:

@@ -455,13 +455,7 @@ def _verify_sig(
     return True
 
 
-def _fold(peaks: Sequence[bytes]) -> bytes:
-    if not peaks:
-        return merkle.EMPTY_ROOT
-    h = peaks[-1]
-    for left in reversed(peaks[:-1]):
-        h = merkle.node_hash(left, h)
-    return h
+_fold = merkle.root_from_peaks
 
 
 # --------------------------------------------------------------------------- driver
