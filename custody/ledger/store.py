@@ -3,8 +3,12 @@
 Tables (see ``docs/ledger-format.md``):
 
 - ``entries(seq, raw, leaf)``: the exact entry bytes and their RFC 6962 leaf hash;
-- ``nodes(id, level, idx, hash)``: every *perfect* subtree of ``2**level`` leaves (level >= 1)
-  completed so far, so an append writes O(1) amortised rows and a proof reads O(log n);
+- ``nodes(id, level, idx, hash)``: every *perfect* subtree of ``2**level`` leaves of level
+  >= :data:`STORED_MIN_LEVEL` (4) completed so far: one row per 16 entries appended, and a
+  proof reads O(log n) of them. The few lower levels a proof needs are hashed up from the
+  ``leaf`` column (at most 16 leaves, one range query) instead of being stored: writing a
+  row per entry cost a third of a batched append. Files of schema version 1 also hold rows
+  of levels 1-3; they are left alone and never read.
 - ``checkpoints(id, size, root, note, signed_at)``: every signed checkpoint, never deleted;
 - ``meta(key, value)``: the log's origin and format version.
 
@@ -17,6 +21,7 @@ Only one process writes: :class:`WriterLock` holds an exclusive ``flock`` on a l
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -27,7 +32,10 @@ import sqlite_utils
 
 from custody.ledger.errors import LedgerCorruptError, LedgerLockedError, NoSuchEntryError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Perfect nodes of this level and above are stored; lower ones are derived from the leaves.
+STORED_MIN_LEVEL = 4
+_BLOCK = 1 << STORED_MIN_LEVEL
 TABLES = ("meta", "entries", "nodes", "checkpoints")
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -151,6 +159,9 @@ class LedgerStore:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        # The last complete 16-leaf block read (first seq, leaf hashes): rows are never
+        # changed once written, and a proof asks for several nodes of the same block.
+        self._block: tuple[int, list[bytes]] = (-_BLOCK, [])
 
     def close(self) -> None:
         self.conn.close()
@@ -178,16 +189,46 @@ class LedgerStore:
 
     def get_node(self, level: int, index: int) -> bytes:
         """The hash of the perfect subtree of ``2**level`` leaves starting at
-        ``index * 2**level`` (level 0: a leaf hash)."""
-        if level == 0:
-            row = self.conn.execute("SELECT leaf FROM entries WHERE seq = ?", (index,)).fetchone()
-        else:
+        ``index * 2**level`` (level 0: a leaf hash). Levels below :data:`STORED_MIN_LEVEL`
+        are hashed up from the stored leaf hashes."""
+        if level >= STORED_MIN_LEVEL:
             row = self.conn.execute(
                 "SELECT hash FROM nodes WHERE id = ?", (node_id(level, index),)
             ).fetchone()
-        if row is None:
+            if row is None:
+                raise LedgerCorruptError(f"tree node (level {level}, index {index}) is missing")
+            return bytes(row[0])
+        start = index << level
+        base, leaves = self._block
+        if not base <= start < base + _BLOCK:
+            leaves = self._read_block(start - start % _BLOCK)
+            base = start - start % _BLOCK
+        width = 1 << level
+        hashes = leaves[start - base : start - base + width]
+        if len(hashes) != width:
             raise LedgerCorruptError(f"tree node (level {level}, index {index}) is missing")
-        return bytes(row[0])
+        sha256 = hashlib.sha256
+        while len(hashes) > 1:
+            hashes = [
+                sha256(b"\x01" + hashes[i] + hashes[i + 1]).digest()
+                for i in range(0, len(hashes), 2)
+            ]
+        return hashes[0]
+
+    def _read_block(self, base: int) -> list[bytes]:
+        """The leaf hashes of ``[base, base + 16)`` up to the first gap (cached if all 16)."""
+        rows = self.conn.execute(
+            "SELECT seq, leaf FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq",
+            (base, base + _BLOCK),
+        ).fetchall()
+        leaves: list[bytes] = []
+        for seq, leaf in rows:
+            if seq != base + len(leaves):
+                break
+            leaves.append(bytes(leaf))
+        if len(leaves) == _BLOCK:
+            self._block = (base, leaves)
+        return leaves
 
     def iter_rows(
         self, start: int = 0, stop: int | None = None, batch: int = 4096
@@ -222,7 +263,8 @@ class LedgerStore:
         checkpoint: tuple[int, bytes, str, str] | None = None,
     ) -> None:
         """Write entries ``(seq, raw, leaf)``, nodes ``(level, idx, hash)`` and optionally a
-        checkpoint ``(size, root, note, signed_at)`` in ONE transaction."""
+        checkpoint ``(size, root, note, signed_at)`` in ONE transaction. Nodes below
+        :data:`STORED_MIN_LEVEL` are not written (callers need not produce them)."""
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -233,7 +275,7 @@ class LedgerStore:
             if nodes:
                 conn.executemany(
                     "INSERT INTO nodes (id, level, idx, hash) VALUES (?, ?, ?, ?)",
-                    [(node_id(lv, ix), lv, ix, h) for lv, ix, h in nodes],
+                    [(node_id(lv, ix), lv, ix, h) for lv, ix, h in nodes if lv >= STORED_MIN_LEVEL],
                 )
             if checkpoint is not None:
                 conn.execute(

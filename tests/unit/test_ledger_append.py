@@ -181,7 +181,7 @@ def test_single_writer_lock_and_readonly(tmp_path: Path) -> None:
 
 
 def test_database_triggers_refuse_update_and_delete(tmp_path: Path) -> None:
-    data = make_station(tmp_path, 3)
+    data = make_station(tmp_path, 16)  # 16 entries: the first stored node (level 4)
     with Ledger.open(data) as ledger:
         ledger.checkpoint()
     conn = sqlite3.connect(data / "ledger.db")
