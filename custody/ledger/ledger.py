@@ -56,6 +56,9 @@ from custody.ledger.tlogproof import format_tlog_proof
 from custody.ports import Clock, SystemClock
 
 ZERO_HASH = bytes(32)
+# RFC 6962 hash prefixes, pre-seeded: copying a hasher is cheaper than creating one.
+_LEAF_HASHER = hashlib.sha256(b"\x00")
+_NODE_HASHER = hashlib.sha256(b"\x01")
 
 __all__ = ["Entry", "Ledger", "format_ts"]
 
@@ -65,7 +68,10 @@ def format_ts(when: datetime) -> str:
     if when.tzinfo is None:
         raise InvalidEntryError("the clock returned a naive datetime; it must be timezone-aware")
     u = when.astimezone(UTC)
-    return u.strftime("%Y-%m-%dT%H:%M:%S.") + f"{u.microsecond // 1000:03d}Z"
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}."
+        f"{u.microsecond // 1000:03d}Z"
+    )
 
 
 def _parse_ts(text: str) -> datetime:
@@ -254,18 +260,21 @@ class Ledger:
         # may not be), hash, push into the peaks. Nothing is stored until the whole batch
         # encoded, so a bad item anywhere writes nothing.
         encode = canonical.canonical_bytes
-        sha256 = hashlib.sha256
+        leaf_hasher = _LEAF_HASHER.copy
+        node_hasher = _NODE_HASHER.copy
         b64 = binascii.b2a_base64
+        stored_min = STORED_MIN_LEVEL
         with self._lock:
             signer = self._writer()
             now = self._clock.now()
             ts = format_ts(now)
             peaks = list(self._peaks)
-            size = self._size
-            prev = b64(self._last_leaf, newline=False).decode("ascii")
-            rows: list[tuple[int, bytes, bytes]] = []
-            nodes: list[tuple[int, int, bytes]] = []
+            size = start = self._size
             leaf = self._last_leaf
+            prev = b64(leaf, newline=False).decode()
+            raws: list[bytes] = []
+            leaves: list[bytes] = []
+            nodes: list[tuple[int, int, bytes]] = []
             for kind, body, actor in items:
                 if not (type(kind) is str and kind and type(actor) is str and actor) or (
                     type(body) is not dict and not isinstance(body, Mapping)
@@ -281,41 +290,49 @@ class Ledger:
                     "ts": ts,
                     "kind": kind,
                     "actor": actor,
+                    **body,
                 }
-                obj.update(body)
                 if len(obj) != 6 + len(body):  # a body key overwrote a reserved one
                     self._refuse(kind, body, actor)
                 try:
                     raw = encode(obj)
                 except canonical.CanonicalError as exc:
                     raise canonical.CanonicalError(f"{kind}: {exc}") from None
-                leaf = sha256(b"\x00" + raw).digest()
-                rows.append((size, raw, leaf))
-                # push the leaf into the peaks, keeping the stored levels' new nodes
+                # hashers copied from a pre-seeded one: cheaper than a new OpenSSL context
+                hasher = leaf_hasher()
+                hasher.update(raw)
+                leaf = hasher.digest()
+                raws.append(raw)
+                leaves.append(leaf)
+                # push the leaf into the peaks, keeping the new nodes of the stored levels
                 if size & 1:
                     h, n, level = leaf, size, 0
                     while n & 1:
-                        h = sha256(b"\x01" + peaks.pop() + h).digest()
+                        hasher = node_hasher()
+                        hasher.update(peaks.pop())
+                        hasher.update(h)
+                        h = hasher.digest()
                         n >>= 1
                         level += 1
-                        if level >= STORED_MIN_LEVEL:
+                        if level >= stored_min:
                             nodes.append((level, n, h))
                     peaks.append(h)
                 else:
                     peaks.append(leaf)
                 size += 1
-                prev = b64(leaf, newline=False).decode("ascii")
-            if not rows:
+                prev = b64(leaf, newline=False).decode()
+            if not raws:
                 return []
+            seqs = range(start, size)
             cp = self._sign(signer, size, _fold(peaks), now) if self._due(size, now) else None
             try:
-                self._store.append(rows, nodes, cp)
+                self._store.append(zip(seqs, raws, leaves, strict=True), nodes, cp)
             except sqlite3.IntegrityError as exc:
-                raise LedgerCorruptError(f"could not append at seq {self._size}: {exc}") from None
+                raise LedgerCorruptError(f"could not append at seq {start}: {exc}") from None
             self._size, self._last_leaf, self._peaks = size, leaf, peaks
             if cp is not None:
                 self._cp_size, self._cp_at = size, now
-        return [Entry(s, leaf, raw) for s, raw, leaf in rows]
+        return list(map(Entry, seqs, leaves, raws))
 
     # ------------------------------------------------------------------ checkpoints
 

@@ -24,9 +24,10 @@ import fcntl
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import sqlite_utils
 
@@ -161,7 +162,7 @@ class LedgerStore:
         self.conn = conn
         # The last complete 16-leaf block read (first seq, leaf hashes): rows are never
         # changed once written, and a proof asks for several nodes of the same block.
-        self._block: tuple[int, list[bytes]] = (-_BLOCK, [])
+        self._block: tuple[int, list[bytes | None]] = (-_BLOCK, [])
 
     def close(self) -> None:
         self.conn.close()
@@ -201,12 +202,13 @@ class LedgerStore:
         start = index << level
         base, leaves = self._block
         if not base <= start < base + _BLOCK:
-            leaves = self._read_block(start - start % _BLOCK)
             base = start - start % _BLOCK
+            leaves = self._read_block(base)
         width = 1 << level
-        hashes = leaves[start - base : start - base + width]
-        if len(hashes) != width:
+        chunk = leaves[start - base : start - base + width]
+        if len(chunk) != width or None in chunk:
             raise LedgerCorruptError(f"tree node (level {level}, index {index}) is missing")
+        hashes = cast(list[bytes], chunk)
         sha256 = hashlib.sha256
         while len(hashes) > 1:
             hashes = [
@@ -215,18 +217,17 @@ class LedgerStore:
             ]
         return hashes[0]
 
-    def _read_block(self, base: int) -> list[bytes]:
-        """The leaf hashes of ``[base, base + 16)`` up to the first gap (cached if all 16)."""
-        rows = self.conn.execute(
+    def _read_block(self, base: int) -> list[bytes | None]:
+        """The leaf hashes of ``[base, base + 16)`` as far as stored, ``None`` for a gap
+        (cached when all 16 are there: stored rows never change)."""
+        leaves: list[bytes | None] = []
+        for seq, leaf in self.conn.execute(
             "SELECT seq, leaf FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq",
             (base, base + _BLOCK),
-        ).fetchall()
-        leaves: list[bytes] = []
-        for seq, leaf in rows:
-            if seq != base + len(leaves):
-                break
+        ):
+            leaves.extend([None] * (seq - base - len(leaves)))
             leaves.append(bytes(leaf))
-        if len(leaves) == _BLOCK:
+        if len(leaves) == _BLOCK and None not in leaves:
             self._block = (base, leaves)
         return leaves
 
@@ -258,7 +259,7 @@ class LedgerStore:
 
     def append(
         self,
-        entries: Sequence[tuple[int, bytes, bytes]],
+        entries: Iterable[tuple[int, bytes, bytes]],
         nodes: Sequence[tuple[int, int, bytes]],
         checkpoint: tuple[int, bytes, str, str] | None = None,
     ) -> None:
@@ -268,10 +269,7 @@ class LedgerStore:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if len(entries) == 1:
-                conn.execute("INSERT INTO entries (seq, raw, leaf) VALUES (?, ?, ?)", entries[0])
-            else:
-                conn.executemany("INSERT INTO entries (seq, raw, leaf) VALUES (?, ?, ?)", entries)
+            conn.executemany("INSERT INTO entries (seq, raw, leaf) VALUES (?, ?, ?)", entries)
             if nodes:
                 conn.executemany(
                     "INSERT INTO nodes (id, level, idx, hash) VALUES (?, ?, ?, ?)",
