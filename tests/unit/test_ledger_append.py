@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import pickle
 import sqlite3
 import stat
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import pytest
 
-from custody.ledger import Ledger, merkle
+from custody.ledger import Entry, Ledger, canonical, merkle
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.errors import (
     InvalidEntryError,
@@ -24,6 +27,7 @@ from custody.ledger.errors import (
 from custody.ledger.note import Verifier, open_note
 from custody.ledger.station import init_station
 from custody.ledger.tlogproof import verify_tlog_proof
+from custody.ledger.verify import verify_data_dir
 from tests.ledger_support import ORIGIN, FakeClock, make_station
 
 
@@ -253,3 +257,80 @@ def test_threads_share_one_writer(tmp_path: Path) -> None:
     report = verify_data_dir(data, progress=lambda done, total: seen.append((done, total)))
     assert report.ok and report.size == 100 and report.checkpoints == 10
     assert seen and seen[-1] == (100, 100)
+
+
+def test_returned_entries_decode_lazily_to_what_a_read_decodes(tmp_path: Path) -> None:
+    data = make_station(tmp_path, 2)
+    items = [
+        ("item.checked_in", {"item": f"EV-{i}", "note": "核对无误", "n": [i, None, True]}, "c")
+        for i in range(5)
+    ]
+    with Ledger.open(data, clock=FakeClock()) as ledger:
+        got = ledger.append_many(items)
+        for e in got:
+            read = ledger.entry(e.seq)  # decoded (and checked) eagerly from the stored bytes
+            assert e._body is None  # nothing decoded yet
+            assert e == read and hash(e) == hash(read)
+            assert e.body == read.body == canonical.decode(e.raw)
+            assert e._body is e.body  # decoded once, then cached
+            assert (e.kind, e.actor, e.ts, e.prev) == (read.kind, read.actor, read.ts, read.prev)
+            assert e.fields() == items[e.seq - 2][1]
+            assert Entry(e.seq, e.leaf_hash, e.raw) == e
+            assert pickle.loads(pickle.dumps(e)) == e
+        assert got[0] != got[1]
+        assert got[0] != Entry(got[0].seq, got[0].leaf_hash, got[1].raw)
+        for name in ("seq", "raw", "leaf_hash", "body"):
+            with pytest.raises(AttributeError):
+                setattr(got[0], name, 1)
+        with pytest.raises(AttributeError):
+            got[0].other = 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (("x", {"weight": 1.5}, "a"), InvalidEntryError, "^bad.kind: .*float"),
+        (("x", {"n": {"deep": [2**60]}}, "a"), InvalidEntryError, "^bad.kind: .*2\\*\\*53"),
+        (("x", {"ts": "now"}, "a"), ReservedKeyError, "^bad.kind: body key 'ts' is reserved"),
+        (("x", {"nested": {1: "a"}}, "a"), InvalidEntryError, "^bad.kind: "),
+        (("x", {1: "a"}, "a"), InvalidEntryError, "^bad.kind: "),
+        (("x", ["not", "a", "mapping"], "a"), InvalidEntryError, "must be a mapping"),
+        (("", {}, "a"), InvalidEntryError, "non-empty string kind"),
+        (("x", {}, ""), InvalidEntryError, "non-empty string actor"),
+        (("x", {}, None), InvalidEntryError, "non-empty string actor"),
+    ],
+)
+def test_a_bad_item_in_the_middle_of_a_batch_writes_nothing(
+    tmp_path: Path, bad: tuple[object, object, object], error: type[Exception], message: str
+) -> None:
+    data = make_station(tmp_path, 20, every_n=10, every_s=0)
+    kind = "bad.kind" if bad[0] == "x" else bad[0]
+    batch: list[Any] = [("y", {"i": i}, "a") for i in range(30)]
+    batch[17] = (kind, bad[1], bad[2])
+    with Ledger.open(data, clock=FakeClock()) as ledger:
+        root, cps = ledger.root(), ledger.checkpoints()
+        with pytest.raises(error, match=message):
+            ledger.append_many(batch)
+        assert ledger.size == 20 and ledger.root() == root and ledger.checkpoints() == cps
+        # the in-memory tree state did not move either: the next append chains on entry 19
+        e = ledger.append("z", {"ok": True}, actor="a")
+        assert e.seq == 20 and e.prev == base64.b64encode(ledger.entry(19).leaf_hash).decode()
+    with Ledger.open(data, readonly=True) as ledger:
+        assert ledger.size == 21
+    report = verify_data_dir(data)
+    assert report.ok, report.failures
+
+
+def test_non_dict_mappings_are_accepted(tmp_path: Path) -> None:
+    data = make_station(tmp_path)
+    with Ledger.open(data, clock=FakeClock()) as ledger:
+        e = ledger.append("x", MappingProxyType({"b": 1, "a": "z"}), actor="a")
+        assert e.raw.endswith(
+            b'"prev":"'
+            + base64.b64encode(bytes(32))
+            + b'","seq":0,"ts":"2026-11-28T01:02:03.456Z","v":1}'
+        )
+        assert e.fields() == {"a": "z", "b": 1}
+        with pytest.raises(ReservedKeyError):
+            ledger.append("x", MappingProxyType({"kind": "y"}), actor="a")
+        assert ledger.size == 1

@@ -83,3 +83,34 @@ def test_random_logs_match_the_reference(bodies: list[str], data: st.DataObject)
             # every stored checkpoint commits to the reference root at its size
             for cp in ledger.checkpoints():
                 assert cp.root == mth(raws[: cp.size])
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    batches=st.lists(st.integers(1, 23), min_size=1, max_size=6),
+    picks=st.lists(st.tuples(st.integers(0, 999), st.integers(0, 999)), min_size=8, max_size=8),
+)
+def test_proofs_at_every_size_match_and_verify(
+    batches: list[int], picks: list[tuple[int, int]]
+) -> None:
+    # batches of random length put the block and node boundaries anywhere
+    with tempfile.TemporaryDirectory() as tmp:
+        station = make_station(Path(tmp), every_n=5, every_s=0)
+        with Ledger.open(station, clock=FakeClock()) as ledger:
+            raws: list[bytes] = []
+            for count in batches:
+                got = ledger.append_many([("n", {"i": len(raws) + i}, "t") for i in range(count)])
+                raws += [e.raw for e in got]
+            n = len(raws)
+            for size in range(1, n + 1):
+                root = mth(raws[:size])
+                assert ledger.root(size) == root
+                ps, po = picks[size % len(picks)]
+                seq = ps % size
+                proof = ledger.inclusion_proof(seq, size)
+                assert proof == path(seq, raws[:size])
+                merkle.verify_inclusion(seq, size, _h(b"\x00" + raws[seq]), proof, root)
+                old = 1 + po % size
+                cproof = ledger.consistency_proof(old, size)
+                assert cproof == subproof(old, raws[:size], True)
+                merkle.verify_consistency(old, size, mth(raws[:old]), root, cproof)
