@@ -24,6 +24,7 @@ try:  # orjson is an optional accelerator (4-10x faster); the stdlib gives ident
 except ImportError:  # pragma: no cover - exercised only where orjson is absent
     _ORJSON = False
 
+from custody.ledger import accel
 from custody.ledger.errors import InvalidEntryError
 
 MAX_SAFE_INT = 2**53  # magnitude limit: every integer must be exactly representable as a double
@@ -127,15 +128,36 @@ def _fast_encode(value: object) -> bytes:
 def canonical_bytes(value: object) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of an allowed ledger value.
 
-    Raises :class:`CanonicalError` for anything a ledger entry may not hold.
+    Raises :class:`CanonicalError` for anything a ledger entry may not hold. The C
+    accelerator, when built, encodes the common case; anything it does not take (an error,
+    a non-BMP key, a dict subclass, ...) goes through the Python reference below.
     """
+    native = accel.NATIVE
+    if native is not None:
+        try:
+            out: bytes = native.encode(value)
+            return out
+        except native.Unsupported:
+            pass
     check_value(value)
-    return encode_checked(value)
+    return _encode_reference(value)
 
 
 def encode_checked(value: object) -> bytes:
     """:func:`canonical_bytes` for a value that already passed :func:`check_value` or
     :func:`scan_decoded` (orjson refuses non-string keys itself; the stdlib would not)."""
+    native = accel.NATIVE
+    if native is not None:
+        try:
+            fast: bytes = native.encode(value)
+            return fast
+        except native.Unsupported:
+            pass
+    return _encode_reference(value)
+
+
+def _encode_reference(value: object) -> bytes:
+    """The pure-Python encoder behind :func:`canonical_bytes` and :func:`encode_checked`."""
     if not _ORJSON:
         check_value(value)
     try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -26,15 +27,16 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from custody.ledger import canonical, merkle
+from custody.ledger import accel, canonical, merkle
 
 try:  # the fast path of the scan; without orjson every row takes the exact slow path
     import orjson
@@ -242,6 +244,132 @@ def scan_rows(
     0) and hash them into a chunk-local compact range, snapshotting its peaks after
     ``snapshot_at`` (local sizes). The first failure in the run is recorded.
 
+    With the C accelerator built this is :func:`scan_batches` over batches of the rows;
+    otherwise :func:`scan_rows_reference`. Both give the same :class:`ChunkResult`."""
+    if accel.NATIVE is not None:
+        return scan_batches(_batched(iter(rows), 4096), start, snapshot_at, photos)
+    return scan_rows_reference(rows, start, snapshot_at, photos)
+
+
+def _batched(
+    it: Iterator[tuple[int, bytes, bytes | None]], size: int
+) -> Iterator[list[tuple[int, bytes, bytes | None]]]:
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def _first_prev(raw: object) -> object:
+    """The ``prev`` of a chunk's first entry (for stitching chunks), if it can be read."""
+    if type(raw) is not bytes:
+        return None
+    try:
+        obj = canonical.decode(raw)
+    except canonical.CanonicalError:
+        return None
+    return obj.get("prev") if type(obj) is dict else None
+
+
+def scan_batches(
+    batches: Iterable[list[tuple[int, bytes, bytes | None]]],
+    start: int,
+    snapshot_at: Sequence[int],
+    photos: Path | None,
+) -> ChunkResult:
+    """:func:`scan_rows_reference`, with the C accelerator taking every row it can confirm
+    (see ``_speedups.c``): each row it stops at is checked here by :func:`_diagnose`, which
+    either names its failure or finds it good, and the scan goes on after it. After the
+    first failure the accelerator only hashes (as the reference does)."""
+    native = accel.NATIVE
+    assert native is not None
+    sha256 = hashlib.sha256
+    wanted = tuple(sorted(set(snapshot_at)))
+    snap_i = 0
+    snapshots: dict[int, list[bytes]] = {}
+    stack: list[bytes] = []
+    count = 0
+    prev_leaf: bytes | None = bytes(32) if start == 0 else None
+    failure: Failure | None = None
+    first_prev: object = None
+    photo_cache: dict[str, tuple[str, int] | None] = {}
+    photo_ok: dict[str, int] | None = {} if photos is not None else None
+    for rows in batches:
+        if not rows:
+            continue
+        if count == 0:
+            first_prev = _first_prev(rows[0][1])
+        i = 0
+        n = len(rows)
+        while i < n:
+            i, count, snap_i, last = native.scan(
+                rows,
+                i,
+                start + count,
+                prev_leaf,
+                stack,
+                count,
+                wanted,
+                snap_i,
+                snapshots,
+                photo_ok,
+                failure is None,
+            )
+            if last is not None:
+                prev_leaf = last
+            if i == n:
+                break
+            # the row the accelerator left to the reference
+            seq, raw, stored_leaf = rows[i]
+            if type(raw) is not bytes:
+                raw = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else b""
+            leaf = sha256(b"\x00" + raw).digest()
+            if failure is None:
+                expected = start + count
+                prev_b64 = None if prev_leaf is None else base64.b64encode(prev_leaf).decode()
+                bad, _obj = _diagnose(
+                    seq, expected, raw, stored_leaf, leaf, prev_b64, photos, photo_cache
+                )
+                if bad is not None:
+                    failure = Failure(bad[0], expected, bad[1])
+                elif photo_ok is not None:  # new photos checked good on the slow path
+                    for sha, got in photo_cache.items():
+                        if got is not None and got[0] == sha:
+                            photo_ok[sha] = got[1]
+            _push_leaf(stack, count, leaf)
+            count += 1
+            prev_leaf = leaf
+            if snap_i < len(wanted) and count == wanted[snap_i]:
+                snapshots[count] = list(stack)
+                snap_i += 1
+            i += 1
+    return ChunkResult(
+        start=start,
+        rows=count,
+        first_prev=first_prev,
+        last_leaf=prev_leaf if count else None,
+        failure=failure,
+        snapshots=snapshots,
+        final=stack,
+        photos=len(photo_cache),
+    )
+
+
+def _push_leaf(stack: list[bytes], count: int, leaf: bytes) -> None:
+    h = leaf
+    n = count
+    while n & 1:
+        h = hashlib.sha256(b"\x01" + stack.pop() + h).digest()
+        n >>= 1
+    stack.append(h)
+
+
+def scan_rows_reference(
+    rows: Iterable[tuple[int, bytes, bytes | None]],
+    start: int,
+    snapshot_at: Sequence[int],
+    photos: Path | None,
+) -> ChunkResult:
+    """:func:`scan_rows` in pure Python: the reference the accelerator is tested against.
+
     Each row takes a fast path (one parse, one re-encode, a few comparisons); only a row
     that fails it goes through :func:`_diagnose`, which names the failure exactly."""
     sha256 = hashlib.sha256
@@ -374,9 +502,24 @@ class _Job:
 
 def _run_job(job: _Job) -> ChunkResult:
     conn = connect(Path(job.db), readonly=True)
+    photos = Path(job.photos) if job.photos else None
     try:
-        rows = LedgerStore(conn).iter_rows(job.start, job.stop, batch=8192)
-        return scan_rows(rows, job.start, job.snapshot_at, Path(job.photos) if job.photos else None)
+        if accel.NATIVE is None:
+            rows = LedgerStore(conn).iter_rows(job.start, job.stop, batch=8192)
+            return scan_rows_reference(rows, job.start, job.snapshot_at, photos)
+        cur = conn.execute(
+            "SELECT seq, raw, leaf FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq",
+            (job.start, job.stop),
+        )
+        batches = iter(lambda: cur.fetchmany(8192), [])
+        # The rows are short-lived tuples without cycles: collecting would only cost time.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return scan_batches(batches, job.start, job.snapshot_at, photos)
+        finally:
+            if enabled:
+                gc.enable()
     finally:
         conn.close()
 
@@ -441,6 +584,15 @@ def _check_signature(cp: _Cp, verifier: Verifier, key: Ed25519PublicKey | None =
             f"{cp.label}: its table row differs from its signed note",
             cp.size,
         )
+
+
+def _check_signature_group(vkey: str, group: list[_Cp]) -> list[Failure | None]:
+    """:func:`_check_signature` for a group of checkpoints, in a worker process."""
+    verifier = Verifier.from_vkey(vkey)
+    pub = Ed25519PublicKey.from_public_bytes(verifier.public_key)
+    for cp in group:
+        _check_signature(cp, verifier, pub)
+    return [cp.problem for cp in group]
 
 
 def _verify_sig(
@@ -523,15 +675,22 @@ def verify_source(
         ]
         with _mp_context().Pool(nworkers) as pool:
             pending = pool.imap(_run_job, jobs)
-            # The parent checks signatures while the workers hash.
-            for cp in cps:
-                _check_signature(cp, verifier, pub)
+            # Signatures are checked by the workers too, in groups queued after the chunks.
+            size = max(64, len(cps) // (4 * nworkers) + 1)
+            groups = [cps[i : i + size] for i in range(0, len(cps), size)]
+            signed = [
+                pool.apply_async(_check_signature_group, (verifier.vkey, group))
+                for group in groups
+            ]
             done = 0
             for res in pending:
                 results.append(res)
                 done += res.rows
                 if progress:
                     progress(done, n)
+            for group, outcome in zip(groups, signed, strict=True):
+                for cp, problem in zip(group, outcome.get(), strict=True):
+                    cp.problem = problem
     else:
         for cp in cps:
             _check_signature(cp, verifier, pub)
