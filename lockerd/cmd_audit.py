@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from custody.errors import UsageError
+from custody.ledger import accel
 from custody.ledger.bundle import export_bundle, verify_bundle
 from custody.ledger.errors import LedgerLockedError
 from custody.ledger.ledger import Ledger
@@ -49,6 +50,8 @@ def _verify(args: argparse.Namespace) -> int:
     for cp in args.checkpoint:
         if not Path(cp).is_file():
             raise UsageError(f"checkpoint file {cp} does not exist")
+    if args.reference:
+        accel.NATIVE = None  # this process only: the CLI runs one command and exits
     bar = _ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
     try:
         report: VerifyReport
@@ -176,6 +179,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     v.add_argument("--json", action="store_true", help="print a JSON report for machines")
     v.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    v.add_argument(
+        "--reference",
+        action="store_true",
+        help="check every row with the pure-Python reference only, not the C accelerator "
+        "(same verdicts, about 3x slower; also EVIDENCE_LOCKER_PURE_PYTHON=1)",
+    )
     v.set_defaults(func=_verify)
 
     e = asub.add_parser(

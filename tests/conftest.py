@@ -26,3 +26,18 @@ def shared() -> Path:
             f"shared test data not found at {path} (set EVIDENCE_LOCKER_SHARED to its path)"
         )
     return path
+
+
+@pytest.fixture(params=["accelerated", "reference"])
+def ledger_code_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test once with the ledger's C accelerator and once with the pure-Python
+    reference alone (``custody/ledger/accel.py``): both must give the same verdicts."""
+    from custody.ledger import accel
+
+    if request.param == "reference":
+        monkeypatch.setattr(accel, "NATIVE", None)
+    elif accel.BUILT is None:
+        pytest.fail("the ledger's C accelerator is not built (see test_ledger_speedups.py)")
+    else:
+        monkeypatch.setattr(accel, "NATIVE", accel.BUILT)
+    return str(request.param)

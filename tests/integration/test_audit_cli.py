@@ -67,6 +67,29 @@ def test_verify_intact_and_tampered(station: Path, capsys: pytest.CaptureFixture
     assert code == 1 and (first["class"], first["seq"]) == ("leaf_mismatch", 12)
 
 
+def test_reference_verifier_gives_the_same_verdicts(
+    station: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custody.ledger import accel
+
+    monkeypatch.setattr(accel, "NATIVE", accel.BUILT)
+    fast = run(capsys, "audit", "verify", "--data", str(station), "--json")
+    slow = run(capsys, "audit", "verify", "--data", str(station), "--json", "--reference")
+    assert accel.NATIVE is None  # --reference switched the accelerator off
+    assert fast == slow and fast[0] == 0
+    raw_sql(
+        station,
+        """UPDATE entries SET raw = CAST(replace(raw, ',"v":1}', ', "v":1}') AS BLOB)
+        WHERE seq = 5""",
+    )
+    slow = run(capsys, "audit", "verify", "--data", str(station), "--json", "--reference")
+    monkeypatch.setattr(accel, "NATIVE", accel.BUILT)
+    fast = run(capsys, "audit", "verify", "--data", str(station), "--json")
+    assert fast == slow and fast[0] == 1
+    first = json.loads(fast[1])["first_failure"]
+    assert (first["class"], first["seq"]) == ("non_canonical", 5)
+
+
 def test_auditor_checkpoint_catches_truncation(
     station: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

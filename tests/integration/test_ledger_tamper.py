@@ -19,6 +19,9 @@ from tests.ledger_support import ORIGIN, FakeClock, make_station, put_photo, raw
 
 N = 20
 
+# every tampering is caught the same way with and without the C accelerator
+pytestmark = pytest.mark.usefixtures("ledger_code_path")
+
 
 def _station(tmp: Path, **kw: object) -> Path:
     data = make_station(tmp, N, every_n=10, every_s=0, **kw)  # type: ignore[arg-type]
