@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 from custody.ledger import canonical, merkle
 from custody.ledger.checkpoint import Checkpoint
@@ -212,7 +212,7 @@ class Ledger:
         return self._signer
 
     @staticmethod
-    def _refuse(kind: object, body: object, actor: object) -> None:
+    def _refuse(kind: object, body: object, actor: object) -> NoReturn:
         """Raise the error for an item whose kind, actor, body type or keys are wrong."""
         if not isinstance(kind, str) or not kind:
             raise InvalidEntryError("an entry needs a non-empty string kind")
@@ -222,11 +222,13 @@ class Ledger:
             raise InvalidEntryError(
                 f"{kind}: the body must be a mapping, not {type(body).__name__}"
             )
-        key = sorted(RESERVED_KEYS.intersection(body))[0]
-        raise ReservedKeyError(
-            f"{kind}: body key {key!r} is reserved (the ledger sets "
-            f"{', '.join(sorted(RESERVED_KEYS))})"
-        )
+        reserved = sorted(RESERVED_KEYS.intersection(body))
+        if reserved:
+            raise ReservedKeyError(
+                f"{kind}: body key {reserved[0]!r} is reserved (the ledger sets "
+                f"{', '.join(sorted(RESERVED_KEYS))})"
+            )
+        raise InvalidEntryError(f"{kind}: the body mapping's length does not match its keys")
 
     def _due(self, new_size: int, now: datetime) -> bool:
         if new_size <= self._cp_size:
@@ -323,16 +325,15 @@ class Ledger:
                 prev = b64(leaf, newline=False).decode()
             if not raws:
                 return []
-            seqs = range(start, size)
             cp = self._sign(signer, size, _fold(peaks), now) if self._due(size, now) else None
             try:
-                self._store.append(zip(seqs, raws, leaves, strict=True), nodes, cp)
+                self._store.append(start, raws, leaves, nodes, cp)
             except sqlite3.IntegrityError as exc:
                 raise LedgerCorruptError(f"could not append at seq {start}: {exc}") from None
             self._size, self._last_leaf, self._peaks = size, leaf, peaks
             if cp is not None:
                 self._cp_size, self._cp_at = size, now
-        return list(map(Entry, seqs, leaves, raws))
+        return list(map(Entry, range(start, size), leaves, raws))
 
     # ------------------------------------------------------------------ checkpoints
 

@@ -24,7 +24,7 @@ import fcntl
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -259,21 +259,42 @@ class LedgerStore:
 
     def append(
         self,
-        entries: Iterable[tuple[int, bytes, bytes]],
+        first_seq: int,
+        raws: Sequence[bytes],
+        leaves: Sequence[bytes],
         nodes: Sequence[tuple[int, int, bytes]],
         checkpoint: tuple[int, bytes, str, str] | None = None,
     ) -> None:
-        """Write entries ``(seq, raw, leaf)``, nodes ``(level, idx, hash)`` and optionally a
-        checkpoint ``(size, root, note, signed_at)`` in ONE transaction. Nodes below
-        :data:`STORED_MIN_LEVEL` are not written (callers need not produce them)."""
+        """Write entries (``raws[i]`` with leaf hash ``leaves[i]`` at seq ``first_seq + i``),
+        nodes ``(level, idx, hash)`` and optionally a checkpoint ``(size, root, note,
+        signed_at)`` in ONE transaction. Nodes below :data:`STORED_MIN_LEVEL` are not
+        written (callers need not produce them)."""
+        if len(raws) != len(leaves):
+            raise ValueError(f"{len(raws)} entries but {len(leaves)} leaf hashes")
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany("INSERT INTO entries (seq, raw, leaf) VALUES (?, ?, ?)", entries)
+            # BLOBs are bound as bytearray: sqlite3 binds those directly, while each bytes
+            # parameter first goes through the adapter lookup (about 1 us each on CPython
+            # 3.11, a third of a batched insert's own cost). The stored values are the same.
+            # The rows are zipped from the columns at C speed, without a Python loop.
+            conn.executemany(
+                "INSERT INTO entries (seq, raw, leaf) VALUES (?, ?, ?)",
+                zip(
+                    range(first_seq, first_seq + len(raws)),
+                    map(bytearray, raws),
+                    map(bytearray, leaves),
+                    strict=True,
+                ),
+            )
             if nodes:
                 conn.executemany(
                     "INSERT INTO nodes (id, level, idx, hash) VALUES (?, ?, ?, ?)",
-                    [(node_id(lv, ix), lv, ix, h) for lv, ix, h in nodes if lv >= STORED_MIN_LEVEL],
+                    [
+                        (node_id(lv, ix), lv, ix, bytearray(h))
+                        for lv, ix, h in nodes
+                        if lv >= STORED_MIN_LEVEL
+                    ],
                 )
             if checkpoint is not None:
                 conn.execute(
@@ -286,4 +307,4 @@ class LedgerStore:
             raise
 
     def add_checkpoint(self, size: int, root: bytes, note: str, signed_at: str) -> None:
-        self.append((), (), (size, root, note, signed_at))
+        self.append(0, (), (), (), (size, root, note, signed_at))
