@@ -67,11 +67,8 @@ def format_ts(when: datetime) -> str:
     """UTC, RFC 3339 with milliseconds and ``Z`` (e.g. ``2026-11-28T09:30:00.123Z``)."""
     if when.tzinfo is None:
         raise InvalidEntryError("the clock returned a naive datetime; it must be timezone-aware")
-    u = when.astimezone(UTC)
-    return (
-        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}."
-        f"{u.microsecond // 1000:03d}Z"
-    )
+    u = when if when.tzinfo is UTC else when.astimezone(UTC)
+    return u.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def _parse_ts(text: str) -> datetime:
