@@ -8,6 +8,11 @@ backend.call(fn)`` and ``fn`` receives the thread's :class:`Reader`.
 Before each call the reader catches up with entries the ledger gained since the last one
 (written by the daemon in this process or another), so the index and the custody
 projection are never stale by more than the call that notices them.
+
+At start the custody state is restored from the snapshot (:mod:`api.snapshot`) when it
+still fits the ledger, and folded on from there; otherwise it is rebuilt from entry 0. A
+new snapshot is saved once the state is at least ``snapshot_every`` entries past the last
+one, and on shutdown.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -25,11 +31,13 @@ from api.auth import Principal
 from api.custody_view import CustodyView
 from api.errors import AccessRefusedError, NotCoveredError, NotFoundError
 from api.index import ItemIndex, references
+from api.snapshot import NoSnapshotError, SnapshotFile, SnapshotRejectedError, gc_paused
 from custody.ledger import Entry, Ledger
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.errors import NoSuchEntryError
 from custody.ledger.note import split_note
 from custody.ledger.tlogproof import format_tlog_proof
+from custody.projection import ProjectionStateError
 from custody.settings import RulesSettings
 
 T = TypeVar("T")
@@ -37,6 +45,9 @@ log = logging.getLogger("api")
 
 # Entries read per step when catching up (a million entries: 50 steps, bounded memory).
 CATCH_UP_BATCH = 20_000
+# Save the custody state at most once per this many new entries (and on shutdown). Saving
+# a million-entry station's state takes about a second on the ledger thread.
+SNAPSHOT_EVERY = 50_000
 
 
 class Reader:
@@ -47,41 +58,119 @@ class Reader:
         data_dir: Path,
         rules: RulesSettings | None = None,
         stopping: threading.Event | None = None,
+        snapshot_every: int = SNAPSHOT_EVERY,
     ) -> None:
         self.data_dir = data_dir
         self.stopping = stopping or threading.Event()
+        self.snapshot_every = snapshot_every
         self._stack = contextlib.ExitStack()
         # Read-only: the daemon (or nobody) is the single writer; the API never appends.
         self.ledger = self._stack.enter_context(Ledger.open(data_dir, readonly=True))
         self.index = ItemIndex(data_dir)
         self._stack.callback(self.index.close)
         self.custody = CustodyView(rules)
+        self.snapshots = SnapshotFile(data_dir)
+        self.restored_size = 0  # entries the custody state was restored from (0: replayed)
+        self.snapshot_size = 0  # entries the snapshot on disk covers (as far as we know)
+        self._restore_tried = False
+        self._failed = False  # a fold raised: the state is not fit to be saved
         self._labels: list[str] = []
         self._labels_at = -1
         self._case_ids: list[str] = []
         self._cases_at = -1
+        self._cabinets: dict[str, dict[str, set[str]]] = {}
+        self._cabinets_at = -1
 
     def refresh(self) -> None:
         """Catch the derived state up with the ledger's current size, in one pass."""
+        if not self._restore_tried:
+            self._restore_tried = True
+            # Both derived stores are checked against the ledger once at start, even when
+            # their sizes already equal the ledger's (then nothing below would look).
+            self.index.check(self.ledger)
+            self.restore()
         size = self.ledger.size
         if size == self.index.size == self.custody.size:
             return
         self.index.check(self.ledger)
         pos = min(self.index.size, self.custody.size)
-        while pos < size:
-            if self.stopping.is_set():  # shutting down: the rest is rebuilt next time
-                return
-            stop = min(size, pos + CATCH_UP_BATCH)
-            batch = list(self.ledger.entries(pos, stop))
-            self.index.add([e for e in batch if e.seq >= self.index.size])
-            for e in batch:
-                if e.seq >= self.custody.size:
-                    self.custody.apply(e.body)
-            pos = stop
+        try:
+            while pos < size:
+                if self.stopping.is_set():  # shutting down: the rest is folded next time
+                    return
+                stop = min(size, pos + CATCH_UP_BATCH)
+                batch = list(self.ledger.entries(pos, stop))
+                self.index.add([e for e in batch if e.seq >= self.index.size])
+                for e in batch:
+                    if e.seq >= self.custody.size:
+                        self.custody.apply(e.body)
+                pos = stop
+        except BaseException:
+            self._failed = True  # a half-folded entry must never reach a snapshot
+            raise
+        if self.custody.size - self.snapshot_size >= self.snapshot_every:
+            self.save_snapshot()
+
+    def restore(self) -> bool:
+        """Restore the custody state from the snapshot if it fits the ledger; whether it did.
+
+        Only before anything is folded. A missing, mismatched or damaged snapshot is logged
+        and ignored: the state is then rebuilt from the ledger, which is always right.
+        """
+        if self.custody.size:
+            return False
+        t = time.perf_counter()
+        try:
+            with gc_paused():
+                snap = self.snapshots.read(self.ledger)
+                if not self._body_size_ok(snap.body, snap.size):
+                    raise SnapshotRejectedError("snapshot body is of another size than its header")
+                self.custody.restore(snap.body)
+        except NoSnapshotError:
+            log.info("no custody snapshot: folding the ledger from entry 0")
+            return False
+        except (SnapshotRejectedError, ProjectionStateError) as exc:
+            log.warning("custody snapshot ignored, folding the ledger from entry 0: %s", exc)
+            return False
+        self.restored_size = self.snapshot_size = self.custody.size
+        log.info(
+            "custody state restored from %s at %d entries in %.2f s (ledger: %d)",
+            self.snapshots.path.name, self.custody.size, time.perf_counter() - t,
+            self.ledger.size,
+        )
+        return True
+
+    @staticmethod
+    def _body_size_ok(body: Mapping[str, object], size: int) -> bool:
+        projection = body.get("projection")
+        return isinstance(projection, dict) and projection.get("size") == size
+
+    def save_snapshot(self) -> None:
+        """Save the custody state as the snapshot (when it has grown since the last one).
+
+        Failing to save (a full disk, a read-only data directory) is logged, not raised:
+        the snapshot only saves time at the next start.
+        """
+        size = self.custody.size
+        if self._failed or size <= self.snapshot_size:
+            return
+        t = time.perf_counter()
+        try:
+            with gc_paused():
+                nbytes = self.snapshots.write(self.ledger, size, self.custody.to_state())
+        except (OSError, SnapshotRejectedError) as exc:
+            log.warning("custody snapshot not saved: %s", exc)
+            return
+        self.snapshot_size = size
+        log.info("custody snapshot saved at %d entries (%d bytes) in %.2f s", size, nbytes,
+                 time.perf_counter() - t)
 
     def close(self) -> None:
-        """Close every handle."""
-        self._stack.close()
+        """Save the custody state if it moved on since the last snapshot; close every handle."""
+        try:
+            self.save_snapshot()
+        finally:
+            self._stack.close()
 
     def sorted_labels(self) -> list[str]:
         """Every item label, sorted (cached until the projection changes)."""
@@ -96,6 +185,17 @@ class Reader:
             self._case_ids = sorted(self.custody.cases)
             self._cases_at = self.custody.projection.size
         return self._case_ids
+
+    def cabinet_compartments(self) -> dict[str, dict[str, set[str]]]:
+        """Cabinet id -> compartment -> labels stored there, as the ledger says (cached until
+        the projection changes; the label sets are the projection's own: copy before they
+        leave this thread)."""
+        if self._cabinets_at != self.custody.projection.size:
+            grouped: dict[str, dict[str, set[str]]] = {}
+            for compartment, labels in self.custody.projection.compartments.items():
+                grouped.setdefault(compartment.rpartition("/")[0], {})[compartment] = labels
+            self._cabinets, self._cabinets_at = grouped, self.custody.projection.size
+        return self._cabinets
 
     def case_seqs(self, case_id: str) -> list[int]:
         """Seqs of every entry naming the case or any of its items, in ledger order."""
@@ -201,9 +301,16 @@ def _log_failure(future: Future[None]) -> None:
 class Backend:
     """Runs :class:`Reader` work on a dedicated thread."""
 
-    def __init__(self, data_dir: Path, rules: RulesSettings | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        rules: RulesSettings | None = None,
+        *,
+        snapshot_every: int = SNAPSHOT_EVERY,
+    ) -> None:
         self.data_dir = Path(data_dir)
         self._rules = rules
+        self.snapshot_every = snapshot_every
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-ledger")
         self._reader: Reader | None = None
         self.ready = False  # True once the derived state has caught up with the ledger
@@ -211,7 +318,9 @@ class Backend:
 
     def _open(self) -> Reader:
         if self._reader is None:
-            self._reader = Reader(self.data_dir, self._rules, self.stopping)
+            self._reader = Reader(
+                self.data_dir, self._rules, self.stopping, snapshot_every=self.snapshot_every
+            )
         return self._reader
 
     def _warm(self) -> None:

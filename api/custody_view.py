@@ -1,7 +1,8 @@
 """The custody state the API serves: the ledger's projection, plus deadlines and escalation.
 
-Derived state only, rebuilt from the ledger when the API starts and caught up entry by
-entry as the ledger grows (on the API's ledger thread). Who may see a case is decided here
+Derived state only, restored from the API's saved snapshot (:mod:`api.snapshot`) or rebuilt
+from the ledger when the API starts, and caught up entry by entry as the ledger grows (on
+the API's ledger thread). Who may see a case is decided here
 too, from the case's officers.
 """
 
@@ -16,7 +17,14 @@ from typing import Any
 
 from api.auth import Principal
 from custody.domain.states import ItemState
-from custody.projection import NOTICE_SENT, CaseView, ItemView, NoticeRecord, Projection
+from custody.projection import (
+    NOTICE_SENT,
+    CaseView,
+    ItemView,
+    NoticeRecord,
+    Projection,
+    ProjectionStateError,
+)
 from custody.rules.catalogue import load_catalogue
 from custody.rules.engine import RulesEngine
 from custody.settings import RulesSettings
@@ -47,8 +55,10 @@ class CustodyView:
 
     def __init__(self, rules: RulesSettings | None = None) -> None:
         settings = (rules or RulesSettings()).check()
+        self._settings = settings
+        self._catalogue = load_catalogue(settings.catalogue)
         self.projection = Projection()
-        self.engine = RulesEngine(settings, load_catalogue(settings.catalogue))
+        self.engine = RulesEngine(settings, self._catalogue)
         # matter key -> (highest ladder step notified, its latest notice key)
         self._steps: dict[str, tuple[int, str]] = {}
         self._deadlines: list[Deadline] = []
@@ -73,6 +83,44 @@ class CustodyView:
                 matter = key.rsplit(":", 2)[0]
                 if int(step) >= self._steps.get(matter, (0, ""))[0]:
                     self._steps[matter] = (int(step), key)
+
+    # ------------------------------------------------------------------ saved state
+
+    def to_state(self) -> dict[str, Any]:
+        """The view's ledger-derived state as plain JSON values: the projection and the
+        highest ladder step notified per matter. The rules engine is not in it: its matters
+        follow from the items and the *current* settings, so they are recomputed on restore
+        (a station that changed its rules gets deadlines under the new ones)."""
+        return {
+            "projection": self.projection.to_state(),
+            "notice_steps": [[matter, step, key] for matter, (step, key) in self._steps.items()],
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Replace the view's state with a saved one (from :meth:`to_state`), all or nothing.
+
+        Raises :class:`ProjectionStateError` when ``state`` is not a state this version
+        wrote; the view is then unchanged.
+        """
+        if not isinstance(state, Mapping) or set(state) != {"projection", "notice_steps"}:
+            raise ProjectionStateError("custody view state has other parts than expected")
+        projection = Projection.from_state(state["projection"])
+        steps: dict[str, tuple[int, str]] = {}
+        for row in state["notice_steps"] if type(state["notice_steps"]) is list else [None]:
+            if not (
+                type(row) is list and len(row) == 3 and type(row[0]) is str
+                and type(row[1]) is int and type(row[2]) is str
+            ):
+                raise ProjectionStateError(f"custody view state: bad notice step {row!r}")
+            steps[row[0]] = (row[1], row[2])
+        engine = RulesEngine(self._settings, self._catalogue)
+        # Every item, not only the open ones: folding entry by entry refreshed each item
+        # after its last change, so its matters are those of its current state, whatever
+        # that state is; refreshing them all now gives exactly the same set.
+        for item in projection.items.values():
+            engine.refresh(item)
+        self.projection, self.engine, self._steps = projection, engine, steps
+        self._deadlines, self._deadlines_at = [], -1
 
     # ------------------------------------------------------------------ lookups
 

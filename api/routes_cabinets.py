@@ -5,13 +5,18 @@ to what the ledger says each compartment holds.
 without a daemon (then doors, locks and occupancy are unknown: null). ``consistent`` flags a
 compartment whose occupancy sensor disagrees with the ledger (occupied but nothing stored,
 or empty while an item is stored there).
+
+The list is paginated like every other list (``offset``/``limit`` in, a ``Page`` out), in
+a stable order: the live cabinets in the poller's (configuration) order, then the cabinets
+only the ledger knows, by id. A page is built from its own cabinets only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from api.backend import Reader
@@ -19,6 +24,7 @@ from api.cabinets import CabinetStateSource, LiveCabinet
 from api.deps import StationRole
 from api.entryfields import utc
 from api.errors import NotFoundError
+from api.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/v1/cabinets", tags=["cabinets"])
 
@@ -118,25 +124,62 @@ def build_cabinets(
     return out
 
 
-async def _cabinets(request: Request) -> list[CabinetOut]:
+def cabinet_order(live: Sequence[LiveCabinet] | None, ledger_ids: Iterable[str]) -> list[str]:
+    """Every cabinet id in list order: the live ones as the poller gives them, then the ones
+    only the ledger knows, sorted (the order :func:`build_cabinets` returns them in)."""
+    seen = [cab.cabinet_id for cab in live or ()]
+    return seen + sorted(set(ledger_ids) - set(seen))
+
+
+def _contents(r: Reader, wanted: Iterable[str]) -> dict[str, set[str]]:
+    """Compartment -> labels for the ``wanted`` cabinets, copied off the ledger thread's
+    state (the event loop builds the answer while the ledger thread may fold on)."""
+    grouped = r.cabinet_compartments()
+    return {
+        comp: set(labels)
+        for cab in wanted
+        for comp, labels in grouped.get(cab, {}).items()
+    }
+
+
+def _live(request: Request) -> list[LiveCabinet] | None:
     source: CabinetStateSource | None = request.app.state.cabinet_state
-    live = list(source.snapshot()) if source is not None else None
-
-    def stored(r: Reader) -> dict[str, set[str]]:
-        return {k: set(v) for k, v in r.custody.projection.compartments.items()}
-
-    contents = await request.app.state.backend.call(stored)
-    return build_cabinets(live, contents)
+    return list(source.snapshot()) if source is not None else None
 
 
-@router.get("", response_model=list[CabinetOut], summary="Every cabinet and its compartments")
-async def cabinets(request: Request, who: StationRole) -> list[CabinetOut]:
-    return await _cabinets(request)
+@router.get(
+    "",
+    response_model=Page[CabinetOut],
+    summary="Cabinets and their compartments, paginated (live ones first, then by id)",
+)
+async def cabinets(
+    request: Request, who: StationRole, page: Annotated[PageParams, Depends(page_params)]
+) -> Page[CabinetOut]:
+    live = _live(request)
+
+    def run(r: Reader) -> tuple[list[str], dict[str, set[str]]]:
+        ids = cabinet_order(live, r.cabinet_compartments())
+        return ids, _contents(r, ids[page.offset : page.offset + page.limit])
+
+    ids, contents = await request.app.state.backend.call(run)
+    chosen = ids[page.offset : page.offset + page.limit]
+    wanted = set(chosen)
+    built = {
+        cab.cabinet_id: cab
+        for cab in build_cabinets([c for c in live or () if c.cabinet_id in wanted], contents)
+    }
+    return page.page([built[c] for c in chosen], len(ids))
 
 
 @router.get("/{cabinet_id}", response_model=CabinetOut, summary="One cabinet")
 async def cabinet(request: Request, who: StationRole, cabinet_id: str) -> CabinetOut:
-    for cab in await _cabinets(request):
+    live = [c for c in _live(request) or () if c.cabinet_id == cabinet_id]
+
+    def run(r: Reader) -> dict[str, set[str]]:
+        return _contents(r, [cabinet_id])
+
+    contents = await request.app.state.backend.call(run)
+    for cab in build_cabinets(live, contents):
         if cab.cabinet_id == cabinet_id:
             return cab
     raise NotFoundError(f"no cabinet {cabinet_id!r}")

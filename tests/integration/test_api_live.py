@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from api.cabinets import CabinetStateSource, LiveCabinet, StaticCabinetState
 from api.index import INDEX_NAME
+from custody.domain.values import ItemSpec
+from custody.labels import make_label
 from custody.ports import CabinetStatus, CompartmentState
+from custody.settings import DEFAULT_CHECKLIST
 from tests.integration.api_support import E1, F1, Station, auth, build_station, serve_station
 
 READ_AT = datetime(2026, 3, 2, 12, 30, 5, tzinfo=UTC)
@@ -47,7 +50,7 @@ def test_live_cabinet_state_next_to_the_ledger(station: Station) -> None:
     assert isinstance(source, CabinetStateSource)
     with serve_station(station, cabinet_state=source) as url:
         cabs = httpx.get(url + "/v1/cabinets", headers=auth(station.tokens["clerk"])).json()
-    a, b = cabs
+    a, b = cabs["items"]
     assert a["source"] == "live" and a["online"] is True
     assert a["read_at"] == "2026-03-02T12:30:05.000Z" and a["door_event_counter"] == 17
     comps = {c["index"]: c for c in a["compartments"]}
@@ -89,3 +92,73 @@ def test_an_index_that_does_not_match_the_ledger_is_rebuilt(station: Station) ->
         hist = httpx.get(url + f"/v1/items/{F1}/history", headers=auth(token)).json()
     assert 1 not in [e["seq"] for e in hist["items"]]  # seq 1 is case C-2's registration
     assert all(F1 in str(e["fields"]) for e in hist["items"])
+
+
+def _store_in_more_cabinets(station: Station) -> list[str]:
+    """Case C-9's two exhibits stored in cabinets D and C, which no poller reports."""
+    labels = [make_label("exhibit", 2026, 90 + i).text for i in range(2)]
+    seized = station.clock.now() - timedelta(hours=1)
+    station.service.register_case(
+        "C-9", title="Theft", officer="wang",
+        items=[ItemSpec(x, "exhibit", "Phone", 1, seized, "Suspect C") for x in labels],
+    )
+    station.service.handover("C-9", clerk="zhou", scanned=labels,
+                             checklist={name: True for name in DEFAULT_CHECKLIST},
+                             photos=[station.photo("handover C-9")])
+    station.service.store(labels[0], compartment="D/1", photos=[station.photo("D")],
+                          clerk="zhou")
+    station.service.store(labels[1], compartment="C/3", photos=[station.photo("C")],
+                          clerk="zhou")
+    return labels
+
+
+def _walk(url: str, token: str, limit: int) -> list[dict[str, object]]:
+    """Every cabinet, page by page, following next_offset."""
+    seen: list[dict[str, object]] = []
+    offset: int | None = 0
+    while offset is not None:
+        r = httpx.get(url + "/v1/cabinets", headers=auth(token),
+                      params={"offset": offset, "limit": limit})
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert page["offset"] == offset and page["limit"] == limit and page["total"] == 4
+        assert len(page["items"]) <= limit
+        seen.extend(page["items"])
+        offset = page["next_offset"]
+    return seen
+
+
+def test_cabinets_are_paginated(station: Station) -> None:
+    d1, c3 = _store_in_more_cabinets(station)
+    token = station.tokens["supervisor"]
+    with serve_station(station, cabinet_state=_live()) as url:
+        whole = httpx.get(url + "/v1/cabinets", headers=auth(token),
+                          params={"limit": 500}).json()
+        # live cabinets in the poller's order, then those only the ledger knows, by id
+        assert [c["cabinet_id"] for c in whole["items"]] == ["A", "B", "C", "D"]
+        assert [c["source"] for c in whole["items"]] == ["live", "live", "ledger", "ledger"]
+        assert whole["total"] == 4 and whole["next_offset"] is None
+        assert whole["items"][2]["compartments"][0]["items"] == [c3]
+        assert whole["items"][3]["compartments"][0]["items"] == [d1]
+        for limit in (1, 3):
+            assert _walk(url, token, limit) == whole["items"]
+        first = httpx.get(url + "/v1/cabinets", headers=auth(token), params={"limit": 3}).json()
+        assert first["next_offset"] == 3 and len(first["items"]) == 3
+        past = httpx.get(url + "/v1/cabinets", headers=auth(token), params={"offset": 9}).json()
+        assert past == {"items": [], "total": 4, "offset": 9, "limit": 50, "next_offset": None}
+        for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "x"}):
+            r = httpx.get(url + "/v1/cabinets", headers=auth(token), params=bad)
+            assert r.status_code == 422, bad
+        one = httpx.get(url + "/v1/cabinets/D", headers=auth(token)).json()
+        assert one == whole["items"][3]
+        schema = httpx.get(url + "/openapi.json").json()
+        ok = schema["paths"]["/v1/cabinets"]["get"]["responses"]["200"]["content"]
+        ref = ok["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        props = schema["components"]["schemas"][ref]["properties"]
+        assert set(props) == {"items", "total", "offset", "limit", "next_offset"}
+        params = {p["name"] for p in schema["paths"]["/v1/cabinets"]["get"]["parameters"]}
+        assert {"offset", "limit"} <= params
+    with serve_station(station) as url:  # no poller: only the ledger's cabinets, by id
+        ids = [c["cabinet_id"] for c in httpx.get(
+            url + "/v1/cabinets", headers=auth(token), params={"limit": 2}).json()["items"]]
+        assert ids == ["A", "C"]

@@ -245,7 +245,8 @@ def test_deadlines_and_overdue_with_escalation(url: str, station: Station) -> No
 
 def test_cabinets_from_the_ledger_without_a_daemon(url: str, station: Station) -> None:
     cabs = get(url, "/v1/cabinets", station.tokens["clerk"]).json()
-    (a,) = cabs
+    assert (cabs["total"], cabs["offset"], cabs["limit"], cabs["next_offset"]) == (1, 0, 50, None)
+    (a,) = cabs["items"]
     assert a["cabinet_id"] == "A" and a["source"] == "ledger" and a["online"] is None
     assert a["compartments"] == [
         {"compartment": "A/2", "index": 2, "door_closed": None, "occupied": None,
