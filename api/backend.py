@@ -12,7 +12,9 @@ projection are never stale by more than the call that notices them.
 At start the custody state is restored from the snapshot (:mod:`api.snapshot`) when it
 still fits the ledger, and folded on from there; otherwise it is rebuilt from entry 0. A
 new snapshot is saved once the state is at least ``snapshot_every`` entries past the last
-one, and on shutdown.
+one (as a task of its own on the ledger thread, queued behind the requests already
+waiting, so that the first answers after a long build do not wait for it), and on
+shutdown.
 """
 
 from __future__ import annotations
@@ -108,8 +110,11 @@ class Reader:
         except BaseException:
             self._failed = True  # a half-folded entry must never reach a snapshot
             raise
-        if self.custody.size - self.snapshot_size >= self.snapshot_every:
-            self.save_snapshot()
+
+    @property
+    def snapshot_due(self) -> bool:
+        """Whether the state is ``snapshot_every`` entries or more past the last snapshot."""
+        return not self._failed and self.custody.size - self.snapshot_size >= self.snapshot_every
 
     def restore(self) -> bool:
         """Restore the custody state from the snapshot if it fits the ledger; whether it did.
@@ -314,6 +319,7 @@ class Backend:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-ledger")
         self._reader: Reader | None = None
         self.ready = False  # True once the derived state has caught up with the ledger
+        self._save_queued = False  # a snapshot save waits on the ledger thread
         self.stopping = threading.Event()
 
     def _open(self) -> Reader:
@@ -326,6 +332,25 @@ class Backend:
     def _warm(self) -> None:
         self._open().refresh()
         self.ready = True
+        self._save_later()
+
+    def _save_later(self) -> None:
+        """Queue a snapshot save on the ledger thread if one is due (runs on that thread)."""
+        reader = self._reader
+        if reader is None or self._save_queued or self.stopping.is_set() or not (
+            reader.snapshot_due
+        ):
+            return
+        self._save_queued = True
+        try:
+            self._pool.submit(self._save)
+        except RuntimeError:  # the pool is shutting down: close() saves instead
+            self._save_queued = False
+
+    def _save(self) -> None:
+        self._save_queued = False
+        if self._reader is not None and self._reader.snapshot_due:
+            self._reader.save_snapshot()
 
     def start(self) -> None:
         """Open the ledger and build the derived state (blocks until done)."""
@@ -356,7 +381,10 @@ class Backend:
         # Opened here too when the app is mounted in another app that never ran our lifespan.
         reader = self._open()
         reader.refresh()
-        return fn(reader)
+        try:
+            return fn(reader)
+        finally:
+            self._save_later()
 
     async def call(self, fn: Callable[[Reader], T]) -> T:
         """Run ``fn(reader)`` on the ledger thread and return its result."""

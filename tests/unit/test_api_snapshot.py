@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from api.auth import Principal, Role
-from api.backend import Reader
+from api.backend import Backend, Reader
 from api.custody_view import CustodyView
 from api.snapshot import (
     SNAPSHOT_NAME,
@@ -344,10 +344,14 @@ def test_reader_saves_restores_and_catches_up(tmp_path: Path, station: Path) -> 
     with Ledger.open(data) as lg:
         lg.append("other.kind", {"n": 1}, actor="system")
         lg.append("other.kind", {"n": 2}, actor="system")
-    again = Reader(data, snapshot_every=2)
+    again = Reader(data, snapshot_every=3)
     again.refresh()
     assert again.restored_size == size and again.custody.size == size + 2
-    assert again.snapshot_size == size + 2  # 2 entries past the snapshot: saved again
+    assert not again.snapshot_due  # 2 entries past the snapshot, fewer than 3
+    again.snapshot_every = 2
+    assert again.snapshot_due
+    again.save_snapshot()
+    assert again.snapshot_size == size + 2 and not again.snapshot_due
     fresh = CustodyView()
     with Ledger.open(data, readonly=True) as lg:
         for e in lg.entries():
@@ -378,3 +382,27 @@ class _Reopen:
     def root(self, size: int | None = None) -> bytes:
         with Ledger.open(self.data, readonly=True) as lg:
             return lg.root(size)
+
+
+def test_backend_saves_a_due_snapshot_after_the_build(tmp_path: Path, station: Path) -> None:
+    data = tmp_path / "station"
+    shutil.copytree(station, data)
+    backend = Backend(data, snapshot_every=1)
+    backend.start()
+    try:
+        # the save was queued behind the build: it has run once the next call runs
+        assert backend.call_sync(lambda r: r.snapshot_size) == backend.call_sync(
+            lambda r: r.custody.size) > 0
+        assert (data / SNAPSHOT_NAME).is_file()
+    finally:
+        backend.stop()
+    with Ledger.open(data) as lg:
+        size = lg.append("other.kind", {"n": 1}, actor="system").seq + 1
+    backend = Backend(data, snapshot_every=10**9)
+    backend.start()
+    try:
+        assert backend.call_sync(lambda r: (r.restored_size, r.snapshot_due)) == (
+            size - 1, False)
+    finally:
+        backend.stop()  # one entry past the snapshot: saved at shutdown
+    assert json.loads((data / SNAPSHOT_NAME).read_bytes().split(b"\n")[0])["size"] == size
