@@ -498,13 +498,15 @@ class _Job:
     stop: int
     snapshot_at: tuple[int, ...]
     photos: str | None
+    # the parent's choice: a forkserver child re-imports accel and would not see a switch
+    accelerated: bool = True
 
 
 def _run_job(job: _Job) -> ChunkResult:
     conn = connect(Path(job.db), readonly=True)
     photos = Path(job.photos) if job.photos else None
     try:
-        if accel.NATIVE is None:
+        if accel.NATIVE is None or not job.accelerated:
             rows = LedgerStore(conn).iter_rows(job.start, job.stop, batch=8192)
             return scan_rows_reference(rows, job.start, job.snapshot_at, photos)
         cur = conn.execute(
@@ -670,6 +672,7 @@ def verify_source(
                 min(s + step, n),
                 tuple(per_chunk[s]),
                 str(src.photos) if src.photos else None,
+                accel.NATIVE is not None,
             )
             for s in starts
         ]
@@ -704,6 +707,7 @@ def verify_source(
                             min(s + step, n),
                             tuple(per_chunk[s]),
                             str(src.photos) if src.photos else None,
+                            accel.NATIVE is not None,
                         )
                     )
                 )
