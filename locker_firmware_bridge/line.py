@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
@@ -62,6 +62,7 @@ class ModbusLine:
         self._lock = asyncio.Lock()
         self._last_end = 0.0
         self._users = 0
+        self._inflight: asyncio.Task[ModbusPDU] | None = None
         self.transactions = 0
 
     @classmethod
@@ -124,20 +125,26 @@ class ModbusLine:
         return self._client
 
     async def close(self) -> None:
-        """Close the connection now (a later call reconnects)."""
+        """Close the connection now (a later call reconnects).
+
+        A transaction in flight is abandoned at once (its caller gets
+        :class:`CabinetOfflineError`) rather than waited out to its timeout.
+        """
+        if self._inflight is not None:
+            self._inflight.cancel()
         async with self._lock:
             if self._client is not None:
                 self._client.close()
 
     async def call(self, what: str, op: Callable[[Client], Awaitable[Any]]) -> ModbusPDU:
-        """Run one transaction under the line lock; raise a bridge error if it fails."""
+        """Run one transaction under the line lock; raise a bridge error if it fails.
+
+        pymodbus runs in a task of its own (see :meth:`_guarded`), so cancelling the caller
+        always cancels the call, and :meth:`close` can abandon it.
+        """
         async with self._lock:
-            await self._connect(what)
-            wait = self._last_end + self.gap_s - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
             try:
-                response: ModbusPDU = await op(self.client)
+                response = await self._guarded(self._transaction(what, op))
             except ConnectionException as exc:
                 raise CabinetOfflineError(f"{self.name}: {what}: connection lost ({exc})") from exc
             except ModbusIOException as exc:
@@ -156,8 +163,49 @@ class ModbusLine:
             )
         return response
 
+    async def _transaction(self, what: str, op: Callable[[Client], Awaitable[Any]]) -> ModbusPDU:
+        await self._connect(what)
+        wait = self._last_end + self.gap_s - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        response: ModbusPDU = await op(self.client)
+        return response
+
+    async def _guarded(self, work: Coroutine[Any, Any, ModbusPDU]) -> ModbusPDU:
+        """Await ``work`` in its own task so that a cancellation of ours is never lost.
+
+        pymodbus (3.16) awaits its answer with ``asyncio.wait_for``, which on Python 3.11
+        *returns the answer* instead of raising ``CancelledError`` when the cancellation
+        and the answer arrive in the same loop turn (CPython gh-86296, fixed in 3.12). The
+        cancelled task then carries on as if nothing happened: a poller loop never ends and
+        the ``TaskGroup`` of ``Poller.run`` waits for it forever. Here the caller waits on
+        the task through ``asyncio.wait``, which never swallows: on cancellation the
+        request task is cancelled too, waited for (it ends at once: pymodbus only
+        waits on futures), and the ``CancelledError`` goes on up.
+        """
+        task = asyncio.get_running_loop().create_task(work)
+        self._inflight = task
+        try:
+            await asyncio.wait((task,))
+        except asyncio.CancelledError:
+            task.cancel()
+            task.add_done_callback(_consume)  # its outcome no longer matters to anyone
+            await asyncio.wait((task,))
+            raise
+        finally:
+            self._inflight = None
+        if task.cancelled():  # not us: close() abandoned it
+            raise CabinetOfflineError(f"{self.name}: the line was closed during the request")
+        return task.result()
+
     async def _connect(self, what: str) -> None:
         if self.client.connected:
             return
         if not await self.client.connect():
             raise CabinetOfflineError(f"{self.name}: {what}: cannot connect")
+
+
+def _consume(task: asyncio.Task[ModbusPDU]) -> None:
+    """Retrieve an abandoned request's outcome (no "exception never retrieved" warning)."""
+    if not task.cancelled():
+        task.exception()
