@@ -2,8 +2,8 @@
 
 Tasks on one asyncio loop:
 
-- ``poll-<cabinet>``: reads each cabinet through the bridge's poller, events to the alarm
-  desk (:mod:`lockerd.alarms`);
+- ``poller``: the bridge's :meth:`~locker_firmware_bridge.poller.Poller.run` reads every
+  cabinet, events to the alarm desk (:mod:`lockerd.alarms`);
 - ``alarms``: writes alarm entries for events no flow explains;
 - ``feeder``: feeds new ledger entries (and the latest checkpoint) to the MQTT outbox;
 - ``rules``: the custody rules tick (deadline ladders, notices) every ``rules_tick_seconds``;
@@ -111,8 +111,8 @@ class Daemon:
         await rt.feed()  # catch up: entries written before a crash are not lost to MQTT
         if rt.publisher is not None:
             rt.publisher.start()
-        for cid in rt.cabinets:
-            self._spawn(f"poll-{cid}", self._poll(cid))
+        if rt.cabinets:  # (Poller.run returns at once without cabinets)
+            self._spawn("poller", rt.poller.run())
         self._spawn("alarms", rt.alarms.run(rt.write_alarm))
         self._spawn("feeder", rt.feeder())
         self._spawn("rules", self._every(self.cfg.station.rules_tick_seconds, self.rules_tick))
@@ -135,17 +135,11 @@ class Daemon:
                 with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
                     await asyncio.wait_for(asyncio.shield(task), 5.0)
         # the poller first, then let the alarms it raised reach the ledger
-        pollers = [t for t in self._tasks if t.get_name().startswith("poll-")]
+        pollers = [t for t in self._tasks if t.get_name() == "poller"]
         for task in pollers:
-            # A cancellation that lands inside a pymodbus request can come back as a failed
-            # poll and the loop goes on (seen with pymodbus 3.16): cancel until it stops.
-            for _ in range(20):
-                task.cancel()
-                done, _ = await asyncio.wait({task}, timeout=0.5)
-                if done:
-                    break
-            else:
-                log.error("the poller of %s would not stop", task.get_name())
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         self._tasks = [t for t in self._tasks if t not in pollers]
         if hasattr(self, "rt") and any(t.get_name() == "alarms" for t in self._tasks):
             with contextlib.suppress(TimeoutError):
@@ -206,29 +200,6 @@ class Daemon:
                 await fn()
             except Exception:
                 log.exception("periodic task %s failed", getattr(fn, "__name__", fn))
-
-    async def _poll(self, cabinet_id: str) -> None:
-        """Poll one cabinet at the configured period; back off while it is offline.
-
-        (The bridge's ``Poller.run`` does the same in a TaskGroup; the daemon runs one task
-        per cabinet itself so that it can always stop them, see :meth:`stop`.)"""
-        poller = self.rt.poller
-        loop = asyncio.get_running_loop()
-        next_t = loop.time()
-        backoff = poller.period_s
-        while True:
-            try:
-                await poller.poll_once(cabinet_id)
-            except Exception:  # a bug must not stop the other cabinets' polling
-                log.exception("cabinet %s: poll failed unexpectedly", cabinet_id)
-            if not poller.is_online(cabinet_id):
-                backoff = min(backoff * 2, poller.backoff_max_s)
-                await asyncio.sleep(backoff)
-                next_t = loop.time()
-                continue
-            backoff = poller.period_s
-            next_t = max(next_t + poller.period_s, loop.time())
-            await asyncio.sleep(next_t - loop.time())
 
     async def rules_tick(self) -> int:
         """One rules tick now; returns how many notices went out."""
