@@ -9,7 +9,8 @@
 
 One process writes (an exclusive lock file); inside it, one thread at a time (a lock). The
 in-memory tree state is the list of perfect-subtree roots ("peaks") of the current size, so
-an append hashes O(1) amortised nodes and writes them; proofs read O(log n) stored nodes.
+an append hashes O(1) amortised nodes and writes those of level >= 4 (one per 16 entries);
+proofs read O(log n) stored nodes and hash the lowest levels up from the leaf hashes.
 Every append is one SQLite transaction: entry, new nodes and, when due, the automatic
 checkpoint commit together or not at all.
 """
