@@ -7,6 +7,15 @@
  *       non-BMP key, deep nesting, a dict subclass), raises Unsupported: the caller then
  *       runs the pure-Python reference, which either encodes it or names the error.
  *
+ *   append_batch(items, seq, prev, ts, peaks, stored_min) -> (raws, leaves, nodes)
+ *       The entries for (kind, body, actor) items appended from `seq` after leaf `prev`
+ *       at time `ts`: their canonical bytes, leaf hashes, and the perfect nodes of level
+ *       >= stored_min they complete as (level, index, hash), with `peaks` (the tree's
+ *       compact range, a list of hashes) updated in place. Anything unusual (a body that
+ *       is not an exact dict, a reserved key, a value encode() declines) raises
+ *       Unsupported, possibly after changing `peaks`: the caller passes a copy and
+ *       redoes the batch with the Python reference.
+ *
  *   scan(rows, offset, expected, prev, stack, count, snap_at, snap_i, snapshots,
  *        photo_ok, check) -> (next_offset, count, snap_i, last_leaf)
  *       Verifies ledger rows (seq, raw, leaf) from rows[offset:] and pushes their leaf
@@ -742,11 +751,134 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
     return Py_BuildValue("nLnN", i, count, snap_i, last);
 }
 
+/* ------------------------------------------------------------------ appends */
+
+static PyObject *S_V, *S_SEQ, *S_PREV, *S_TS, *S_KIND, *S_ACTOR, *ONE;
+
+/* Push `leaf` (the leaf at index `index`) into `peaks`; collect stored nodes. */
+static int push_peaks(PyObject *peaks, long long index, const unsigned char leaf[32],
+                      int stored_min, PyObject *nodes) {
+    unsigned char h[32];
+    memcpy(h, leaf, 32);
+    long long n = index;
+    int level = 0;
+    while (n & 1) {
+        Py_ssize_t top = PyList_GET_SIZE(peaks);
+        if (top == 0) {
+            PyErr_SetString(PyExc_ValueError, "peaks are shorter than the tree size says");
+            return -1;
+        }
+        PyObject *left = PyList_GET_ITEM(peaks, top - 1);
+        if (!PyBytes_Check(left) || PyBytes_GET_SIZE(left) != 32) {
+            PyErr_SetString(PyExc_ValueError, "peaks hold a non-hash");
+            return -1;
+        }
+        node_hash((const unsigned char *)PyBytes_AS_STRING(left), h, h);
+        if (PyList_SetSlice(peaks, top - 1, top, NULL) < 0) return -1;
+        n >>= 1;
+        level++;
+        if (level >= stored_min) {
+            PyObject *node = Py_BuildValue("(iLy#)", level, n, (const char *)h, (Py_ssize_t)32);
+            if (!node) return -1;
+            int rc = PyList_Append(nodes, node);
+            Py_DECREF(node);
+            if (rc < 0) return -1;
+        }
+    }
+    PyObject *hb = PyBytes_FromStringAndSize((const char *)h, 32);
+    if (!hb) return -1;
+    int rc = PyList_Append(peaks, hb);
+    Py_DECREF(hb);
+    return rc;
+}
+
+static PyObject *py_append_batch(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *items, *prev_obj, *ts, *peaks;
+    long long seq;
+    int stored_min;
+    if (!PyArg_ParseTuple(args, "O!LO!UO!i:append_batch", &PyList_Type, &items, &seq,
+                          &PyBytes_Type, &prev_obj, &ts, &PyList_Type, &peaks, &stored_min))
+        return NULL;
+    if (PyBytes_GET_SIZE(prev_obj) != 32) {
+        PyErr_SetString(PyExc_ValueError, "prev must be 32 bytes");
+        return NULL;
+    }
+    unsigned char prev[32];
+    memcpy(prev, PyBytes_AS_STRING(prev_obj), 32);
+    Py_ssize_t n = PyList_GET_SIZE(items);
+    PyObject *raws = PyList_New(n), *leaves = PyList_New(n), *nodes = PyList_New(0);
+    Buf b = {NULL, 0, 0};
+    if (!raws || !leaves || !nodes) goto error;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(items, i);
+        if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 3) {
+            unsupported("an item is not a (kind, body, actor) tuple");
+            goto error;
+        }
+        PyObject *kind = PyTuple_GET_ITEM(item, 0), *body = PyTuple_GET_ITEM(item, 1),
+                 *actor = PyTuple_GET_ITEM(item, 2);
+        if (!PyUnicode_CheckExact(kind) || PyUnicode_GET_LENGTH(kind) == 0 ||
+            !PyUnicode_CheckExact(actor) || PyUnicode_GET_LENGTH(actor) == 0 ||
+            !PyDict_CheckExact(body)) {
+            unsupported("an item's kind, actor or body is not of the plain types");
+            goto error;
+        }
+        PyObject *obj = PyDict_Copy(body);
+        if (!obj) goto error;
+        Py_ssize_t body_n = PyDict_GET_SIZE(obj);
+        char b64[44];
+        b64_32(prev, b64);
+        PyObject *seq_obj = PyLong_FromLongLong(seq);
+        PyObject *prev_str = PyUnicode_FromStringAndSize(b64, 44);
+        int bad = !seq_obj || !prev_str || PyDict_SetItem(obj, S_V, ONE) < 0 ||
+                  PyDict_SetItem(obj, S_SEQ, seq_obj) < 0 ||
+                  PyDict_SetItem(obj, S_PREV, prev_str) < 0 ||
+                  PyDict_SetItem(obj, S_TS, ts) < 0 || PyDict_SetItem(obj, S_KIND, kind) < 0 ||
+                  PyDict_SetItem(obj, S_ACTOR, actor) < 0;
+        Py_XDECREF(seq_obj);
+        Py_XDECREF(prev_str);
+        if (bad) {
+            Py_DECREF(obj);
+            goto error;
+        }
+        if (PyDict_GET_SIZE(obj) != body_n + 6) {
+            Py_DECREF(obj);
+            unsupported("a body key is reserved");
+            goto error;
+        }
+        b.n = 0;
+        int rc = enc_value(&b, obj, 0);
+        Py_DECREF(obj);
+        if (rc < 0) goto error;
+        PyObject *raw = PyBytes_FromStringAndSize(b.p, b.n);
+        if (!raw) goto error;
+        PyList_SET_ITEM(raws, i, raw);
+        unsigned char leaf[32];
+        leaf_hash((const unsigned char *)b.p, b.n, leaf);
+        PyObject *lb = PyBytes_FromStringAndSize((const char *)leaf, 32);
+        if (!lb) goto error;
+        PyList_SET_ITEM(leaves, i, lb);
+        if (push_peaks(peaks, seq, leaf, stored_min, nodes) < 0) goto error;
+        memcpy(prev, leaf, 32);
+        seq++;
+    }
+    PyMem_Free(b.p);
+    return Py_BuildValue("NNN", raws, leaves, nodes);
+error:
+    PyMem_Free(b.p);
+    Py_XDECREF(raws);
+    Py_XDECREF(leaves);
+    Py_XDECREF(nodes);
+    return NULL;
+}
+
 /* ------------------------------------------------------------------ module */
 
 static PyMethodDef methods[] = {
     {"encode", py_encode, METH_O, "RFC 8785 bytes of an allowed ledger value, or Unsupported."},
     {"scan", py_scan, METH_VARARGS, "Verify and hash ledger rows until one needs the reference."},
+    {"append_batch", py_append_batch, METH_VARARGS, "Entry bytes, leaves and nodes of a batch."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -760,6 +892,17 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     if (!m) return NULL;
     Unsupported = PyErr_NewException("custody.ledger._speedups.Unsupported",
                                      PyExc_ValueError, NULL);
+    S_V = PyUnicode_InternFromString("v");
+    S_SEQ = PyUnicode_InternFromString("seq");
+    S_PREV = PyUnicode_InternFromString("prev");
+    S_TS = PyUnicode_InternFromString("ts");
+    S_KIND = PyUnicode_InternFromString("kind");
+    S_ACTOR = PyUnicode_InternFromString("actor");
+    ONE = PyLong_FromLong(1);
+    if (!S_V || !S_SEQ || !S_PREV || !S_TS || !S_KIND || !S_ACTOR || !ONE) {
+        Py_DECREF(m);
+        return NULL;
+    }
     if (!Unsupported || PyModule_AddObjectRef(m, "Unsupported", Unsupported) < 0) {
         Py_DECREF(m);
         return NULL;

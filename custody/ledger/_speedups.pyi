@@ -17,3 +17,12 @@ def scan(
     check: bool,
     /,
 ) -> tuple[int, int, int, bytes | None]: ...
+def append_batch(
+    items: list[tuple[str, object, str]],
+    seq: int,
+    prev: bytes,
+    ts: str,
+    peaks: list[bytes],
+    stored_min: int,
+    /,
+) -> tuple[list[bytes], list[bytes], list[tuple[int, int, bytes]]]: ...

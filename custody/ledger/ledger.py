@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
 
-from custody.ledger import canonical, merkle
+from custody.ledger import accel, canonical, merkle
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.entry import FORMAT_VERSION, RESERVED_KEYS, Entry
 from custody.ledger.errors import (
@@ -253,76 +253,106 @@ class Ledger:
         magnitude or a non-string key."""
         return self.append_many([(kind, body, actor)])[0]
 
-    def append_many(self, items: Sequence[tuple[str, Mapping[str, Any], str]]) -> list[Entry]:
-        """Append ``(kind, body, actor)`` items in ONE transaction: all or none."""
-        # One pass per item, written for speed (it is most of a batched append's Python):
-        # cheap checks, build the object, encode it (the encoder refuses what a ledger value
-        # may not be), hash, push into the peaks. Nothing is stored until the whole batch
-        # encoded, so a bad item anywhere writes nothing.
+    def _rows_reference(
+        self, items: Sequence[tuple[str, Mapping[str, Any], str]], start: int, ts: str
+    ) -> tuple[list[bytes], list[bytes], list[tuple[int, int, bytes]], list[bytes]]:
+        """The entries of a batch in pure Python: ``(raws, leaves, nodes, peaks)``; raises
+        (writing nothing) for the first bad item. The accelerator must give the same."""
+        # One pass per item, written for speed: cheap checks, build the object, encode it
+        # (the encoder refuses what a ledger value may not be), hash, push into the peaks.
         encode = canonical.canonical_bytes
         leaf_hasher = _LEAF_HASHER.copy
         node_hasher = _NODE_HASHER.copy
         b64 = binascii.b2a_base64
         stored_min = STORED_MIN_LEVEL
+        peaks = list(self._peaks)
+        size = start
+        leaf = self._last_leaf
+        prev = b64(leaf, newline=False).decode()
+        raws: list[bytes] = []
+        leaves: list[bytes] = []
+        nodes: list[tuple[int, int, bytes]] = []
+        for kind, body, actor in items:
+            if not (type(kind) is str and kind and type(actor) is str and actor) or (
+                type(body) is not dict and not isinstance(body, Mapping)
+            ):
+                if not (isinstance(kind, str) and kind and isinstance(actor, str) and actor):
+                    self._refuse(kind, body, actor)
+                if not isinstance(body, Mapping):
+                    self._refuse(kind, body, actor)
+            obj: dict[str, Any] = {
+                "v": FORMAT_VERSION,
+                "seq": size,
+                "prev": prev,
+                "ts": ts,
+                "kind": kind,
+                "actor": actor,
+                **body,
+            }
+            if len(obj) != 6 + len(body):  # a body key overwrote a reserved one
+                self._refuse(kind, body, actor)
+            try:
+                raw = encode(obj)
+            except canonical.CanonicalError as exc:
+                raise canonical.CanonicalError(f"{kind}: {exc}") from None
+            # hashers copied from a pre-seeded one: cheaper than a new OpenSSL context
+            hasher = leaf_hasher()
+            hasher.update(raw)
+            leaf = hasher.digest()
+            raws.append(raw)
+            leaves.append(leaf)
+            # push the leaf into the peaks, keeping the new nodes of the stored levels
+            if size & 1:
+                h, n, level = leaf, size, 0
+                while n & 1:
+                    hasher = node_hasher()
+                    hasher.update(peaks.pop())
+                    hasher.update(h)
+                    h = hasher.digest()
+                    n >>= 1
+                    level += 1
+                    if level >= stored_min:
+                        nodes.append((level, n, h))
+                peaks.append(h)
+            else:
+                peaks.append(leaf)
+            size += 1
+            prev = b64(leaf, newline=False).decode()
+        return raws, leaves, nodes, peaks
+
+    def append_many(self, items: Sequence[tuple[str, Mapping[str, Any], str]]) -> list[Entry]:
+        """Append ``(kind, body, actor)`` items in ONE transaction: all or none."""
         with self._lock:
             signer = self._writer()
             now = self._clock.now()
             ts = format_ts(now)
-            peaks = list(self._peaks)
-            size = start = self._size
-            leaf = self._last_leaf
-            prev = b64(leaf, newline=False).decode()
-            raws: list[bytes] = []
-            leaves: list[bytes] = []
-            nodes: list[tuple[int, int, bytes]] = []
-            for kind, body, actor in items:
-                if not (type(kind) is str and kind and type(actor) is str and actor) or (
-                    type(body) is not dict and not isinstance(body, Mapping)
-                ):
-                    if not (isinstance(kind, str) and kind and isinstance(actor, str) and actor):
-                        self._refuse(kind, body, actor)
-                    if not isinstance(body, Mapping):
-                        self._refuse(kind, body, actor)
-                obj: dict[str, Any] = {
-                    "v": FORMAT_VERSION,
-                    "seq": size,
-                    "prev": prev,
-                    "ts": ts,
-                    "kind": kind,
-                    "actor": actor,
-                    **body,
-                }
-                if len(obj) != 6 + len(body):  # a body key overwrote a reserved one
-                    self._refuse(kind, body, actor)
+            start = self._size
+            rows = None
+            native = accel.NATIVE
+            if native is not None:
+                # The C accelerator builds, encodes and hashes the batch in one call; it
+                # declines anything unusual (including every error) and the reference below
+                # redoes the batch, from a fresh copy of the peaks.
+                peaks = list(self._peaks)
                 try:
-                    raw = encode(obj)
-                except canonical.CanonicalError as exc:
-                    raise canonical.CanonicalError(f"{kind}: {exc}") from None
-                # hashers copied from a pre-seeded one: cheaper than a new OpenSSL context
-                hasher = leaf_hasher()
-                hasher.update(raw)
-                leaf = hasher.digest()
-                raws.append(raw)
-                leaves.append(leaf)
-                # push the leaf into the peaks, keeping the new nodes of the stored levels
-                if size & 1:
-                    h, n, level = leaf, size, 0
-                    while n & 1:
-                        hasher = node_hasher()
-                        hasher.update(peaks.pop())
-                        hasher.update(h)
-                        h = hasher.digest()
-                        n >>= 1
-                        level += 1
-                        if level >= stored_min:
-                            nodes.append((level, n, h))
-                    peaks.append(h)
-                else:
-                    peaks.append(leaf)
-                size += 1
-                prev = b64(leaf, newline=False).decode()
+                    raws, leaves, nodes = native.append_batch(
+                        items if type(items) is list else list(items),
+                        start,
+                        self._last_leaf,
+                        ts,
+                        peaks,
+                        STORED_MIN_LEVEL,
+                    )
+                    rows = (raws, leaves, nodes, peaks)
+                except native.Unsupported:
+                    rows = None
+            if rows is None:
+                rows = self._rows_reference(items, start, ts)
+            raws, leaves, nodes, peaks = rows
             if not raws:
                 return []
+            size = start + len(raws)
+            leaf = leaves[-1]
             cp = self._sign(signer, size, _fold(peaks), now) if self._due(size, now) else None
             try:
                 self._store.append(start, raws, leaves, nodes, cp)

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from custody.ledger import accel, canonical
+from custody.ledger.errors import InvalidEntryError
 from custody.ledger.verify import (
     ChunkResult,
     scan_batches,
@@ -386,3 +387,86 @@ def test_scan_takes_exactly_the_canonical_escapes(note: bytes, canonical_form: b
     assert taken == (1 if canonical_form else 0)
     ref = scan_rows_reference(rows, 0, [], None)
     assert (ref.failure is None) == canonical_form, ref.failure
+
+
+# --------------------------------------------------------------------------- appends
+
+_items = st.lists(
+    st.tuples(
+        st.sampled_from(["item.checked_in", "case.opened", "", "报告", 7]),
+        st.dictionaries(_key, _value, max_size=5)
+        | _body
+        | st.just({"seq": 1})
+        | st.just([("a", 1)])
+        | st.dictionaries(_key, _value, max_size=2).map(OrderedDict),
+        st.sampled_from(["clerk:wang", "lockerd", "", None]),
+    ),
+    min_size=0,
+    max_size=12,
+)
+
+
+@pytest.fixture(scope="module")
+def open_ledger(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from custody.ledger import Ledger
+    from tests.ledger_support import FakeClock, make_station
+
+    data = make_station(tmp_path_factory.mktemp("speedups"), 37)
+    with Ledger.open(data, clock=FakeClock()) as ledger:
+        yield ledger
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(items=_items)
+def test_append_batch_is_the_reference_or_declines(open_ledger: Any, items: list[Any]) -> None:
+    """37 entries in the tree (peaks at three levels), then a random batch: the accelerator
+    builds exactly the reference's bytes, leaves, stored nodes and peaks, or declines."""
+    assert native is not None
+    ledger = open_ledger
+    ts = "2026-11-28T09:30:00.123Z"
+    try:
+        want: Any = ledger._rows_reference(items, ledger.size, ts)
+    except Exception as exc:  # the reference's refusal, whatever it is
+        assert isinstance(exc, InvalidEntryError), exc
+        want = None
+    peaks = list(ledger._peaks)
+    try:
+        raws, leaves, nodes = native.append_batch(
+            items, ledger.size, ledger._last_leaf, ts, peaks, 4
+        )
+    except native.Unsupported:
+        return
+    assert want is not None, f"the accelerator built a batch the reference refuses: {items!r}"
+    assert (raws, leaves, nodes, peaks) == want
+
+
+def test_appends_through_the_accelerator_verify_and_prove(tmp_path: Path) -> None:
+    """A ledger written through the accelerator (crossing level-4 node boundaries) gives
+    the roots and proofs the reference-written one gives, entry for entry."""
+    from custody.ledger import Ledger, merkle
+    from custody.ledger.verify import verify_data_dir
+    from tests.ledger_support import FakeClock, make_station
+
+    roots = []
+    for name, use in (("fast", native), ("reference", None)):
+        data = make_station(tmp_path / name, 0)
+        saved = accel.NATIVE
+        accel.NATIVE = use
+        try:
+            with Ledger.open(data, clock=FakeClock()) as ledger:
+                for b in range(0, 70, 9):
+                    ledger.append_many(
+                        [
+                            ("item.checked_in", {"item": f"EV-2026-{i:07d}-K", "n": i}, "clerk")
+                            for i in range(b, b + 9)
+                        ]
+                    )
+                proof = ledger.inclusion_proof(33, 72)
+                roots.append((ledger.root(), ledger.root(48), proof))
+                merkle.verify_inclusion(33, 72, ledger.entry(33).leaf_hash, proof, ledger.root(72))
+        finally:
+            accel.NATIVE = saved
+        assert verify_data_dir(data).ok
+    assert roots[0] == roots[1]
