@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-import sqlite_utils
-
 from custody.ledger.errors import LedgerCorruptError, LedgerLockedError, NoSuchEntryError
 
 SCHEMA_VERSION = 2
@@ -126,6 +124,10 @@ def create_schema(path: Path, origin: str) -> None:
     """Create a new, empty ledger file at ``path`` (which must not exist)."""
     conn = connect(path)
     try:
+        # imported here: sqlite_utils imports numpy (and its BLAS threads) when it is
+        # installed, which readers and the verifier's workers have no use for
+        import sqlite_utils
+
         db = sqlite_utils.Database(conn)
         conn.execute("BEGIN IMMEDIATE")
         db.table("meta").create({"key": str, "value": str}, pk="key", not_null={"value"})
