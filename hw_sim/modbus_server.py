@@ -14,7 +14,9 @@ RTU; on TCP, which has no CRC, the unit id byte, so the client rejects the frame
 With a :class:`~hw_sim.linetime.LineTime`, each answer is held back until the request, the
 turnaround gap and the answer could physically have crossed an RS-485 line at that baud
 rate (the master keeps the silence after it), and requests share the line one at a
-time (the TCP server then behaves like a TCP-to-RTU gateway).
+time (the TCP server then behaves like a TCP-to-RTU gateway). The hold ends when the
+answer is due, not an event-loop timer's lateness after it (up to 1.3 ms here, as much as
+a 115200-baud turnaround): see :func:`locker_firmware_bridge.pacing.sleep_until`.
 
 Start it from Python with :class:`hw_sim.station.SimStation`, or from the shell with
 ``locker sim``.
@@ -36,6 +38,7 @@ from pymodbus.server.base import ModbusBaseServer
 
 from hw_sim.cabinet_world import CabinetSim, World
 from hw_sim.linetime import LineTime, rtu_frame_sizes
+from locker_firmware_bridge.pacing import sleep_until
 from locker_firmware_bridge.regmap import REFERENCE_MAP, RegisterMap, pack_words
 
 log = logging.getLogger(__name__)
@@ -103,9 +106,7 @@ class WorldContext(ModbusServerContext):
             due -= self.line.gap_s
         async with self._line_lock:
             # the line is busy for this long whoever else is waiting
-            wait = due - time.perf_counter()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            await sleep_until(due, clock=time.perf_counter)
 
     async def async_getValues(
         self, device_id: int, func_code: int, address: int, count: int = 1

@@ -24,6 +24,7 @@ from locker_firmware_bridge.errors import (
     CabinetProtocolError,
     CabinetTimeoutError,
 )
+from locker_firmware_bridge.pacing import sleep_until
 
 # Never let pymodbus drop a shared connection because one unit on it is silent.
 _NO_AUTO_DISCONNECT = 1_000_000
@@ -154,7 +155,6 @@ class ModbusLine:
             except ModbusException as exc:
                 raise CabinetProtocolError(f"{self.name}: {what}: {exc}") from exc
             finally:
-                self._last_end = time.monotonic()
                 self.transactions += 1
         if response.isError():
             raise CabinetProtocolError(
@@ -165,10 +165,14 @@ class ModbusLine:
 
     async def _transaction(self, what: str, op: Callable[[Client], Awaitable[Any]]) -> ModbusPDU:
         await self._connect(what)
-        wait = self._last_end + self.gap_s - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        response: ModbusPDU = await op(self.client)
+        if self.gap_s > 0:
+            await sleep_until(self._last_end + self.gap_s)
+        try:
+            response: ModbusPDU = await op(self.client)
+        finally:
+            # The line is silent from here (the answer is in, or none came): the gap before
+            # the next request counts from now, so decoding and polling overlap with it.
+            self._last_end = time.monotonic()
         return response
 
     async def _guarded(self, work: Coroutine[Any, Any, ModbusPDU]) -> ModbusPDU:
