@@ -628,29 +628,40 @@ static int check_row(const unsigned char *raw, Py_ssize_t n, long long seq,
     return 0;
 }
 
-/* Push a leaf into the compact range `stack` of `count` leaves. */
-static int push_leaf(PyObject *stack, long long count, const unsigned char leaf[32]) {
+/* Push `leaf` (the leaf at index `index`) into the compact range `peaks`; when `nodes`
+ * is a list, append the perfect nodes of level >= stored_min it completes. */
+static int push_peaks(PyObject *peaks, long long index, const unsigned char leaf[32],
+                      int stored_min, PyObject *nodes) {
     unsigned char h[32];
     memcpy(h, leaf, 32);
-    long long n = count;
+    long long n = index;
+    int level = 0;
     while (n & 1) {
-        Py_ssize_t top = PyList_GET_SIZE(stack);
+        Py_ssize_t top = PyList_GET_SIZE(peaks);
         if (top == 0) {
-            PyErr_SetString(PyExc_ValueError, "compact range is shorter than its count");
+            PyErr_SetString(PyExc_ValueError, "peaks are shorter than the tree size says");
             return -1;
         }
-        PyObject *left = PyList_GET_ITEM(stack, top - 1);
+        PyObject *left = PyList_GET_ITEM(peaks, top - 1);
         if (!PyBytes_Check(left) || PyBytes_GET_SIZE(left) != 32) {
-            PyErr_SetString(PyExc_ValueError, "compact range holds a non-hash");
+            PyErr_SetString(PyExc_ValueError, "peaks hold a non-hash");
             return -1;
         }
         node_hash((const unsigned char *)PyBytes_AS_STRING(left), h, h);
-        if (PyList_SetSlice(stack, top - 1, top, NULL) < 0) return -1;
+        if (PyList_SetSlice(peaks, top - 1, top, NULL) < 0) return -1;
         n >>= 1;
+        level++;
+        if (nodes != NULL && level >= stored_min) {
+            PyObject *node = Py_BuildValue("(iLy#)", level, n, (const char *)h, (Py_ssize_t)32);
+            if (!node) return -1;
+            int rc = PyList_Append(nodes, node);
+            Py_DECREF(node);
+            if (rc < 0) return -1;
+        }
     }
     PyObject *hb = PyBytes_FromStringAndSize((const char *)h, 32);
     if (!hb) return -1;
-    int rc = PyList_Append(stack, hb);
+    int rc = PyList_Append(peaks, hb);
     Py_DECREF(hb);
     return rc;
 }
@@ -716,7 +727,7 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
         } else {
             leaf_hash(rp, rn, leaf);
         }
-        if (push_leaf(stack, count, leaf) < 0) return NULL;
+        if (push_peaks(stack, count, leaf, 0, NULL) < 0) return NULL;
         count++;
         expected++;
         memcpy(prev, leaf, 32);
@@ -754,43 +765,6 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
 /* ------------------------------------------------------------------ appends */
 
 static PyObject *S_V, *S_SEQ, *S_PREV, *S_TS, *S_KIND, *S_ACTOR, *ONE;
-
-/* Push `leaf` (the leaf at index `index`) into `peaks`; collect stored nodes. */
-static int push_peaks(PyObject *peaks, long long index, const unsigned char leaf[32],
-                      int stored_min, PyObject *nodes) {
-    unsigned char h[32];
-    memcpy(h, leaf, 32);
-    long long n = index;
-    int level = 0;
-    while (n & 1) {
-        Py_ssize_t top = PyList_GET_SIZE(peaks);
-        if (top == 0) {
-            PyErr_SetString(PyExc_ValueError, "peaks are shorter than the tree size says");
-            return -1;
-        }
-        PyObject *left = PyList_GET_ITEM(peaks, top - 1);
-        if (!PyBytes_Check(left) || PyBytes_GET_SIZE(left) != 32) {
-            PyErr_SetString(PyExc_ValueError, "peaks hold a non-hash");
-            return -1;
-        }
-        node_hash((const unsigned char *)PyBytes_AS_STRING(left), h, h);
-        if (PyList_SetSlice(peaks, top - 1, top, NULL) < 0) return -1;
-        n >>= 1;
-        level++;
-        if (level >= stored_min) {
-            PyObject *node = Py_BuildValue("(iLy#)", level, n, (const char *)h, (Py_ssize_t)32);
-            if (!node) return -1;
-            int rc = PyList_Append(nodes, node);
-            Py_DECREF(node);
-            if (rc < 0) return -1;
-        }
-    }
-    PyObject *hb = PyBytes_FromStringAndSize((const char *)h, 32);
-    if (!hb) return -1;
-    int rc = PyList_Append(peaks, hb);
-    Py_DECREF(hb);
-    return rc;
-}
 
 static PyObject *py_append_batch(PyObject *self, PyObject *args) {
     (void)self;

@@ -132,13 +132,9 @@ def canonical_bytes(value: object) -> bytes:
     accelerator, when built, encodes the common case; anything it does not take (an error,
     a non-BMP key, a dict subclass, ...) goes through the Python reference below.
     """
-    native = accel.NATIVE
-    if native is not None:
-        try:
-            out: bytes = native.encode(value)
-            return out
-        except native.Unsupported:
-            pass
+    out = _encode_native(value)
+    if out is not None:
+        return out
     check_value(value)
     return _encode_reference(value)
 
@@ -146,14 +142,20 @@ def canonical_bytes(value: object) -> bytes:
 def encode_checked(value: object) -> bytes:
     """:func:`canonical_bytes` for a value that already passed :func:`check_value` or
     :func:`scan_decoded` (orjson refuses non-string keys itself; the stdlib would not)."""
+    out = _encode_native(value)
+    return _encode_reference(value) if out is None else out
+
+
+def _encode_native(value: object) -> bytes | None:
+    """The C accelerator's encoding, or ``None`` when it is absent or declines the value."""
     native = accel.NATIVE
-    if native is not None:
-        try:
-            fast: bytes = native.encode(value)
-            return fast
-        except native.Unsupported:
-            pass
-    return _encode_reference(value)
+    if native is None:
+        return None
+    try:
+        out: bytes = native.encode(value)
+    except native.Unsupported:
+        return None
+    return out
 
 
 def _encode_reference(value: object) -> bytes:
