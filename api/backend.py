@@ -39,7 +39,7 @@ from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.errors import NoSuchEntryError
 from custody.ledger.note import split_note
 from custody.ledger.tlogproof import format_tlog_proof
-from custody.projection import ProjectionStateError
+from custody.projection import ProjectionError, ProjectionStateError
 from custody.settings import RulesSettings
 
 T = TypeVar("T")
@@ -70,6 +70,7 @@ class Reader:
         self.ledger = self._stack.enter_context(Ledger.open(data_dir, readonly=True))
         self.index = ItemIndex(data_dir)
         self._stack.callback(self.index.close)
+        self._rules = rules
         self.custody = CustodyView(rules)
         self.snapshots = SnapshotFile(data_dir)
         self.restored_size = 0  # entries the custody state was restored from (0: replayed)
@@ -95,21 +96,35 @@ class Reader:
         if size == self.index.size == self.custody.size:
             return
         self.index.check(self.ledger)
-        pos = min(self.index.size, self.custody.size)
         try:
-            while pos < size:
-                if self.stopping.is_set():  # shutting down: the rest is folded next time
-                    return
-                stop = min(size, pos + CATCH_UP_BATCH)
-                batch = list(self.ledger.entries(pos, stop))
-                self.index.add([e for e in batch if e.seq >= self.index.size])
-                for e in batch:
-                    if e.seq >= self.custody.size:
-                        self.custody.apply(e.body)
-                pos = stop
+            try:
+                self._fold_to(size)
+            except ProjectionError as exc:
+                if not self.restored_size:
+                    raise
+                # The ledger does not fold onto the restored state: the snapshot was wrong
+                # (written by a buggy version, say). Derived data loses: start again from 0.
+                log.warning("the ledger does not fold onto the custody snapshot (%s): "
+                            "folding it from entry 0", exc)
+                self.custody = CustodyView(self._rules)
+                self.restored_size = self.snapshot_size = 0
+                self._fold_to(size)
         except BaseException:
             self._failed = True  # a half-folded entry must never reach a snapshot
             raise
+
+    def _fold_to(self, size: int) -> None:
+        pos = min(self.index.size, self.custody.size)
+        while pos < size:
+            if self.stopping.is_set():  # shutting down: the rest is folded next time
+                return
+            stop = min(size, pos + CATCH_UP_BATCH)
+            batch = list(self.ledger.entries(pos, stop))
+            self.index.add([e for e in batch if e.seq >= self.index.size])
+            for e in batch:
+                if e.seq >= self.custody.size:
+                    self.custody.apply(e.body)
+            pos = stop
 
     @property
     def snapshot_due(self) -> bool:

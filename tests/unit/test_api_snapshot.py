@@ -8,6 +8,7 @@ import base64
 import dataclasses
 import hashlib
 import json
+import logging
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -406,3 +407,27 @@ def test_backend_saves_a_due_snapshot_after_the_build(tmp_path: Path, station: P
     finally:
         backend.stop()  # one entry past the snapshot: saved at shutdown
     assert json.loads((data / SNAPSHOT_NAME).read_bytes().split(b"\n")[0])["size"] == size
+
+
+def test_a_snapshot_the_ledger_does_not_fold_onto_is_dropped(
+    tmp_path: Path, station: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "station"
+    shutil.copytree(station, data)
+    with Ledger.open(data, readonly=True) as lg:
+        bodies = [dict(e.body) for e in lg.entries()]
+        ack = next(b for b in bodies if b["kind"] == "notice.acknowledged")
+        # a well-formed snapshot just before the acknowledgement, missing its notice
+        view = _fold(bodies[: ack["seq"]])
+        del view.projection.notices[ack["key"]]
+        SnapshotFile(data).write(lg, ack["seq"], view.to_state())
+    reader = Reader(data)
+    with caplog.at_level(logging.INFO, logger="api"):
+        reader.refresh()  # restored, then the acknowledgement does not fold: rebuilt from 0
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith(f"custody state restored from {SNAPSHOT_NAME}") for m in messages)
+    assert any("does not fold onto the custody snapshot" in m for m in messages)
+    assert reader.restored_size == 0 and reader.snapshot_size == 0
+    assert reader.custody.to_state() == _fold(bodies).to_state()
+    reader.close()  # and the bad snapshot is replaced
+    assert SnapshotFile(data).read(_Reopen(data)).size == len(bodies)
