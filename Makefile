@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 APT_PKGS := libzbar0 mosquitto mbpoll chromium fonts-noto-cjk gcc libc6-dev libssl-dev
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test demo lint typecheck pytest bench sysdeps venv clean
+.PHONY: test demo lint typecheck pytest bench screens sysdeps venv clean
 
 sysdeps:
 	@missing=""; for p in $(APT_PKGS); do \
@@ -44,6 +44,11 @@ demo: venv
 
 bench: venv
 	$(PY) -m bench
+
+# refresh the kiosk screenshots in docs/screens (the tests otherwise write them to /tmp)
+screens: venv
+	EVIDENCE_LOCKER_SCREENS=docs/screens $(VENV)/bin/pytest -q \
+	  tests/integration/test_terminal_flows.py tests/integration/test_terminal_signin.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

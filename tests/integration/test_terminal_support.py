@@ -10,6 +10,7 @@ directory, and drives it like a person at the kiosk: the touchscreen (clicks), t
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +23,11 @@ from custody.ports import PhotoRef
 from terminal.simkiosk import SimKiosk
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+# Screenshots go to a scratch directory, so a test run leaves the work tree as it was;
+# `make screens` sets EVIDENCE_LOCKER_SCREENS=docs/screens to refresh the documentation's.
+SCREENS = Path(
+    os.environ.get("EVIDENCE_LOCKER_SCREENS") or tempfile.mkdtemp(prefix="kiosk-screens-")
+)
 SIZES = ((1280, 800), (1920, 1080))
 LANGS = ("zh_CN", "en")
 ARGS = [
