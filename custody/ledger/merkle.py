@@ -63,6 +63,17 @@ def root_from_leaves(leaf_hashes: Sequence[bytes]) -> bytes:
     return cr.root()
 
 
+def push_peak(peaks: list[bytes], size: int, leaf: bytes) -> None:
+    """Add leaf ``size`` to ``peaks``, the perfect-subtree roots of ``[0, size)`` (largest
+    first), merging the subtrees it completes."""
+    h = leaf
+    n = size
+    while n & 1:
+        h = node_hash(peaks.pop(), h)
+        n >>= 1
+    peaks.append(h)
+
+
 class CompactRange:
     """A streaming Merkle root: O(log n) memory, amortised O(1) hashing per append.
 

@@ -334,7 +334,7 @@ def scan_batches(
                     for sha, got in photo_cache.items():
                         if got is not None and got[0] == sha:
                             photo_ok[sha] = got[1]
-            _push_leaf(stack, count, leaf)
+            merkle.push_peak(stack, count, leaf)
             count += 1
             prev_leaf = leaf
             if snap_i < len(wanted) and count == wanted[snap_i]:
@@ -351,15 +351,6 @@ def scan_batches(
         final=stack,
         photos=len(photo_cache),
     )
-
-
-def _push_leaf(stack: list[bytes], count: int, leaf: bytes) -> None:
-    h = leaf
-    n = count
-    while n & 1:
-        h = hashlib.sha256(b"\x01" + stack.pop() + h).digest()
-        n >>= 1
-    stack.append(h)
 
 
 def scan_rows_reference(
