@@ -680,6 +680,10 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_TypeError, "photo_ok must be a dict or None");
         return NULL;
     }
+    if (offset < 0 || snap_i < 0) {
+        PyErr_SetString(PyExc_ValueError, "offset and snap_i must not be negative");
+        return NULL;
+    }
     unsigned char prev[32];
     int have_prev = 0;
     if (prev_obj != Py_None) {
