@@ -7,9 +7,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from custody.domain.people import Role
 from custody.domain.states import ItemState
 from custody.domain.values import check_compartment
-from custody.projection import Projection
+from custody.projection import Projection, ReconciliationRecord
+from custody.services.core import ServiceCore
+from custody.services.notices import SYSTEM_ACTOR, reconciliation_notice
 
 
 def reconciliation_body(
@@ -45,3 +48,28 @@ def reconciliation_body(
         "stored_but_empty": sorted(empty, key=lambda e: e["item"]),
         "occupancy_known": occupancy is not None,
     }
+
+
+class Reconciliation(ServiceCore):
+    """The daily reconciliation command: record what is amiss, tell the supervisors."""
+
+    def reconcile(
+        self, now: datetime | None = None, occupancy: Mapping[str, bool] | None = None
+    ) -> ReconciliationRecord:
+        """The daily reconciliation, recorded as a ``reconciliation`` entry.
+
+        Lists files checked out and not back by their deadline, items registered and not
+        handed over, and (when ``occupancy`` maps compartments ``cabinet/n`` to the sensor's
+        reading) stored items whose compartment reads empty. When anything is listed, every
+        supervisor is told (once per day: key ``reconciliation:<day>:<person>``).
+        """
+        with self.lock:
+            self._sync()
+            moment = now or self._now()
+            body = reconciliation_body(self.projection, moment, self._zone, occupancy)
+            self._append("reconciliation", body, SYSTEM_ACTOR)
+            record = self.projection.reconciliations[-1]
+            if not record.clean:
+                for boss in self.directory.with_role(Role.SUPERVISOR):
+                    self._emit(reconciliation_notice(record, boss.id))
+            return record

@@ -1,0 +1,90 @@
+"""Escalation: the deadline ladders' notices, who receives each step, and acknowledgements.
+
+Every step goes to the people its role names for the item at that moment; a step whose
+notices are already in the ledger is not sent again (the notice key makes it idempotent).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from custody.domain.errors import (
+    AlreadyAcknowledgedError,
+    NotRecipientError,
+    UnknownNoticeError,
+)
+from custody.domain.people import Role
+from custody.domain.states import ItemState
+from custody.domain.values import millis
+from custody.ports import Notice
+from custody.projection import NOTICE_ACKNOWLEDGED, ItemView, NoticeRecord
+from custody.rules.engine import Matter
+from custody.services.core import ServiceCore
+from custody.services.notices import ladder_notice
+
+
+class Escalation(ServiceCore):
+    """The rules engine's ladders turned into notices, and their acknowledgement."""
+
+    def acknowledge(self, key: str, *, person: str) -> NoticeRecord:
+        """Record that the person a notice went to has acknowledged it."""
+        with self.lock:
+            self._sync()
+            notice = self.projection.notices.get(key)
+            if notice is None:
+                raise UnknownNoticeError(f"no notice with key {key!r} has been sent")
+            if person != notice.person:
+                raise NotRecipientError(
+                    f"notice {key!r} went to {notice.person!r}; {person!r} cannot acknowledge it"
+                )
+            if notice.acknowledged_seq is not None:
+                raise AlreadyAcknowledgedError(
+                    f"notice {key!r} was already acknowledged (entry {notice.acknowledged_seq})"
+                )
+            self._append(NOTICE_ACKNOWLEDGED, {"key": key, "person": person}, person)
+            return self.projection.notices[key]
+
+    def _recipients(self, role: str, item: ItemView) -> list[str]:
+        case = self.projection.cases[item.case_id]
+        if item.state is ItemState.CHECKED_OUT and item.holder is not None:
+            officer = item.holder
+        elif item.state is ItemState.REGISTERED:
+            officer = item.seizing_officer
+        else:
+            officer = case.officer
+        if role == "officer":
+            return [officer] if officer in self.directory else []
+        if role == "supervisor":
+            boss = self.directory.supervisor_of(officer)
+            return [boss.id] if boss is not None else []
+        if role == "legal":
+            return [p.id for p in self.directory.with_role(Role.LEGAL)]
+        if item.clerk is not None and item.clerk in self.directory:
+            return [item.clerk]
+        return [p.id for p in self.directory.with_role(Role.CLERK)]
+
+    def tick(self, now: datetime | None = None) -> list[Notice]:
+        """Send every ladder step that is due at ``now`` and not sent yet; returns them.
+
+        Steps that fell due while the daemon was down all go out at the next tick, in
+        ladder order; a step whose notices are already in the ledger is not sent again.
+        """
+        with self.lock:
+            self._sync()
+            moment = now or self._now()
+            now_ms = millis(moment)
+            sent: list[Notice] = []
+            for matter in self.engine.due(now_ms):
+                self._climb(matter, now_ms, sent)
+            return sent
+
+    def _climb(self, matter: Matter, now_ms: int, sent: list[Notice]) -> None:
+        item = self.projection.items[matter.label]
+        while matter.next_due_ms <= now_ms:
+            step = matter.next_step
+            role = matter.point.ladder[step].role
+            for person in self._recipients(role, item):
+                notice = ladder_notice(matter, step, role, person, item, self._zone)
+                if self._emit(notice):
+                    sent.append(notice)
+            matter.advance()
