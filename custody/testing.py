@@ -1,11 +1,13 @@
-"""Small real stand-ins for tests, demos and tools: a settable clock, a notifier that keeps a
-list, a sample people list and photo references. They satisfy the :mod:`custody.ports`
-Protocols; nothing here touches the ledger (use the real ``custody.ledger.Ledger``)."""
+"""Small real stand-ins for tests, demos and tools: a settable clock, a shifted real clock, a
+notifier that keeps a list, a sample people list and photo references. They satisfy the
+:mod:`custody.ports` Protocols; nothing here touches the ledger (use the real
+``custody.ledger.Ledger``)."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from custody.domain.people import Directory
 from custody.ports import Notice, PhotoRef
@@ -21,13 +23,46 @@ class FakeClock:
     def now(self) -> datetime:
         return self.moment
 
-    def advance(self, delta: timedelta) -> datetime:
-        """Move forward by ``delta``; returns the new time."""
-        self.moment += delta
+    def advance(self, delta: timedelta | float) -> datetime:
+        """Move forward by ``delta`` (a timedelta, or a number of seconds); returns the new
+        time."""
+        self.moment += delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
         return self.moment
 
     def set(self, moment: datetime) -> None:
         self.moment = moment
+
+
+class ShiftedClock:
+    """Real time, shifted: it runs at the machine's pace from ``start`` (default: now) and
+    jumps forward on request, never back.
+
+    For demos and simulated stations, where a scripted day must pass in seconds while the
+    daemon's timers (door timeouts, polling) still see time run. ``now()`` is given in
+    ``tz``."""
+
+    def __init__(self, start: datetime | None = None, *, tz: tzinfo = UTC) -> None:
+        # monotonic, so a wall-clock adjustment can never make this clock run back
+        self._t0 = time.monotonic()
+        self._start = start if start is not None else datetime.now(UTC)
+        self._tz = tz
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        elapsed = timedelta(seconds=time.monotonic() - self._t0)
+        return (self._start + elapsed + self.offset).astimezone(self._tz)
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Jump forward by ``delta``; returns the new time."""
+        self.offset += delta
+        return self.now()
+
+    def jump_to(self, moment: datetime) -> None:
+        """Jump forward to ``moment`` (refused if it lies in the clock's past)."""
+        delta = moment - self.now()
+        if delta < timedelta(0):
+            raise ValueError(f"{moment} is in the past of this clock")
+        self.offset += delta
 
 
 class ListNotifier:

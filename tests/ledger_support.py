@@ -1,29 +1,26 @@
-"""Helpers shared by the ledger tests: a fake clock, a station with entries, raw SQL."""
+"""Helpers shared by the ledger tests: a clock at a fixed start, a station with entries, raw SQL."""
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from custody.ledger import Ledger
 from custody.ledger.station import init_station
+from custody.testing import FakeClock
 
 ORIGIN = "test.example/station-1"
 
 
-class FakeClock:
-    """A clock that moves only when told to."""
+# the ledger tests' expected timestamps start here (microseconds, to test the rounding)
+LEDGER_START = datetime(2026, 11, 28, 1, 2, 3, 456789, tzinfo=UTC)
 
-    def __init__(self, start: datetime | None = None) -> None:
-        self.t = start or datetime(2026, 11, 28, 1, 2, 3, 456789, tzinfo=UTC)
 
-    def now(self) -> datetime:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += timedelta(seconds=seconds)
+def ledger_clock() -> FakeClock:
+    """A clock that moves only when told to, starting at :data:`LEDGER_START`."""
+    return FakeClock(LEDGER_START)
 
 
 def set_ledger_config(data: Path, every_n: int, every_s: int) -> None:
@@ -44,7 +41,7 @@ def make_station(
     ref = None
     if photo:
         ref = put_photo(data, b"\xff\xd8 a photo of exhibit EV-1 \xff\xd9")
-    with Ledger.open(data, clock=FakeClock()) as ledger:
+    with Ledger.open(data, clock=ledger_clock()) as ledger:
         for i in range(n):
             body: dict[str, object] = {"item": f"EV-2026-{i:04d}", "compartment": "A-03"}
             if ref is not None:

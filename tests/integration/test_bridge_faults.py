@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from custody.ports import Cabinet, CabinetEvent, CabinetEventKind
+from custody.testing import FakeClock
 from hw_sim.cabinet_world import ManualTime
 from hw_sim.station import SimStation
 from locker_firmware_bridge.factory import build_cabinets
@@ -25,17 +26,7 @@ K = CabinetEventKind
 N = 8
 
 
-class ManualClock:
-    """A custody Clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.t = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += timedelta(seconds=seconds)
+START = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)  # the custody clock, moved only by hand
 
 
 def kinds(events: list[CabinetEvent]) -> list[tuple[CabinetEventKind, str, int | None]]:
@@ -45,7 +36,7 @@ def kinds(events: list[CabinetEvent]) -> list[tuple[CabinetEventKind, str, int |
 @asynccontextmanager
 async def station(
     transport: str, **poller_kw: Any
-) -> AsyncIterator[tuple[SimStation, list[Cabinet], Poller, ManualClock]]:
+) -> AsyncIterator[tuple[SimStation, list[Cabinet], Poller, FakeClock]]:
     async with SimStation(
         cabinets=2,
         compartments=N,
@@ -55,7 +46,7 @@ async def station(
         lockboard_pty=transport == "lockboard",
     ) as sim:
         cabs = build_cabinets(sim.cabinet_settings(transport, timeout_ms=300))
-        clock = ManualClock()
+        clock = FakeClock(START)
         queue: asyncio.Queue[CabinetEvent] = asyncio.Queue()
         poller = Poller(cabs, queue, clock=clock, offline_after=3, **poller_kw)
         try:
@@ -227,7 +218,7 @@ def test_gateway_restart_is_offline_then_online_on_the_same_port() -> None:
         port = first.tcp_port
         cabs = build_cabinets(first.cabinet_settings("modbus-tcp", timeout_ms=500))
         queue: asyncio.Queue[CabinetEvent] = asyncio.Queue()
-        poller = Poller(cabs, queue, clock=ManualClock(), offline_after=2)
+        poller = Poller(cabs, queue, clock=FakeClock(START), offline_after=2)
         second: SimStation | None = None
         try:
             assert await poller.poll_once("1") == []

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from custody.ledger import Ledger
 from custody.ledger.station import init_station
 from custody.ledger.verify import VerifyReport, verify_data_dir
-from tests.ledger_support import ORIGIN, FakeClock, make_station, put_photo, raw_sql
+from tests.ledger_support import ORIGIN, ledger_clock, make_station, put_photo, raw_sql
 
 N = 20
 
@@ -112,7 +112,7 @@ def test_rebuilt_log_signed_with_a_new_key(tmp_path: Path) -> None:
     # The attacker rebuilds the whole history with entry 7 changed, under a new key.
     forged = tmp_path / "forged"
     init_station(forged, ORIGIN)
-    with Ledger.open(data, readonly=True) as old, Ledger.open(forged, clock=FakeClock()) as new:
+    with Ledger.open(data, readonly=True) as old, Ledger.open(forged, clock=ledger_clock()) as new:
         for e in old.entries():
             fields = e.fields()
             if e.seq == 7:
@@ -136,7 +136,7 @@ def test_fork_signed_with_the_station_key(tmp_path: Path) -> None:
         "DELETE FROM entries WHERE seq >= 12",
         "DELETE FROM nodes WHERE (idx + 1) * (1 << level) > 12",
     )
-    with Ledger.open(data, clock=FakeClock()) as ledger:
+    with Ledger.open(data, clock=ledger_clock()) as ledger:
         for i in range(10):
             ledger.append("item.checked_out", {"item": f"OTHER-{i}"}, actor="clerk:zhao")
         ledger.checkpoint()
@@ -149,7 +149,7 @@ def test_fork_caught_only_by_the_auditors_checkpoint(tmp_path: Path) -> None:
     data = _station(tmp_path)
     cp = _save_checkpoint(data, tmp_path / "auditor.note")
     _cut_tail(data, 12)
-    with Ledger.open(data, clock=FakeClock()) as ledger:
+    with Ledger.open(data, clock=ledger_clock()) as ledger:
         for i in range(10):
             ledger.append("item.checked_out", {"item": f"OTHER-{i}"}, actor="clerk:zhao")
         ledger.checkpoint()

@@ -14,6 +14,7 @@ import pytest
 
 from custody.labels import make_label
 from custody.ports import PhotoRef
+from custody.testing import FakeClock
 from hw_sim.camera_sim import SceneLabel, SimulatedCamera, Trouble
 from scanner.errors import CameraError, LabelScanError
 from scanner.photostore import FilePhotoStore, photo_meta
@@ -22,9 +23,7 @@ from scanner.pipeline import LabelReader, check_reads
 ITEMS = [make_label("exhibit", 2026, n).text for n in (11, 12, 13)]
 
 
-class StepClock:
-    def now(self) -> datetime:
-        return datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+SHOT_AT = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)  # the camera's clock stands still here
 
 
 def photograph(
@@ -38,7 +37,7 @@ def photograph(
 
 def _camera() -> SimulatedCamera:
     return SimulatedCamera(seed=4, width=1280, height=720, trouble=Trouble.clean(),
-                           default_format="QRCode", clock=StepClock())
+                           default_format="QRCode", clock=FakeClock(SHOT_AT))
 
 
 def _stored(root: Path) -> list[Path]:

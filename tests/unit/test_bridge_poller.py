@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from custody.ports import CabinetEvent, CabinetEventKind, CabinetStatus
+from custody.testing import FakeClock
 from hw_sim.cabinet_world import ManualTime, World
 from hw_sim.fake_cabinet import FakeCabinet
 from locker_firmware_bridge.errors import CabinetConfigError, CabinetOfflineError
@@ -19,21 +20,13 @@ from locker_firmware_bridge.poller import Poller
 K = CabinetEventKind
 
 
-class ManualClock:
-    def __init__(self) -> None:
-        self.t = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += timedelta(seconds=seconds)
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # the custody clock, moved only by hand
 
 
-def setup(**kw: Any) -> tuple[World, ManualTime, ManualClock, Poller, list[CabinetEvent]]:
+def setup(**kw: Any) -> tuple[World, ManualTime, FakeClock, Poller, list[CabinetEvent]]:
     t = ManualTime()
     world = World(2, 4, now=t)
-    clock = ManualClock()
+    clock = FakeClock(START)
     sink: list[CabinetEvent] = []
 
     async def collect(ev: CabinetEvent) -> None:
@@ -86,7 +79,7 @@ def test_queue_sink_receives_events() -> None:
     async def main() -> None:
         world = World(1, 2)
         q: asyncio.Queue[CabinetEvent] = asyncio.Queue()
-        poller = Poller([FakeCabinet(world, 1)], q, clock=ManualClock())
+        poller = Poller([FakeCabinet(world, 1)], q, clock=FakeClock(START))
         await poller.poll_once("1")
         world.force_door(1, 0)
         await poller.poll_once("1")
@@ -202,7 +195,7 @@ def test_unexpected_driver_exception_counts_as_a_failed_poll() -> None:
     async def main() -> None:
         world = World(1, 2)
         q: asyncio.Queue[CabinetEvent] = asyncio.Queue()
-        poller = Poller([_BuggyDriver(world, 1)], q, clock=ManualClock(), offline_after=2)
+        poller = Poller([_BuggyDriver(world, 1)], q, clock=FakeClock(START), offline_after=2)
         assert await poller.poll_once("1") == []
         assert ks(await poller.poll_once("1")) == [(K.OFFLINE, None)]
         assert "register 7" in q.get_nowait().detail

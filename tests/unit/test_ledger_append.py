@@ -28,12 +28,12 @@ from custody.ledger.note import Verifier, open_note
 from custody.ledger.station import init_station
 from custody.ledger.tlogproof import verify_tlog_proof
 from custody.ledger.verify import verify_data_dir
-from tests.ledger_support import ORIGIN, FakeClock, make_station
+from tests.ledger_support import ORIGIN, ledger_clock, make_station
 
 
 def test_entry_fields_chain_and_timestamp(tmp_path: Path) -> None:
     data = make_station(tmp_path)
-    clock = FakeClock()
+    clock = ledger_clock()
     with Ledger.open(data, clock=clock) as ledger:
         e0 = ledger.append("case.registered", {"case": "A-1", "n": 3}, actor="officer:li")
         clock.advance(1.5)
@@ -88,7 +88,7 @@ def test_bad_bodies_are_refused_and_nothing_is_written(
 
 def test_append_many_is_one_batch_and_auto_checkpoints_by_count(tmp_path: Path) -> None:
     data = make_station(tmp_path, every_n=10, every_s=0)
-    with Ledger.open(data, clock=FakeClock()) as ledger:
+    with Ledger.open(data, clock=ledger_clock()) as ledger:
         for _ in range(9):
             ledger.append("x", {}, actor="a")
         assert ledger.latest_checkpoint() is None
@@ -103,7 +103,7 @@ def test_append_many_is_one_batch_and_auto_checkpoints_by_count(tmp_path: Path) 
 
 def test_auto_checkpoint_by_time_and_timer(tmp_path: Path) -> None:
     data = make_station(tmp_path, every_n=0, every_s=60)
-    clock = FakeClock()
+    clock = ledger_clock()
     with Ledger.open(data, clock=clock) as ledger:
         ledger.append("x", {}, actor="a")
         assert ledger.maybe_checkpoint() is None
@@ -265,7 +265,7 @@ def test_returned_entries_decode_lazily_to_what_a_read_decodes(tmp_path: Path) -
         ("item.checked_in", {"item": f"EV-{i}", "note": "核对无误", "n": [i, None, True]}, "c")
         for i in range(5)
     ]
-    with Ledger.open(data, clock=FakeClock()) as ledger:
+    with Ledger.open(data, clock=ledger_clock()) as ledger:
         got = ledger.append_many(items)
         for e in got:
             read = ledger.entry(e.seq)  # decoded (and checked) eagerly from the stored bytes
@@ -307,7 +307,7 @@ def test_a_bad_item_in_the_middle_of_a_batch_writes_nothing(
     kind = "bad.kind" if bad[0] == "x" else bad[0]
     batch: list[Any] = [("y", {"i": i}, "a") for i in range(30)]
     batch[17] = (kind, bad[1], bad[2])
-    with Ledger.open(data, clock=FakeClock()) as ledger:
+    with Ledger.open(data, clock=ledger_clock()) as ledger:
         root, cps = ledger.root(), ledger.checkpoints()
         with pytest.raises(error, match=message):
             ledger.append_many(batch)
@@ -323,7 +323,7 @@ def test_a_bad_item_in_the_middle_of_a_batch_writes_nothing(
 
 def test_non_dict_mappings_are_accepted(tmp_path: Path) -> None:
     data = make_station(tmp_path)
-    with Ledger.open(data, clock=FakeClock()) as ledger:
+    with Ledger.open(data, clock=ledger_clock()) as ledger:
         e = ledger.append("x", MappingProxyType({"b": 1, "a": "z"}), actor="a")
         assert e.raw.endswith(
             b'"prev":"'

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custody.ledger import Ledger, merkle
-from tests.ledger_support import FakeClock, make_station
+from tests.ledger_support import ledger_clock, make_station
 
 
 def _h(data: bytes) -> bytes:
@@ -64,7 +64,7 @@ def subproof(m: int, leaves: list[bytes], b: bool) -> list[bytes]:
 def test_random_logs_match_the_reference(bodies: list[str], data: st.DataObject) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         station = make_station(Path(tmp), every_n=7, every_s=0)
-        with Ledger.open(station, clock=FakeClock()) as ledger:
+        with Ledger.open(station, clock=ledger_clock()) as ledger:
             ledger.append_many([("note", {"text": b}, "tester") for b in bodies])
             raws = [e.raw for e in ledger.entries()]
             n = len(raws)
@@ -96,7 +96,7 @@ def test_proofs_at_every_size_match_and_verify(
     # batches of random length put the block and node boundaries anywhere
     with tempfile.TemporaryDirectory() as tmp:
         station = make_station(Path(tmp), every_n=5, every_s=0)
-        with Ledger.open(station, clock=FakeClock()) as ledger:
+        with Ledger.open(station, clock=ledger_clock()) as ledger:
             raws: list[bytes] = []
             for count in batches:
                 got = ledger.append_many([("n", {"i": len(raws) + i}, "t") for i in range(count)])

@@ -13,7 +13,7 @@ from custody.ledger import Ledger, merkle
 from custody.ledger.errors import LedgerCorruptError
 from custody.ledger.store import STORED_MIN_LEVEL, LedgerStore, connect, node_id
 from custody.ledger.verify import verify_data_dir
-from tests.ledger_support import FakeClock, make_station, raw_sql
+from tests.ledger_support import ledger_clock, make_station, raw_sql
 from tests.unit.test_ledger_merkle_reference import mth, path, subproof
 
 
@@ -92,7 +92,7 @@ def test_proofs_while_appending_across_block_boundaries(tmp_path: Path) -> None:
     # one store (and its block cache) serves proofs while the blocks fill up
     data = make_station(tmp_path, 0)
     raws: list[bytes] = []
-    with Ledger.open(data, clock=FakeClock()) as ledger:
+    with Ledger.open(data, clock=ledger_clock()) as ledger:
         for step in (1, 2, 5, 8, 13, 3, 16, 21, 7):
             raws += [
                 e.raw
@@ -135,7 +135,7 @@ def test_a_ledger_with_every_node_level_stored_proves_the_same(tmp_path: Path) -
         ]
     assert _add_low_level_rows(data, raws) == 22 + 11 + 5
     assert _levels(data) == [1, 2, 3, 4, 5]
-    with Ledger.open(data, clock=FakeClock()) as ledger:
+    with Ledger.open(data, clock=ledger_clock()) as ledger:
         after = [
             (ledger.root(s), ledger.inclusion_proof(s // 2, s), ledger.consistency_proof(1, s))
             for s in range(1, 46)

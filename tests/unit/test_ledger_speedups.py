@@ -409,10 +409,10 @@ _items = st.lists(
 @pytest.fixture(scope="module")
 def open_ledger(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from custody.ledger import Ledger
-    from tests.ledger_support import FakeClock, make_station
+    from tests.ledger_support import ledger_clock, make_station
 
     data = make_station(tmp_path_factory.mktemp("speedups"), 37)
-    with Ledger.open(data, clock=FakeClock()) as ledger:
+    with Ledger.open(data, clock=ledger_clock()) as ledger:
         yield ledger
 
 
@@ -447,7 +447,7 @@ def test_appends_through_the_accelerator_verify_and_prove(tmp_path: Path) -> Non
     the roots and proofs the reference-written one gives, entry for entry."""
     from custody.ledger import Ledger, merkle
     from custody.ledger.verify import verify_data_dir
-    from tests.ledger_support import FakeClock, make_station
+    from tests.ledger_support import ledger_clock, make_station
 
     roots = []
     for name, use in (("fast", native), ("reference", None)):
@@ -455,7 +455,7 @@ def test_appends_through_the_accelerator_verify_and_prove(tmp_path: Path) -> Non
         saved = accel.NATIVE
         accel.NATIVE = use
         try:
-            with Ledger.open(data, clock=FakeClock()) as ledger:
+            with Ledger.open(data, clock=ledger_clock()) as ledger:
                 for b in range(0, 70, 9):
                     ledger.append_many(
                         [

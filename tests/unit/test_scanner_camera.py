@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from custody.ports import Camera
+from custody.testing import FakeClock
 from hw_sim.camera_sim import SceneLabel, SimulatedCamera, Trouble
 from scanner.camera import FolderCamera, OpenCVCamera, encode_frame, open_camera
 from scanner.errors import CameraError, EmptyFrameError
@@ -19,9 +20,7 @@ from scanner.pipeline import LabelReader, decode_image
 LABEL = "E2026-000123-K"
 
 
-class FixedClock:
-    def now(self) -> datetime:
-        return datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+SHOT_AT = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)  # the cameras' clock stands still here
 
 
 def _video(path: Path, frames: int) -> Path:
@@ -38,12 +37,12 @@ def test_opencv_camera_reads_a_stream_then_reports_it_gone(tmp_path: Path) -> No
     slept: list[float] = []
     cam = OpenCVCamera(
         str(video), camera_id="door-cam", settle_s=0.0, flush_frames=0, retries=1,
-        retry_delay_s=0.25, clock=FixedClock(), sleep=slept.append,
+        retry_delay_s=0.25, clock=FakeClock(SHOT_AT), sleep=slept.append,
     )
     shots = [cam.capture() for _ in range(5)]
     assert [s.camera_id for s in shots] == ["door-cam"] * 5
     assert (shots[0].width, shots[0].height, shots[0].media_type) == (320, 240, "image/jpeg")
-    assert shots[0].taken_at == FixedClock().now()
+    assert shots[0].taken_at == SHOT_AT
     levels = [int(decode_image(s.data).mean()) for s in shots]
     assert levels == sorted(levels) and levels[-1] - levels[0] > 120  # frames in order
     # The file ends: the camera retries, reopens it (after one retry delay) and goes on.
@@ -76,7 +75,7 @@ def test_folder_camera_cycles_keeps_bytes_and_can_run_out(tmp_path: Path) -> Non
     for i in range(2):
         cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((60, 80, 3), 50 * i, np.uint8))
     (tmp_path / "notes.txt").write_text("ignored")
-    cam = FolderCamera(tmp_path, loop=False, clock=FixedClock())
+    cam = FolderCamera(tmp_path, loop=False, clock=FakeClock(SHOT_AT))
     a, b = cam.capture(), cam.capture()
     assert a.data == (tmp_path / "0.png").read_bytes() and a.media_type == "image/png"
     assert b.data == (tmp_path / "1.png").read_bytes()
