@@ -2,7 +2,8 @@
 
 :class:`ServiceCore` owns the lock, the projection and the rules engine, and the bookkeeping
 every command shares: fold in what others appended, append and fold one entry, record and
-send a notice once, and look up a case or an item by its id or label.
+send a notice once (the complainant's progress notices too), and look up a case or an item
+by its id or label.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from custody.projection import NOTICE_SENT, CaseView, ItemView, Projection
 from custody.rules.catalogue import Catalogue, load_catalogue
 from custody.rules.deadlines import ReturnCalendar
 from custody.rules.engine import RulesEngine
-from custody.services.notices import SYSTEM_ACTOR, notice_body
+from custody.services.notices import SYSTEM_ACTOR, notice_body, progress_notice
 from custody.settings import RulesSettings
 from custody.sink import EntrySink
 
@@ -96,6 +97,11 @@ class ServiceCore:
                         notice.key, notice.person, exc)
             self.undelivered.append(notice.key)
         return True
+
+    def _tell_complainant(self, case: CaseView, stage: str, key: str, detail: str) -> None:
+        """Send the case's complainant, if it has one, a progress notice (``stage``)."""
+        if case.complainant is not None:
+            self._emit(progress_notice(case, case.complainant, stage, key, detail))
 
     def _now(self) -> datetime:
         now = self._clock.now()

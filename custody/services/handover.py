@@ -19,7 +19,7 @@ from custody.ports import PhotoRef
 from custody.projection import CASE_HANDED_OVER
 from custody.services.checks import refuse_transition, signed_checklist
 from custody.services.core import ServiceCore
-from custody.services.notices import discrepancy_notice, progress_notice
+from custody.services.notices import discrepancy_notice
 
 
 @dataclass(frozen=True)
@@ -116,12 +116,8 @@ class Handover(ServiceCore):
                 if boss is not None:
                     self._emit(discrepancy_notice(case, boss.id, seq, result.missing,
                                                   result.extra, clerk, why))
-            if case.complainant is not None:
-                self._emit(
-                    progress_notice(
-                        case, case.complainant, "handed_over",
-                        f"progress:{case_id}:handed_over:{seq}",
-                        f"{len(result.items)} item(s) were handed over to the evidence centre.",
-                    )
-                )
+            self._tell_complainant(
+                case, "handed_over", f"progress:{case_id}:handed_over:{seq}",
+                f"{len(result.items)} item(s) were handed over to the evidence centre.",
+            )
             return result

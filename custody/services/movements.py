@@ -18,7 +18,6 @@ from custody.projection import (
 )
 from custody.services.checks import refuse_transition
 from custody.services.core import ServiceCore
-from custody.services.notices import progress_notice
 
 
 class Movements(ServiceCore):
@@ -120,12 +119,8 @@ class Movements(ServiceCore):
                     "photos": photo_json}
             self._append(ITEM_DISPOSED, body, actor)
             case = self._case(item.case_id)
-            if case.complainant is not None:
-                self._emit(
-                    progress_notice(
-                        case, case.complainant, "disposed",
-                        f"progress:{case.case_id}:disposed:{item.label}",
-                        f"item {item.label} ({item.description}): {how.value.replace('_', ' ')}.",
-                    )
-                )
+            self._tell_complainant(
+                case, "disposed", f"progress:{case.case_id}:disposed:{item.label}",
+                f"item {item.label} ({item.description}): {how.value.replace('_', ' ')}.",
+            )
             return self.projection.items[item.label]

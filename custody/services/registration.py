@@ -12,7 +12,6 @@ from custody.domain.values import ItemSpec, check_text
 from custody.projection import CASE_ITEMS_ADDED, CASE_REGISTERED, CaseView
 from custody.services.checks import item_rows
 from custody.services.core import ServiceCore
-from custody.services.notices import progress_notice
 
 _CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,63}$")
 
@@ -66,13 +65,10 @@ class Registration(ServiceCore):
                 }
             self._append(CASE_REGISTERED, body, officer)
             case = self.projection.cases[case_id]
-            if case.complainant is not None:
-                self._emit(
-                    progress_notice(
-                        case, case.complainant, "received", f"progress:{case_id}:received",
-                        f"registered with {len(rows)} item(s); officer {officer} is in charge.",
-                    )
-                )
+            self._tell_complainant(
+                case, "received", f"progress:{case_id}:received",
+                f"registered with {len(rows)} item(s); officer {officer} is in charge.",
+            )
             return case
 
     def add_items(self, case_id: str, items: Sequence[ItemSpec], *, officer: str) -> CaseView:
