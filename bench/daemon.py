@@ -42,7 +42,7 @@ from lockerd.config import load_config
 from lockerd.daemon import Daemon
 from lockerd.mqtt import Topics
 from lockerd.outbox import BrokerSettings, OutboxPublisher, OutboxStore, OutMessage
-from lockerd.simpeople import SimPerson
+from lockerd.simpeople import CabinetActor
 from scanner.photostore import photo_meta
 
 CONFIG = """
@@ -98,7 +98,7 @@ async def bench_checkin(n: int) -> dict[str, float]:
     paths.config.write_text(CONFIG.format(port=sim.tcp_port, n=n + 2))
     daemon = Daemon(load_config(paths.config))
     await daemon.start()
-    person = SimPerson(sim.world, step_s=0.0, watch_s=0.0005)
+    person = CabinetActor(sim.world, step_s=0.0, watch_s=0.0005)
     person.start()
     rt, flows = daemon.rt, daemon.flows
     cam = rt.camera

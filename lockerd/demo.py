@@ -3,9 +3,9 @@
 Simulated cabinets (cabinet A on Modbus TCP, cabinet B on a Modbus RTU line over
 ``socket://``), the simulated camera, the daemon (poller, alarms, rules, checkpoints, MQTT
 outbox, read API) on a fresh data directory, and simulated people at the cabinets. The day
-runs on an accelerated clock (:class:`DemoClock`): between scenes the clock jumps ahead, so
-the day takes seconds. Scenes: registrations, handovers with their checks (one with a
-missing exhibit), check-ins, morning check-outs (a wrong PIN first), evening returns, one
+runs on an accelerated clock (``custody.testing.ShiftedClock``): between scenes the clock
+jumps ahead, so the day takes seconds. Scenes: registrations, handovers with their checks (one
+with a missing exhibit), check-ins, morning check-outs (a wrong PIN first), evening returns, one
 late return that escalates (reminder, then supervisor), one forced door with an exhibit
 taken, the nightly reconciliation. Then a checkpoint is signed and the ledger verified.
 """
@@ -17,10 +17,8 @@ import contextlib
 import shutil
 import signal
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,56 +30,26 @@ from custody.errors import LockerError, UsageError
 from custody.labels import make_label
 from custody.ledger.station import init_station
 from custody.ledger.verify import verify_data_dir
+from custody.testing import ShiftedClock
 from hw_sim.camera_sim import SimulatedCamera
 from hw_sim.station import SimStation
 from lockerd.broker import MosquittoBroker, find_mosquitto
-from lockerd.config import hash_pin, load_config
+from lockerd.config import load_config
 from lockerd.daemon import Daemon
 from lockerd.flows import FlowError, Flows
-from lockerd.simpeople import SimPerson
+from lockerd.simpeople import CabinetActor, StaffRecord, people_toml
 
 ZONE = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 11, 30, tzinfo=ZONE)  # a Monday
 
 
-class DemoClock:
-    """Real time, shifted: it runs at the wall clock's pace and jumps ahead on request."""
-
-    def __init__(self, start: datetime) -> None:
-        self._mono = time.monotonic
-        self._t0 = self._mono()
-        self._start = start
-        self._offset = timedelta(0)
-
-    def now(self) -> datetime:
-        elapsed = timedelta(seconds=self._mono() - self._t0)
-        return (self._start + elapsed + self._offset).astimezone(ZONE)
-
-    def set(self, hh: int, mm: int) -> None:
-        """Jump to HH:MM of the demo day (never backwards)."""
-        target = DAY.replace(hour=hh, minute=mm)
-        delta = target - self.now()
-        if delta > timedelta(0):
-            self._offset += delta
-
-
-@dataclass(frozen=True)
-class DemoPerson:
-    id: str
-    name: str
-    role: str
-    badge: str = ""
-    pin: str = ""
-    supervisor: str | None = None
-
-
 PEOPLE = (
-    DemoPerson("sup-zhao", "Zhao Min (supervisor)", "supervisor"),
-    DemoPerson("off-li", "Li Wei (officer)", "officer", "B-1001", "2468", "sup-zhao"),
-    DemoPerson("off-zhang", "Zhang Jie (officer)", "officer", "B-1002", "1357", "sup-zhao"),
-    DemoPerson("clerk-wang", "Wang Fang (clerk)", "clerk", "B-2001", "8642"),
-    DemoPerson("legal-chen", "Chen Lu (legal section)", "legal"),
-    DemoPerson("aud-sun", "Sun Hao (auditor)", "auditor"),
+    StaffRecord("sup-zhao", "Zhao Min (supervisor)", "supervisor"),
+    StaffRecord("off-li", "Li Wei (officer)", "officer", "B-1001", "2468", "sup-zhao"),
+    StaffRecord("off-zhang", "Zhang Jie (officer)", "officer", "B-1002", "1357", "sup-zhao"),
+    StaffRecord("clerk-wang", "Wang Fang (clerk)", "clerk", "B-2001", "8642"),
+    StaffRecord("legal-chen", "Chen Lu (legal section)", "legal"),
+    StaffRecord("aud-sun", "Sun Hao (auditor)", "auditor"),
 )
 
 
@@ -139,16 +107,7 @@ def demo_config(
         "baud = 19200",
         "",
     ]
-    for p in PEOPLE:
-        lines += ["[[people]]", f'id = "{p.id}"', f'name = "{p.name}"', f'role = "{p.role}"']
-        if p.badge:
-            lines.append(f'badge = "{p.badge}"')
-        if p.pin:
-            lines.append(f'pin_hash = "{hash_pin(p.pin)}"')
-        if p.supervisor:
-            lines.append(f'supervisor = "{p.supervisor}"')
-        lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + people_toml(PEOPLE))
 
 
 def label(kind: str, serial: int) -> str:
@@ -159,7 +118,7 @@ class Script:
     """The scripted day, printing what happens."""
 
     def __init__(
-        self, daemon: Daemon, sim: SimStation, person: SimPerson, clock: DemoClock,
+        self, daemon: Daemon, sim: SimStation, person: CabinetActor, clock: ShiftedClock,
         say: Callable[[str], None],
     ) -> None:
         self.d = daemon
@@ -174,6 +133,11 @@ class Script:
             raise UsageError("the demo needs the simulated camera")
         self.camera = camera
         self.problems: list[str] = []
+
+    def at(self, hh: int, mm: int) -> None:
+        """Jump to HH:MM of the demo day (never backwards: a scene that ran late stays)."""
+        with contextlib.suppress(ValueError):
+            self.clock.jump_to(DAY.replace(hour=hh, minute=mm))
 
     def log(self, text: str) -> None:
         self.say(f"[{self.clock.now():%H:%M}] {text}")
@@ -195,7 +159,7 @@ class Script:
         seized = DAY - timedelta(hours=4)  # last night, 20:00
 
         # ---------------------------------------------------------- registrations
-        self.clock.set(7, 30)
+        self.at(7, 30)
         await rt.call(
             cs.register_case, "C-2026-0101", title="Burglary, 12 Garden Rd", officer="off-li",
             items=[
@@ -219,7 +183,7 @@ class Script:
         rt.ledger_changed()
 
         # ---------------------------------------------------------- handovers
-        self.clock.set(8, 0)
+        self.at(8, 0)
         checklist = {k: True for k in cs.settings.lawfulness_checklist}
         scans = [await self.show_and_scan(x, "clerk-wang", "handover") for x in (f1, f2, e1)]
         res = await self.flows.handover("C-2026-0101", clerk="clerk-wang", scans=scans,
@@ -235,7 +199,7 @@ class Script:
                  f"reason written, supervisor told (seq {res2.seq})")
 
         # ---------------------------------------------------------- check-ins
-        self.clock.set(8, 15)
+        self.at(8, 15)
         for lbl in (f1, f2, e1, f3):
             scan = await self.show_and_scan(lbl, "clerk-wang", "check_in")
             step = await self.flows.check_in("clerk-wang", scan)
@@ -243,7 +207,7 @@ class Script:
                      f"closed, sensor occupied, photographed (seq {step.seqs[-1]})")
 
         # ---------------------------------------------------------- morning check-outs
-        self.clock.set(8, 40)
+        self.at(8, 40)
         try:
             await self.flows.identify("B-1001", "0000")
         except LockerError as exc:
@@ -262,7 +226,7 @@ class Script:
                      f"(seq {s.seqs[-1]})")
 
         # ---------------------------------------------------------- evening returns
-        self.clock.set(17, 20)
+        self.at(17, 20)
         scans = [await self.show_and_scan(x, "off-li", "return") for x in (f1, f2)]
         rep = await self.flows.return_files("off-li", scans, clerk="clerk-wang")
         for s in rep.done:
@@ -272,13 +236,13 @@ class Script:
             self.problems.append(str(err))
 
         # ---------------------------------------------------------- a late return escalates
-        self.clock.set(17, 35)
+        self.at(17, 35)
         self.log(f"rules tick: {f3} is still out (due 18:00)")
         await self.tick()
-        self.clock.set(19, 5)
+        self.at(19, 5)
         self.log(f"rules tick: {f3} is overdue")
         await self.tick()
-        self.clock.set(19, 20)
+        self.at(19, 20)
         scans = [await self.show_and_scan(f3, "off-zhang", "return")]
         rep = await self.flows.return_files("off-zhang", scans, clerk="clerk-wang")
         for s in rep.done:
@@ -286,7 +250,7 @@ class Script:
             self.log(f"officer Zhang returns {s.label} LATE (late={late}) to {s.compartment}")
 
         # ---------------------------------------------------------- a forced door
-        self.clock.set(21, 0)
+        self.at(21, 0)
         where = cs.projection.items[e1].compartment
         assert where is not None
         cab, _, idx = where.partition("/")
@@ -308,7 +272,7 @@ class Script:
             self.problems.append("the forced door did not raise both alarms")
 
         # ---------------------------------------------------------- nightly reconciliation
-        self.clock.set(22, 0)
+        self.at(22, 0)
         await self.tick()
         occupancy: dict[str, bool] = {}
         for cab_id in rt.cabinets:
@@ -353,7 +317,7 @@ async def run_demo(
                      unlock_pulse_ms=3000)
     await sim.start()
     daemon: Daemon | None = None
-    person = SimPerson(sim.world, step_s=0.03)
+    person = CabinetActor(sim.world, step_s=0.03)
     try:
         origin = "demo.evidence-locker.example/station-1"
         paths = init_station(data, origin, name="demo-1")
@@ -364,7 +328,7 @@ async def run_demo(
                         mqtt_port=mqtt_port, mqtt_host=mqtt_host, api_port=0, origin=origin)
         )
         cfg = load_config(paths.config)
-        clock = DemoClock(DAY.replace(hour=7, minute=0))
+        clock = ShiftedClock(DAY.replace(hour=7, minute=0), tz=ZONE)
         daemon = Daemon(cfg, clock=clock)
         await daemon.start()
         person.start()

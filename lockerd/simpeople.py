@@ -1,10 +1,12 @@
-"""People at the simulated cabinets, for the demo, the end-to-end tests and the benchmark.
+"""People at the simulated station, for the demo, the simulated kiosk, the end-to-end tests
+and the benchmark: who they are (:class:`StaffRecord`, written into the station's config) and
+what they do at the cabinets (:class:`CabinetActor`).
 
-A :class:`SimPerson` watches the simulated world (``hw_sim``) the way a person at the cabinet
-watches the guide LEDs: when a compartment's LED is lit and its lock released, the person
-opens the door, puts an item in (the compartment was empty) or takes it out (it held
+A :class:`CabinetActor` watches the simulated world (``hw_sim``) the way a person at the
+cabinet watches the guide LEDs: when a compartment's LED is lit and its lock released, the
+person opens the door, puts an item in (the compartment was empty) or takes it out (it held
 something), and shuts the door. What the person does next can be scripted with
-:meth:`SimPerson.plan`:
+:meth:`CabinetActor.plan`:
 
 - ``"normal"``: as above;
 - ``"walk_away"``: ignores the lit compartment (the flow times out);
@@ -18,16 +20,48 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from hw_sim.cabinet_world import World, WorldError
+from lockerd.config import hash_pin
 
 log = logging.getLogger(__name__)
 
 MODES = ("normal", "walk_away", "forget", "wrong")
 
 
-class SimPerson:
-    """Acts on lit, released compartments of a simulated world."""
+@dataclass(frozen=True)
+class StaffRecord:
+    """Someone on a simulated station's staff, as its config names them: badge and PIN in
+    the clear (empty for no terminal use); the config gets the PIN's hash."""
+
+    id: str
+    name: str
+    role: str
+    badge: str = ""
+    pin: str = ""
+    supervisor: str | None = None
+
+
+def people_toml(people: Iterable[StaffRecord]) -> list[str]:
+    """The config's ``[[people]]`` tables for ``people`` (lines, each table ending blank)."""
+    lines: list[str] = []
+    for p in people:
+        lines += ["[[people]]", f'id = "{p.id}"', f'name = "{p.name}"', f'role = "{p.role}"']
+        if p.badge:
+            lines.append(f'badge = "{p.badge}"')
+        if p.pin:
+            lines.append(f'pin_hash = "{hash_pin(p.pin)}"')
+        if p.supervisor:
+            lines.append(f'supervisor = "{p.supervisor}"')
+        lines.append("")
+    return lines
+
+
+class CabinetActor:
+    """A simulated person at the cabinets: acts on lit, released compartments of a simulated
+    world."""
 
     def __init__(self, world: World, *, step_s: float = 0.02, watch_s: float = 0.005) -> None:
         self.world = world

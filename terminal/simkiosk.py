@@ -19,8 +19,7 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Coroutine, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,58 +28,26 @@ from custody.domain.values import ItemSpec
 from custody.ledger.ledger import Ledger
 from custody.ledger.station import init_station
 from custody.services import CustodyService
+from custody.testing import ShiftedClock
 from hw_sim.camera_sim import SimulatedCamera, Trouble
 from hw_sim.station import SimStation
 from locker_firmware_bridge.poller import Poller
 from lockerd.alarms import AlarmDesk
-from lockerd.config import hash_pin, load_config
+from lockerd.config import load_config
 from lockerd.daemon import Daemon
+from lockerd.simpeople import StaffRecord, people_toml
 from scanner.photostore import FilePhotoStore
 from terminal.sessions import TerminalSettings
 
 T = TypeVar("T")
 
 
-class ShiftedClock:
-    """The wall clock plus an offset that tests move forward (time never runs back)."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, delta: timedelta) -> datetime:
-        """Jump forward by ``delta``."""
-        self.offset += delta
-        return self.now()
-
-    def jump_to(self, moment: datetime) -> None:
-        """Jump forward to ``moment`` (refused if it lies in the clock's past)."""
-        delta = moment - self.now()
-        if delta < timedelta(0):
-            raise ValueError(f"{moment} is in the past of this clock")
-        self.offset += delta
-
-
-@dataclass(frozen=True)
-class SimPerson:
-    """Someone at the simulated station, with badge and PIN (empty for no terminal use)."""
-
-    id: str
-    name: str
-    role: str
-    badge: str = ""
-    pin: str = ""
-    supervisor: str | None = None
-
-
-DEFAULT_PEOPLE: tuple[SimPerson, ...] = (
-    SimPerson("zhou", "周燕", "clerk", "C-1001", "1234"),
-    SimPerson("wang", "王伟", "officer", "P-2001", "5678", supervisor="zhao"),
-    SimPerson("li", "李娜", "officer", "P-2002", "2468", supervisor="zhao"),
-    SimPerson("zhao", "赵磊", "supervisor", "S-3001", "1357"),
-    SimPerson("legal1", "法制大队", "legal"),
+DEFAULT_PEOPLE: tuple[StaffRecord, ...] = (
+    StaffRecord("zhou", "周燕", "clerk", "C-1001", "1234"),
+    StaffRecord("wang", "王伟", "officer", "P-2001", "5678", supervisor="zhao"),
+    StaffRecord("li", "李娜", "officer", "P-2002", "2468", supervisor="zhao"),
+    StaffRecord("zhao", "赵磊", "supervisor", "S-3001", "1357"),
+    StaffRecord("legal1", "法制大队", "legal"),
 )
 
 
@@ -91,7 +58,7 @@ class SimKiosk:
         self,
         data_dir: Path,
         *,
-        people: Sequence[SimPerson] = DEFAULT_PEOPLE,
+        people: Sequence[StaffRecord] = DEFAULT_PEOPLE,
         compartments: int = 8,
         settings: TerminalSettings | None = None,
         camera_size: tuple[int, int] = (1920, 1080),  # labels read every time (960 px: 80 %)
@@ -197,14 +164,7 @@ class SimKiosk:
             "[[cabinets]]", 'id = "A"', 'transport = "modbus-tcp"', 'host = "127.0.0.1"',
             f"port = {tcp_port}", "unit = 1", f"compartments = {self.compartments}", "",
         ]
-        for p in self.people:
-            lines += ["[[people]]", f'id = "{p.id}"', f'name = "{p.name}"', f'role = "{p.role}"']
-            if p.badge and p.pin:
-                lines += [f'badge = "{p.badge}"', f'pin_hash = "{hash_pin(p.pin)}"']
-            if p.supervisor:
-                lines.append(f'supervisor = "{p.supervisor}"')
-            lines.append("")
-        return "\n".join(lines)
+        return "\n".join(lines + people_toml(self.people))
 
     async def _start(self) -> None:
         self.sim = await SimStation(

@@ -18,7 +18,7 @@ from lockerd.config import hash_pin, load_config
 from lockerd.daemon import Daemon
 from lockerd.flows import Flows, Scan
 from lockerd.runtime import Runtime
-from lockerd.simpeople import SimPerson
+from lockerd.simpeople import CabinetActor
 
 PINS = {"B-1": "2468", "B-2": "1357", "B-9": "8642"}
 _PIN_HASHES: dict[str, str] = {}
@@ -99,7 +99,7 @@ class Harness:
     data: Path
     sim: SimStation
     daemon: Daemon
-    person: SimPerson
+    person: CabinetActor
 
     @property
     def rt(self) -> Runtime:
@@ -148,7 +148,7 @@ async def running_station(
                      unlock_pulse_ms=2000)  # a loaded machine must not make the person miss it
     await sim.start()
     daemon: Daemon | None = None
-    person = SimPerson(sim.world, step_s=0.02, watch_s=0.002)
+    person = CabinetActor(sim.world, step_s=0.02, watch_s=0.002)
     try:
         root = data or tmp_path / "station"
         if not (root / "ledger.db").exists():
