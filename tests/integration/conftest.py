@@ -4,6 +4,7 @@
 tmp folder; the test can ``stop()``, ``start()`` or ``restart()`` it on the same port.
 ``mqtt_subscriber`` makes paho subscribers with a persistent session (clean_session=False,
 QoS 1) that reconnect by themselves, so a broker restart loses nothing queued for them.
+``context`` and ``page``: the kiosk browser tests' browser (one per test module) and its tab.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from lockerd.broker import MosquittoBroker
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
 
 
 @pytest.fixture()
@@ -107,3 +111,19 @@ def distinct_in_order(seqs: list[int]) -> list[int]:
             seen.add(s)
             out.append(s)
     return out
+
+
+@pytest.fixture(scope="module")
+def context() -> Iterator[BrowserContext]:
+    """One browser (Debian's Chromium, fresh profile) for all of a test module's tests."""
+    # imported here so only the browser tests load Playwright
+    from tests.integration.test_terminal_support import browser
+
+    with browser() as ctx:
+        yield ctx
+
+
+@pytest.fixture(scope="module")
+def page(context: BrowserContext) -> Page:
+    """A tab in the module's browser."""
+    return context.new_page()

@@ -15,13 +15,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Page
 
 from custody.labels import make_label
 from terminal.sessions import TerminalSettings
 from terminal.simkiosk import SimKiosk
 from tests.integration.test_terminal_support import (
-    browser,
     door,
     message,
     scan,
@@ -46,17 +45,6 @@ def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimKiosk]:
     station.clock.jump_to(datetime.combine(day, time(8, 30), ZONE))
     yield station
     station.stop()
-
-
-@pytest.fixture(scope="module")
-def context() -> Iterator[BrowserContext]:
-    with browser() as ctx:
-        yield ctx
-
-
-@pytest.fixture(scope="module")
-def page(context: BrowserContext) -> Page:
-    return context.new_page()
 
 
 def kinds(kiosk: SimKiosk) -> list[str]:

@@ -16,7 +16,6 @@ from custody.labels import make_label
 from terminal.sessions import TerminalSettings
 from terminal.simkiosk import SimKiosk
 from tests.integration.test_terminal_support import (
-    browser,
     door,
     message,
     scan,
@@ -41,17 +40,6 @@ def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimKiosk]:
     ).start()
     yield station
     station.stop()
-
-
-@pytest.fixture(scope="module")
-def context() -> Iterator[BrowserContext]:
-    with browser() as ctx:
-        yield ctx
-
-
-@pytest.fixture(scope="module")
-def page(context: BrowserContext) -> Page:
-    return context.new_page()
 
 
 def tap_pin(page: Page, pin: str) -> None:
