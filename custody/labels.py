@@ -9,9 +9,8 @@ Scheme (documented in ``docs/labels.md``)::
     +-------------------- kind: F = case file, E = exhibit
 
 for example ``E2026-000123-K``. The hybrid MOD 37,36 system catches every single-character
-substitution and every adjacent transposition within the payload (a swap with the check
-character itself is caught in all but a few cases), so a misread or mistyped label is refused
-instead of silently naming another item.
+substitution and all but about 1 in 300 adjacent transpositions (see ``docs/labels.md``), so a
+misread or mistyped label is refused instead of silently naming another item.
 """
 
 from __future__ import annotations
