@@ -19,7 +19,8 @@ BASE = "locker/t1"
 def test_daemon_publishes_every_topic(
     tmp_path: Path, mosquitto: MosquittoBroker, mqtt_subscriber: Callable[..., Subscriber]
 ) -> None:
-    live = mqtt_subscriber(mosquitto.port, [f"{BASE}/custody", f"{BASE}/alarm"])
+    live = mqtt_subscriber(mosquitto.port, [f"{BASE}/custody", f"{BASE}/alarm",
+                                            f"{BASE}/cabinet/+/compartment/+"])
     size = 0
     where = ""
     signed = ""
@@ -29,13 +30,29 @@ def test_daemon_publishes_every_topic(
         [lb] = await h.register_and_hand_over("M-1", "off1", [41], kind="exhibit")
         step = await h.flows.check_in("clerk", await h.scan(lb, "clerk"))
         where = step.compartment
-        _, idx = split_where(where)
+        cab, idx = split_where(where)
+        state_topic = f"{BASE}/cabinet/{cab}/compartment/{idx}"
+
+        def stored() -> bool:  # the check-in's last state: door shut on the item
+            states = [json.loads(p) for p in live.payloads(state_topic)]
+            return bool(states) and states[-1]["door"] == "closed" and states[-1]["occupied"]
+
+        assert await asyncio.to_thread(live.wait_for, stored)
+        before = len(live.payloads(state_topic))
         h.sim.world.force_door(1, idx)  # an alarm, on `alarm` too
         for _ in range(300):
             if "alarm.door_forced" in h.kinds():
                 break
             await asyncio.sleep(0.01)
         h.sim.world.close_door(1, idx)
+
+        # the poller sees the door open and shut in its own time: wait for both states on
+        # the wire before stopping the daemon, or the retained state may still say "open"
+        def opened_then_shut() -> bool:
+            doors = [json.loads(p)["door"] for p in live.payloads(state_topic)[before:]]
+            return "open" in doors and doors[-1] == "closed"
+
+        assert await asyncio.to_thread(live.wait_for, opened_then_shut)
         signed = await h.rt.call(h.rt.ledger.checkpoint)
         await h.rt.feed()
         size = h.rt.ledger.size
