@@ -6,8 +6,18 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+# Property tests judge what the code returns, never how fast: on a shared, loaded machine a
+# per-example deadline or the "too slow" health check would fail a correct run. Tests that
+# set their own @settings inherit these and override only what they name.
+settings.register_profile(
+    "evidence-locker", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("evidence-locker")
 
 
 def shared_dir() -> Path:
