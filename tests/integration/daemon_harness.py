@@ -3,7 +3,8 @@ camera, the daemon on a fresh data directory, and a simulated person at the cabi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,14 @@ from lockerd.runtime import Runtime
 from lockerd.simpeople import CabinetActor
 
 PINS = {"B-1": "2468", "B-2": "1357", "B-9": "8642"}
+# Door timeouts of the test station: the flows wait this long for the simulated person, and
+# the poller alarms a door left open after the close timeout. A loaded machine can hold up
+# the event loop for seconds, so they are generous; tests of a timeout pass a short one.
+DOOR_TIMEOUT_S = 30
+WAIT_S = 30.0  # how long a test waits for something asynchronous before it fails
+# The cabinets' answer timeout: no test here makes a cabinet late, and a flow's release or
+# LED command that times out fails the flow; a stalled test process must not cause that.
+CABINET_TIMEOUT_MS = 10_000
 _PIN_HASHES: dict[str, str] = {}
 
 
@@ -33,7 +42,8 @@ def pin_hash(pin: str) -> str:
 
 def station_config(
     *, tcp_port: int, rtu_url: str | None, compartments: int, mqtt_port: int | None = None,
-    door_open_timeout_s: int = 3, door_close_timeout_s: int = 3, api: bool = False,
+    door_open_timeout_s: int = DOOR_TIMEOUT_S, door_close_timeout_s: int = DOOR_TIMEOUT_S,
+    api: bool = False,
 ) -> str:
     """A test station: cabinet A on Modbus TCP, cabinet B on RTU (when given)."""
     text = f"""
@@ -67,6 +77,7 @@ host = "127.0.0.1"
 port = {tcp_port}
 unit = 1
 compartments = {compartments}
+timeout_ms = {CABINET_TIMEOUT_MS}
 """
     if rtu_url:
         text += f"""
@@ -76,6 +87,7 @@ transport = "modbus-rtu"
 device = "{rtu_url}"
 unit = 2
 compartments = {compartments}
+timeout_ms = {CABINET_TIMEOUT_MS}
 """
     people = [
         ("sup", "Supervisor", "supervisor", "", None),
@@ -123,6 +135,33 @@ class Harness:
     def kinds(self) -> list[str]:
         return [e.kind for e in self.rt.ledger.entries()]
 
+    async def until(self, what: str, done: Callable[[], bool], timeout: float = WAIT_S) -> None:
+        """Wait (on the loop, letting the station run) until ``done()``; fail naming
+        ``what`` if it has not happened within ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not done():
+            if loop.time() > deadline:
+                raise AssertionError(f"{what}: not seen within {timeout:.0f} s")
+            await asyncio.sleep(0.01)
+
+    async def polled(self, cabinet: str, index: int, *, door_closed: bool | None = None,
+                     occupied: bool | None = None) -> None:
+        """Wait until the daemon's poller has read this state of a compartment. Its events
+        are judged in the same loop turn as the read (the alarm desk never suspends), so
+        they have been judged once this returns."""
+
+        def seen() -> bool:
+            status = self.rt.poller.last_status(cabinet)
+            if status is None:
+                return False
+            c = status.compartments[index]
+            return (door_closed is None or c.door_closed == door_closed) and (
+                occupied is None or c.occupied == occupied)
+
+        await self.until(f"poller reads {cabinet}/{index} door_closed={door_closed} "
+                         f"occupied={occupied}", seen)
+
     async def register_and_hand_over(
         self, case_id: str, officer: str, serials: list[int], kind: str = "case_file"
     ) -> list[str]:
@@ -162,7 +201,12 @@ async def running_station(
         daemon = Daemon(load_config(root / "config.toml"))
         await daemon.start()
         person.start()
-        yield Harness(root, sim, daemon, person)
+        h = Harness(root, sim, daemon, person)
+        # the flows pick compartments from the poller's status: let it read every cabinet
+        # once, or a check-in right after the start could find no cabinet polled yet
+        await h.until("first poll of every cabinet", lambda: all(
+            h.rt.poller.last_status(cab) is not None for cab in h.rt.cabinets))
+        yield h
     finally:
         await person.stop()
         if daemon is not None:
