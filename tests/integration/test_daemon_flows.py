@@ -31,11 +31,10 @@ def run(tmp_path: Path, body: Callable[[Harness], Awaitable[None]], **kw: object
 
 
 async def _wait_kinds(h: Harness, kind: str, n: int = 1) -> None:
-    for _ in range(500):
-        if h.kinds().count(kind) >= n:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"no {kind} entry; ledger has {h.kinds()}")
+    try:
+        await h.until(f"{kind} entry", lambda: h.kinds().count(kind) >= n)
+    except AssertionError:
+        raise AssertionError(f"no {kind} entry; ledger has {h.kinds()}") from None
 
 
 def test_check_in_stores_the_item_with_photos_and_the_sensor_confirms(tmp_path: Path) -> None:
@@ -161,12 +160,14 @@ def test_forced_door_and_unexplained_removal_raise_alarms(tmp_path: Path) -> Non
     async def body(h: Harness) -> None:
         [lb] = await h.register_and_hand_over("K-8", "off1", [10], kind="exhibit")
         step = await h.flows.check_in("clerk", await h.scan(lb, "clerk"))
-        _, idx = split_where(step.compartment)
+        cab, idx = split_where(step.compartment)
         w = h.sim.world
+        # each change is made once the poller has read the one before it: a poll that came
+        # late would otherwise see only the door shut on an empty compartment (no tamper)
         w.force_door(1, idx)
-        await asyncio.sleep(0.05)
+        await h.polled(cab, idx, door_closed=False)
         w.take_item(1, idx)
-        await asyncio.sleep(0.05)
+        await h.polled(cab, idx, occupied=False)
         w.close_door(1, idx)
         await _wait_kinds(h, "alarm.door_forced")
         await _wait_kinds(h, "alarm.item_removed")
