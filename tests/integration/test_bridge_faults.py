@@ -27,6 +27,13 @@ N = 8
 
 
 START = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)  # the custody clock, moved only by hand
+# The drivers' answer timeout. The fault tests need a short one (their polls must time out
+# before the late answers come); elsewhere an answer is never expected to be late, and a
+# generous timeout keeps a process stalled for a moment (a loaded machine, a long garbage
+# collection) from turning a healthy poll into a failed one.
+FAULT_TIMEOUT_MS = 300
+TIMEOUT_MS = 10_000
+WAIT_S = 30.0  # a running poller's events: only a failure waits this long
 
 
 def kinds(events: list[CabinetEvent]) -> list[tuple[CabinetEventKind, str, int | None]]:
@@ -35,7 +42,7 @@ def kinds(events: list[CabinetEvent]) -> list[tuple[CabinetEventKind, str, int |
 
 @asynccontextmanager
 async def station(
-    transport: str, **poller_kw: Any
+    transport: str, timeout_ms: int = TIMEOUT_MS, **poller_kw: Any
 ) -> AsyncIterator[tuple[SimStation, list[Cabinet], Poller, FakeClock]]:
     async with SimStation(
         cabinets=2,
@@ -45,7 +52,7 @@ async def station(
         rtu_pty=transport == "modbus-rtu",
         lockboard_pty=transport == "lockboard",
     ) as sim:
-        cabs = build_cabinets(sim.cabinet_settings(transport, timeout_ms=300))
+        cabs = build_cabinets(sim.cabinet_settings(transport, timeout_ms=timeout_ms))
         clock = FakeClock(START)
         queue: asyncio.Queue[CabinetEvent] = asyncio.Queue()
         poller = Poller(cabs, queue, clock=clock, offline_after=3, **poller_kw)
@@ -69,7 +76,7 @@ TRANSPORTS = ["modbus-tcp", "modbus-rtu", "lockboard"]
 @pytest.mark.parametrize("fault", FAULTS)
 def test_fault_goes_offline_after_n_polls_and_recovers(transport: str, fault: str) -> None:
     async def main() -> None:
-        async with station(transport) as (sim, _cabs, poller, _clock):
+        async with station(transport, FAULT_TIMEOUT_MS) as (sim, _cabs, poller, _clock):
             faults = sim.world.faults(1)
             if fault == "no_answer":
                 faults.no_answer = True
@@ -193,16 +200,19 @@ def test_running_poller_survives_a_failing_handler_and_a_dropped_unit() -> None:
             poller = Poller(cabs, handler, period_s=0.02, offline_after=2, backoff_max_s=0.1)
             poller.start()
             try:
-                await asyncio.sleep(0.1)  # let it take its baseline
+                # the baseline: a door forced before the first read would be no change
+                async with asyncio.timeout(WAIT_S):
+                    while any(poller.last_status(c) is None for c in ("1", "2")):
+                        await asyncio.sleep(0.01)
                 sim.world.force_door(1, 0)
-                ev = await asyncio.wait_for(got.get(), 10)
+                ev = await asyncio.wait_for(got.get(), WAIT_S)
                 assert (ev.kind, ev.cabinet_id, ev.compartment) == (K.DOOR_OPENED, "1", 0)
-                assert (await asyncio.wait_for(got.get(), 10)).kind == K.TAMPER
+                assert (await asyncio.wait_for(got.get(), WAIT_S)).kind == K.TAMPER
                 sim.world.drop_unit(2)
-                ev = await asyncio.wait_for(got.get(), 10)
+                ev = await asyncio.wait_for(got.get(), WAIT_S)
                 assert (ev.kind, ev.cabinet_id) == (K.OFFLINE, "2")
                 sim.world.restore_unit(2)
-                ev = await asyncio.wait_for(got.get(), 10)
+                ev = await asyncio.wait_for(got.get(), WAIT_S)
                 assert (ev.kind, ev.cabinet_id) == (K.ONLINE, "2")
             finally:
                 await poller.stop()
