@@ -57,7 +57,7 @@ class Subscriber:
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port, keepalive=10)
         self.client.loop_start()
-        if not self._subscribed.wait(10):
+        if not self._subscribed.wait(30):
             raise RuntimeError("subscriber never subscribed")
 
     def _on_connect(self, c: Any, u: Any, flags: Any, reason: Any, props: Any) -> None:

@@ -67,9 +67,12 @@ def test_broker_restart_in_a_busy_minute_loses_and_reorders_nothing(
     store = OutboxStore(tmp_path / "outbox.db")
     pub = _publisher(store, mosquitto)
     produced = threading.Event()
+    broker_down = threading.Event()
 
     def produce() -> None:
         for i in range(total):
+            if i == total // 2:  # the second half goes in during the outage, whatever the pace
+                broker_down.wait(60)
             store.enqueue(_msg(i))
             pub.wake()
             if i % 50 == 0:
@@ -83,8 +86,10 @@ def test_broker_restart_in_a_busy_minute_loses_and_reorders_nothing(
         assert sub.wait_for(lambda: len(_seqs(sub)) >= 200)
         mosquitto.stop()
         sessions = pub.sessions
+        broker_down.set()
         time.sleep(0.3)  # an outage, with the producer still enqueuing
-        assert store.counts()[0] > 0  # nothing can be acknowledged while the broker is down
+        # nothing can be acknowledged while the broker is down
+        assert sub.wait_for(lambda: store.counts()[0] > 0)
         mosquitto.start()
         producer.join(60)
         assert produced.is_set()
@@ -95,6 +100,7 @@ def test_broker_restart_in_a_busy_minute_loses_and_reorders_nothing(
         assert distinct_in_order(arrived) == list(range(total))  # none lost, none reordered
         assert store.counts() == (0, total)
     finally:
+        broker_down.set()  # a failed wait above must not leave the producer waiting
         producer.join(60)
         pub.stop()
         store.close()
@@ -133,7 +139,7 @@ def test_status_retained_online_then_offline_on_clean_stop(
 ) -> None:
     store = OutboxStore(tmp_path / "outbox.db")
     pub = _publisher(store, mosquitto)
-    assert pub.wait_online(10)
+    assert pub.wait_online(30)
     first = mqtt_subscriber(mosquitto.port, [TOPICS.status], persistent=False)
     assert first.wait_for(lambda: first.payloads(TOPICS.status) == [b"online"])
     assert first.messages[0][2] is True  # retained
@@ -186,7 +192,7 @@ def test_notifier_goes_through_outbox_once_per_key(
     try:
         notifier.send(notice)
         notifier.send(notice)  # a restarted rules engine re-sending: not delivered twice
-        assert pub.wait_drained(10)
+        assert pub.wait_drained(30)
         assert sub.wait_for(lambda: len(sub.payloads(topic)) >= 1)
         time.sleep(0.2)
         got = [json.loads(p) for p in sub.payloads(topic)]
