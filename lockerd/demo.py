@@ -133,6 +133,7 @@ class Script:
             raise UsageError("the demo needs the simulated camera")
         self.camera = camera
         self.problems: list[str] = []
+        self._told: set[str] = set()  # keys of the ladder notices already shown
 
     def at(self, hh: int, mm: int) -> None:
         """Jump to HH:MM of the demo day (never backwards: a scene that ran late stays)."""
@@ -147,10 +148,33 @@ class Script:
         return await self.flows.scan(actor=actor, step=step, expect=lbl)
 
     async def tick(self) -> None:
-        sent = await self.rt.call(self.rt.custody.tick)
+        cs = self.rt.custody
+        await self.rt.call(cs.tick)
         self.rt.ledger_changed()
-        for n in sent:
-            self.log(f"  notice -> {n.role} {n.person}: {n.subject}")
+        # The daemon's own rules tick runs too, and may send a step first (e.g. when it ran
+        # just after a jump of the clock): show every ladder notice in the ledger not shown
+        # yet, whichever tick sent it, rather than only what this tick returned.
+        ladder = await self.rt.call(
+            lambda: [n for n in cs.projection.notices.values() if n.refs.get("rule")]
+        )
+        for n in ladder:
+            if n.key not in self._told:
+                self._told.add(n.key)
+                self.log(f"  notice -> {n.role} {n.person}: {n.subject}")
+
+    async def seen(self, cab: str, idx: int, *, door_closed: bool | None = None,
+                   occupied: bool | None = None) -> None:
+        """Wait until the poller has read this state of a compartment (its events are
+        judged as it reads): a change made before that could go unseen."""
+        for _ in range(1500):
+            st = self.rt.poller.last_status(cab)
+            if st is not None:
+                c = st.compartments[idx]
+                if (door_closed is None or c.door_closed == door_closed) and (
+                        occupied is None or c.occupied == occupied):
+                    return
+            await asyncio.sleep(0.02)
+        self.problems.append(f"the poller never read {cab}/{idx} as expected")
 
     async def run(self) -> None:
         rt, cs = self.rt, self.rt.custody
@@ -257,9 +281,9 @@ class Script:
         unit = 1 if cab == "A" else 2
         before = len(rt.alarms.raised)
         self.sim.world.force_door(unit, int(idx))
-        await asyncio.sleep(0.1)
+        await self.seen(cab, int(idx), door_closed=False)
         self.sim.world.take_item(unit, int(idx))
-        await asyncio.sleep(0.1)
+        await self.seen(cab, int(idx), occupied=False)
         self.sim.world.close_door(unit, int(idx))
         for _ in range(1500):
             if len(rt.alarms.raised) >= before + 2:
