@@ -17,6 +17,7 @@ from terminal.sessions import TerminalSettings
 from terminal.simkiosk import SimKiosk
 from tests.integration.test_terminal_support import (
     door,
+    eventually,
     message,
     scan,
     shoot,
@@ -37,6 +38,9 @@ def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimKiosk]:
             pin_max_attempts=3,
             pin_lockout_s=LOCKOUT_S,
         ),  # written to [terminal] of the station's config
+        # the lock stays released while the test walks to the door: the page's load after
+        # the release can take longer than a real 0.5 s pulse on a busy machine
+        unlock_pulse_ms=120_000,
     ).start()
     yield station
     station.stop()
@@ -259,5 +263,6 @@ def test_a_step_left_half_done_is_not_passed_over(kiosk: SimKiosk, page: Page) -
         "() => document.querySelector('#alarm-list').textContent.includes('A/4')")
     gone = [b for b in kiosk.entries("alarm.item_removed") if b["compartment"] == "A/4"]
     assert len(gone) == 1 and gone[0]["event"] == "abandoned" and f3 in gone[0]["item"]
-    assert not kiosk.world.cabinet(1).comp(4).led
+    # the abandoned step switches the LED off just after writing the alarm, in its own task
+    eventually("LED of A/4 off", lambda: not kiosk.world.cabinet(1).comp(4).led)
     assert not [b for b in kiosk.entries("item.checked_out") if b["case"] == "2026-XS-0600"]
