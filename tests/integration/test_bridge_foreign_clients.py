@@ -22,6 +22,9 @@ from hw_sim.cabinet_world import ManualTime
 from hw_sim.station import SimStation
 
 N = 8
+# Answer timeouts of the clients (mbpoll's maximum is 10 s): only a hang gets near them, and a
+# short one turned a moment's stall of this busy process (the simulator's) into a failure.
+TIMEOUT_S = 10
 
 
 def run(coro: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -35,7 +38,7 @@ async def mbpoll(*args: str) -> str:
         "-1",
         "-0",
         "-o",
-        "2",
+        str(TIMEOUT_S),
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -54,7 +57,7 @@ def test_pymodbus_client_over_tcp_reads_and_drives_the_reference_map() -> None:
     async def main() -> None:
         clock = ManualTime()
         async with SimStation(cabinets=2, compartments=N, now=clock) as sim:
-            client = AsyncModbusTcpClient("127.0.0.1", port=sim.tcp_port or 0, timeout=2)
+            client = AsyncModbusTcpClient("127.0.0.1", port=sim.tcp_port or 0, timeout=TIMEOUT_S)
             assert await client.connect()
             try:
                 ir = await client.read_input_registers(0, count=3, device_id=2)
@@ -98,7 +101,7 @@ def test_pymodbus_client_over_rtu_socket() -> None:
     async def main() -> None:
         async with SimStation(cabinets=3, compartments=N, tcp=False, rtu_socket=True) as sim:
             assert sim.rtu_socket_url is not None
-            client = AsyncModbusSerialClient(sim.rtu_socket_url, timeout=2)
+            client = AsyncModbusSerialClient(sim.rtu_socket_url, timeout=TIMEOUT_S)
             assert await client.connect()
             try:
                 ir = await client.read_input_registers(0, count=3, device_id=3)
@@ -169,7 +172,7 @@ def test_locker_sim_process_serves_mbpoll_and_pymodbus() -> None:
         )
         assert values(out) == {0: N, 1: 0x0100, 2: 0}
         asyncio.run(mbpoll("-m", "tcp", "-p", port, "-a", "3", "-t", "0", "-r", "101", host, "1"))
-        with ModbusTcpClient(host, port=int(port), timeout=2) as client:
+        with ModbusTcpClient(host, port=int(port), timeout=TIMEOUT_S) as client:
             assert client.read_coils(100, count=3, device_id=3).bits[:3] == [False, True, False]
             assert client.read_coils(100, count=3, device_id=1).bits[:3] == [False, False, False]
     finally:

@@ -41,7 +41,9 @@ def test_vendor_map_from_config_end_to_end() -> None:
     async def main() -> None:
         regmap = RegisterMap.from_mapping(VENDOR)
         async with SimStation(cabinets=2, compartments=N, now=ManualTime(), regmap=regmap) as sim:
-            settings = sim.cabinet_settings("modbus-tcp", compartments=N, map=VENDOR)
+            # a generous answer timeout: nothing here is late, but a stalled process could be
+            settings = sim.cabinet_settings("modbus-tcp", compartments=N, map=VENDOR,
+                                            timeout_ms=10_000)
             cabs = build_cabinets(settings)
             cab = cabs[0]
             assert isinstance(cab, ModbusCabinet)
@@ -49,7 +51,7 @@ def test_vendor_map_from_config_end_to_end() -> None:
                 st = await cab.read_status()
                 assert all(c.door_closed and c.locked for c in st.compartments)
                 # the raw bits really are inverted on the wire
-                raw = AsyncModbusTcpClient("127.0.0.1", port=sim.tcp_port or 0, timeout=2)
+                raw = AsyncModbusTcpClient("127.0.0.1", port=sim.tcp_port or 0, timeout=10)
                 assert await raw.connect()
                 di = await raw.read_discrete_inputs(500, count=N, device_id=1)
                 assert not any(di.bits[:N])
