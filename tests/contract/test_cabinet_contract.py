@@ -26,6 +26,11 @@ KINDS = ["fake", "modbus-tcp", "modbus-rtu-pty", "modbus-rtu-socket", "lockboard
 N = 8
 
 pytestmark = pytest.mark.parametrize("kind", KINDS)
+# The drivers' answer timeout: the silent-unit scenario waits it out, so it is short there;
+# elsewhere no answer is late, and a generous timeout keeps a moment's stall of this process
+# (which also runs the simulator) from failing a healthy read.
+SILENT_TIMEOUT_MS = 1000
+TIMEOUT_MS = 10_000
 
 
 @dataclass
@@ -36,7 +41,7 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(kind: str) -> AsyncIterator[Rig]:
+async def rig(kind: str, timeout_ms: int = TIMEOUT_MS) -> AsyncIterator[Rig]:
     clock = ManualTime()
     async with SimStation(
         cabinets=2,
@@ -54,7 +59,7 @@ async def rig(kind: str) -> AsyncIterator[Rig]:
             transport = {"modbus-tcp": "modbus-tcp", "lockboard-pty": "lockboard"}.get(
                 kind, "modbus-rtu"
             )
-            cabs = build_cabinets(sim.cabinet_settings(transport, timeout_ms=1000))
+            cabs = build_cabinets(sim.cabinet_settings(transport, timeout_ms=timeout_ms))
         try:
             yield Rig(sim, clock, cabs)
         finally:
@@ -62,9 +67,11 @@ async def rig(kind: str) -> AsyncIterator[Rig]:
                 await c.close()
 
 
-def run(kind: str, scenario: Callable[[Rig], Awaitable[None]]) -> None:
+def run(
+    kind: str, scenario: Callable[[Rig], Awaitable[None]], timeout_ms: int = TIMEOUT_MS
+) -> None:
     async def main() -> None:
-        async with rig(kind) as r:
+        async with rig(kind, timeout_ms) as r:
             await scenario(r)
 
     asyncio.run(main())
@@ -191,4 +198,4 @@ def test_silent_unit_raises_offline_then_recovers(kind: str) -> None:
         world.restore_unit(1)
         assert len((await cab.read_status()).compartments) == N
 
-    run(kind, scenario)
+    run(kind, scenario, SILENT_TIMEOUT_MS)
