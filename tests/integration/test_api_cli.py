@@ -120,12 +120,12 @@ def test_locker_api_serves_and_honours_revocation(station: Station) -> None:
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             assert time.monotonic() < deadline, "locker api did not start"
             time.sleep(0.1)
-        who = httpx.get(url + "/v1/whoami", headers=auth(secret), timeout=10).json()
+        who = httpx.get(url + "/v1/whoami", headers=auth(secret), timeout=30).json()
         assert who == {"token_id": token_id, "role": "officer", "person": "wang"}
-        cases = httpx.get(url + "/v1/cases", headers=auth(secret), timeout=10).json()
+        cases = httpx.get(url + "/v1/cases", headers=auth(secret), timeout=30).json()
         assert [c["case_id"] for c in cases["items"]] == ["C-1"]
         assert locker("token", "revoke", "--data", str(station.data), token_id).returncode == 0
-        again = httpx.get(url + "/v1/cases", headers=auth(secret), timeout=10)
+        again = httpx.get(url + "/v1/cases", headers=auth(secret), timeout=30)
         assert again.status_code == 401 and "revoked" in again.json()["detail"]
     finally:
         proc.terminate()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +20,12 @@ from custody.settings import DEFAULT_CHECKLIST
 from tests.integration.api_support import E1, F1, Station, auth, build_station, serve_station
 
 READ_AT = datetime(2026, 3, 2, 12, 30, 5, tzinfo=UTC)
+
+
+def _get(url: str, **kw: Any) -> httpx.Response:
+    """GET with a generous timeout (httpx's default is 5 s; the server shares this busy
+    process), as the other API tests do."""
+    return httpx.get(url, timeout=30, **kw)
 
 
 @pytest.fixture()
@@ -49,7 +56,7 @@ def test_live_cabinet_state_next_to_the_ledger(station: Station) -> None:
     source = _live()
     assert isinstance(source, CabinetStateSource)
     with serve_station(station, cabinet_state=source) as url:
-        cabs = httpx.get(url + "/v1/cabinets", headers=auth(station.tokens["clerk"])).json()
+        cabs = _get(url + "/v1/cabinets", headers=auth(station.tokens["clerk"])).json()
     a, b = cabs["items"]
     assert a["source"] == "live" and a["online"] is True
     assert a["read_at"] == "2026-03-02T12:30:05.000Z" and a["door_event_counter"] == 17
@@ -66,7 +73,7 @@ def test_live_cabinet_state_next_to_the_ledger(station: Station) -> None:
 def test_index_persists_and_catches_up_across_restarts(station: Station) -> None:
     token = station.tokens["auditor"]
     with serve_station(station) as url:
-        first = httpx.get(url + f"/v1/items/{F1}/history", headers=auth(token)).json()
+        first = _get(url + f"/v1/items/{F1}/history", headers=auth(token)).json()
     db = station.data / INDEX_NAME
     with sqlite3.connect(db) as conn:
         size = int(conn.execute("SELECT value FROM meta WHERE key='size'").fetchone()[0])
@@ -74,7 +81,7 @@ def test_index_persists_and_catches_up_across_restarts(station: Station) -> None
     # the ledger grows while the API is down; the restarted API indexes only the new part
     station.service.return_item(F1, photos=[station.photo("back")], actor="wang")
     with serve_station(station) as url:
-        again = httpx.get(url + f"/v1/items/{F1}/history", headers=auth(token)).json()
+        again = _get(url + f"/v1/items/{F1}/history", headers=auth(token)).json()
     assert again["total"] == first["total"] + 1
     assert again["items"][-1]["kind"] == "item.returned"
 
@@ -89,7 +96,7 @@ def test_an_index_that_does_not_match_the_ledger_is_rebuilt(station: Station) ->
         conn.execute("UPDATE meta SET value='AAAA' WHERE key='last_leaf'")
         conn.execute("INSERT INTO item_seq VALUES (?, 1)", (F1,))
     with serve_station(station) as url:
-        hist = httpx.get(url + f"/v1/items/{F1}/history", headers=auth(token)).json()
+        hist = _get(url + f"/v1/items/{F1}/history", headers=auth(token)).json()
     assert 1 not in [e["seq"] for e in hist["items"]]  # seq 1 is case C-2's registration
     assert all(F1 in str(e["fields"]) for e in hist["items"])
 
@@ -117,7 +124,7 @@ def _walk(url: str, token: str, limit: int) -> list[dict[str, object]]:
     seen: list[dict[str, object]] = []
     offset: int | None = 0
     while offset is not None:
-        r = httpx.get(url + "/v1/cabinets", headers=auth(token),
+        r = _get(url + "/v1/cabinets", headers=auth(token),
                       params={"offset": offset, "limit": limit})
         assert r.status_code == 200, r.text
         page = r.json()
@@ -132,7 +139,7 @@ def test_cabinets_are_paginated(station: Station) -> None:
     d1, c3 = _store_in_more_cabinets(station)
     token = station.tokens["supervisor"]
     with serve_station(station, cabinet_state=_live()) as url:
-        whole = httpx.get(url + "/v1/cabinets", headers=auth(token),
+        whole = _get(url + "/v1/cabinets", headers=auth(token),
                           params={"limit": 500}).json()
         # live cabinets in the poller's order, then those only the ledger knows, by id
         assert [c["cabinet_id"] for c in whole["items"]] == ["A", "B", "C", "D"]
@@ -142,16 +149,16 @@ def test_cabinets_are_paginated(station: Station) -> None:
         assert whole["items"][3]["compartments"][0]["items"] == [d1]
         for limit in (1, 3):
             assert _walk(url, token, limit) == whole["items"]
-        first = httpx.get(url + "/v1/cabinets", headers=auth(token), params={"limit": 3}).json()
+        first = _get(url + "/v1/cabinets", headers=auth(token), params={"limit": 3}).json()
         assert first["next_offset"] == 3 and len(first["items"]) == 3
-        past = httpx.get(url + "/v1/cabinets", headers=auth(token), params={"offset": 9}).json()
+        past = _get(url + "/v1/cabinets", headers=auth(token), params={"offset": 9}).json()
         assert past == {"items": [], "total": 4, "offset": 9, "limit": 50, "next_offset": None}
         for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "x"}):
-            r = httpx.get(url + "/v1/cabinets", headers=auth(token), params=bad)
+            r = _get(url + "/v1/cabinets", headers=auth(token), params=bad)
             assert r.status_code == 422, bad
-        one = httpx.get(url + "/v1/cabinets/D", headers=auth(token)).json()
+        one = _get(url + "/v1/cabinets/D", headers=auth(token)).json()
         assert one == whole["items"][3]
-        schema = httpx.get(url + "/openapi.json").json()
+        schema = _get(url + "/openapi.json").json()
         ok = schema["paths"]["/v1/cabinets"]["get"]["responses"]["200"]["content"]
         ref = ok["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
         props = schema["components"]["schemas"][ref]["properties"]
@@ -159,6 +166,6 @@ def test_cabinets_are_paginated(station: Station) -> None:
         params = {p["name"] for p in schema["paths"]["/v1/cabinets"]["get"]["parameters"]}
         assert {"offset", "limit"} <= params
     with serve_station(station) as url:  # no poller: only the ledger's cabinets, by id
-        ids = [c["cabinet_id"] for c in httpx.get(
+        ids = [c["cabinet_id"] for c in _get(
             url + "/v1/cabinets", headers=auth(token), params={"limit": 2}).json()["items"]]
         assert ids == ["A", "C"]
