@@ -26,11 +26,16 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
 
+# How long a test lets Mosquitto take to listen (MosquittoBroker.start's default is 10 s):
+# it is up in a blink, but a loaded machine may be slow to start a process.
+BROKER_START_S = 30.0
+
+
 @pytest.fixture()
 def mosquitto(tmp_path: Path) -> Iterator[MosquittoBroker]:
     """A running Mosquitto on 127.0.0.1:<free port>, stopped at the end of the test."""
     broker = MosquittoBroker(tmp_path / "mosquitto")
-    broker.start()
+    broker.start(BROKER_START_S)
     try:
         yield broker
     finally:

@@ -14,7 +14,7 @@ from custody.ledger.station import init_station
 from lockerd.broker import MosquittoBroker
 from lockerd.mqtt import Topics, feed_ledger
 from lockerd.outbox import BrokerSettings, OutboxPublisher, OutboxStore
-from tests.integration.conftest import Subscriber, distinct_in_order
+from tests.integration.conftest import BROKER_START_S, Subscriber, distinct_in_order
 
 TOPICS = Topics("st-ledger")
 
@@ -92,7 +92,7 @@ def test_broker_stopped_in_a_busy_minute_subscriber_still_gets_every_entry(
         mosquitto.stop()
         sessions = pub.sessions
         time.sleep(0.5)
-        mosquitto.start()
+        mosquitto.start(BROKER_START_S)
         writer.join(120)
         assert done.is_set()
         assert pub.wait_drained(60)

@@ -17,7 +17,7 @@ from custody.ports import Notice
 from lockerd.broker import MosquittoBroker
 from lockerd.mqtt import MqttNotifier, Topics
 from lockerd.outbox import BrokerSettings, OutboxPublisher, OutboxStore, OutMessage
-from tests.integration.conftest import Subscriber, distinct_in_order
+from tests.integration.conftest import BROKER_START_S, Subscriber, distinct_in_order
 
 TOPICS = Topics("st1")
 
@@ -90,7 +90,7 @@ def test_broker_restart_in_a_busy_minute_loses_and_reorders_nothing(
         time.sleep(0.3)  # an outage, with the producer still enqueuing
         # nothing can be acknowledged while the broker is down
         assert sub.wait_for(lambda: store.counts()[0] > 0)
-        mosquitto.start()
+        mosquitto.start(BROKER_START_S)
         producer.join(60)
         assert produced.is_set()
         assert pub.wait_drained(60)
@@ -118,7 +118,7 @@ def test_outbox_keeps_messages_while_no_broker_and_across_processes(
     assert store.counts() == (50, 0)  # no broker: nothing marked sent
     pub.stop()
     store.close()
-    broker.start()
+    broker.start(BROKER_START_S)
     try:
         sub = mqtt_subscriber(broker.port, [TOPICS.custody])
         store2 = OutboxStore(tmp_path / "outbox.db")  # a restarted daemon
