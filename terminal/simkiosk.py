@@ -64,6 +64,7 @@ class SimKiosk:
         camera_size: tuple[int, int] = (1920, 1080),  # labels read every time (960 px: 80 %)
         poll_period_s: float = 0.1,
         unlock_pulse_ms: int = 500,
+        answer_timeout_ms: int = 2000,
         port: int = 0,
     ) -> None:
         self.data_dir = Path(data_dir)
@@ -76,6 +77,9 @@ class SimKiosk:
                                       trouble=Trouble.clean(), clock=self.clock)
         self.poll_period_s = poll_period_s
         self.unlock_pulse_ms = unlock_pulse_ms
+        # the cabinet's answer timeout: longer than the 500 ms default, so that a pause of
+        # this process (which also runs the simulated cabinet) does not fail a release
+        self.answer_timeout_ms = answer_timeout_ms
         self.port = port
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="simkiosk", daemon=True)
@@ -162,7 +166,8 @@ class SimKiosk:
             "[api]", "enabled = true", 'host = "127.0.0.1"', f"port = {self.port}", "",
             "[mqtt]", "enabled = false", "",
             "[[cabinets]]", 'id = "A"', 'transport = "modbus-tcp"', 'host = "127.0.0.1"',
-            f"port = {tcp_port}", "unit = 1", f"compartments = {self.compartments}", "",
+            f"port = {tcp_port}", "unit = 1", f"compartments = {self.compartments}",
+            f"timeout_ms = {self.answer_timeout_ms}", "",
         ]
         return "\n".join(lines + people_toml(self.people))
 
