@@ -103,6 +103,27 @@ class Poller:
         """The last status read, or None before the first good poll."""
         return self._st(cabinet_id).last
 
+    def has_read(
+        self,
+        cabinet_id: str,
+        compartment: int,
+        *,
+        door_closed: bool | None = None,
+        occupied: bool | None = None,
+    ) -> bool:
+        """Whether the last status read shows this compartment in this state (``None``: any).
+
+        The events of a read are delivered before the next one is taken, so once this is
+        true, a change made now is seen as a change from this state.
+        """
+        status = self.last_status(cabinet_id)
+        if status is None or compartment >= len(status.compartments):
+            return False
+        c = status.compartments[compartment]
+        return (door_closed is None or c.door_closed == door_closed) and (
+            occupied is None or c.occupied == occupied
+        )
+
     def expect_open(self, cabinet_id: str, compartment: int, window_s: float = 30.0) -> None:
         """Announce a commanded release: the door may open within ``window_s`` (no tamper).
 

@@ -167,12 +167,8 @@ class Script:
         """Wait until the poller has read this state of a compartment (its events are
         judged as it reads): a change made before that could go unseen."""
         for _ in range(1500):
-            st = self.rt.poller.last_status(cab)
-            if st is not None:
-                c = st.compartments[idx]
-                if (door_closed is None or c.door_closed == door_closed) and (
-                        occupied is None or c.occupied == occupied):
-                    return
+            if self.rt.poller.has_read(cab, idx, door_closed=door_closed, occupied=occupied):
+                return
             await asyncio.sleep(0.02)
         self.problems.append(f"the poller never read {cab}/{idx} as expected")
 

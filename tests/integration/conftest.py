@@ -42,6 +42,17 @@ def mosquitto(tmp_path: Path) -> Iterator[MosquittoBroker]:
         broker.stop()
 
 
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Whether ``predicate()`` comes true within ``timeout`` seconds (checked every 20 ms),
+    for what another thread or process does in its own time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
 class Subscriber:
     """Collects (topic, payload, retain) of every message on its topic filters."""
 
@@ -80,12 +91,7 @@ class Subscriber:
             return [p for t, p, _ in self.messages if t == topic]
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.02)
-        return predicate()
+        return wait_until(predicate, timeout)
 
     def close(self) -> None:
         self.client.disconnect()

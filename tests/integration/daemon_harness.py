@@ -151,16 +151,9 @@ class Harness:
         are judged in the same loop turn as the read (the alarm desk never suspends), so
         they have been judged once this returns."""
 
-        def seen() -> bool:
-            status = self.rt.poller.last_status(cabinet)
-            if status is None:
-                return False
-            c = status.compartments[index]
-            return (door_closed is None or c.door_closed == door_closed) and (
-                occupied is None or c.occupied == occupied)
-
         await self.until(f"poller reads {cabinet}/{index} door_closed={door_closed} "
-                         f"occupied={occupied}", seen)
+                         f"occupied={occupied}", lambda: self.rt.poller.has_read(
+                             cabinet, index, door_closed=door_closed, occupied=occupied))
 
     async def register_and_hand_over(
         self, case_id: str, officer: str, serials: list[int], kind: str = "case_file"

@@ -15,9 +15,9 @@ from playwright.sync_api import BrowserContext, Page, Route
 from custody.labels import make_label
 from terminal.sessions import TerminalSettings
 from terminal.simkiosk import SimKiosk
+from tests.integration.conftest import wait_until
 from tests.integration.test_terminal_support import (
     door,
-    eventually,
     message,
     scan,
     shoot,
@@ -264,5 +264,5 @@ def test_a_step_left_half_done_is_not_passed_over(kiosk: SimKiosk, page: Page) -
     gone = [b for b in kiosk.entries("alarm.item_removed") if b["compartment"] == "A/4"]
     assert len(gone) == 1 and gone[0]["event"] == "abandoned" and f3 in gone[0]["item"]
     # the abandoned step switches the LED off just after writing the alarm, in its own task
-    eventually("LED of A/4 off", lambda: not kiosk.world.cabinet(1).comp(4).led)
+    assert wait_until(lambda: not kiosk.world.cabinet(1).comp(4).led), "LED of A/4 still on"
     assert not [b for b in kiosk.entries("item.checked_out") if b["case"] == "2026-XS-0600"]

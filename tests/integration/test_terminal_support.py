@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -175,10 +174,7 @@ def place_quietly(kiosk: SimKiosk, index: int) -> None:
     kiosk.world.cabinet(1).comp(index).occupied = True
 
     async def seen() -> None:
-        while True:
-            status = kiosk.poller.last_status("A")
-            if status is not None and status.compartments[index].occupied:
-                break
+        while not kiosk.poller.has_read("A", index, occupied=True):
             await asyncio.sleep(0.02)
         await asyncio.sleep(2 * kiosk.poll_period_s)  # the event is judged under the claim
 
@@ -189,11 +185,3 @@ def place_quietly(kiosk: SimKiosk, index: int) -> None:
 def door(page: Page, closed: bool) -> None:
     page.locator(f"#door-state[data-closed='{'yes' if closed else 'no'}']").wait_for()
 
-
-def eventually(what: str, done: Callable[[], bool], timeout: float = TIMEOUT_MS / 1000) -> None:
-    """Wait until ``done()`` (something the station's loop does in its own time); fail
-    naming ``what`` if it has not happened within ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, f"{what}: not seen within {timeout:.0f} s"
-        time.sleep(0.02)

@@ -218,3 +218,21 @@ def test_release_through_the_poller_is_not_tamper_and_a_failed_one_is_withdrawn(
         assert (K.TAMPER, 3) in ks(await poller.poll_once("A"))
 
     run(main)
+
+
+def test_has_read_answers_from_the_last_read_not_the_world() -> None:
+    async def main() -> None:
+        world, _t, _clock, poller, _sink = setup()
+        assert not poller.has_read("A", 1)  # nothing read yet
+        await poller.poll_once("A")
+        assert poller.has_read("A", 1, door_closed=True, occupied=False)
+        world.force_door(1, 1)
+        world.put_item(1, 1)
+        assert poller.has_read("A", 1, door_closed=True)  # changed, but not read yet
+        await poller.poll_once("A")
+        assert poller.has_read("A", 1, door_closed=False, occupied=True)
+        assert not poller.has_read("A", 1, door_closed=False, occupied=False)
+        assert not poller.has_read("A", 99) and poller.has_read("A", 1)
+        assert not poller.has_read("B", 1)  # B has never been read
+
+    run(main)
