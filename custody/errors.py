@@ -19,3 +19,15 @@ class ConfigError(LockerError):
 
 class UsageError(LockerError):
     """The caller asked for something that makes no sense (bad arguments, bad ids)."""
+
+
+class SettingError(ConfigError, ValueError):
+    """One setting has a value its settings class refuses; ``key`` names it.
+
+    Also a :class:`ValueError`, so that when pydantic validates a config file into a settings
+    dataclass, the refusal becomes a validation error that the config loader places at the
+    key's file and line."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key

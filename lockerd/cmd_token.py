@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from api.auth import Role, TokenStore, parse_role
+from api.auth import TokenStore, parse_role
+from custody.domain.roles import TOKEN_ROLES
 from custody.errors import UsageError
 
 
@@ -79,7 +80,7 @@ def _revoke(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``locker token`` and its subcommands."""
-    roles = ", ".join(r.value for r in Role)
+    roles = ", ".join(TOKEN_ROLES)
     parser = subparsers.add_parser(
         "token",
         help="issue, list and revoke read-API tokens",

@@ -22,7 +22,6 @@ from fastapi import FastAPI
 
 from terminal.alarm_board import LedgerAlarmBoard
 from terminal.app import create_terminal_app
-from terminal.i18n import normalise_language
 from terminal.sessions import BadgeHolder, TerminalSettings
 from terminal.station import TerminalStation
 
@@ -35,17 +34,6 @@ def badge_holders(people: Any) -> list[BadgeHolder]:
         BadgeHolder(p.id, p.name, p.role, p.badge, p.pin_hash)
         for p in people if p.badge and p.pin_hash
     ]
-
-
-def settings_from_config(section: Any) -> TerminalSettings:
-    """``[terminal]`` -> :class:`TerminalSettings` (keys the section lacks keep defaults)."""
-    defaults = TerminalSettings()
-    return TerminalSettings(
-        idle_lock_s=int(getattr(section, "idle_lock_s", defaults.idle_lock_s)),
-        pin_max_attempts=int(getattr(section, "pin_max_attempts", defaults.pin_max_attempts)),
-        pin_lockout_s=int(getattr(section, "pin_lockout_s", defaults.pin_lockout_s)),
-        language=normalise_language(str(getattr(section, "language", defaults.language))),
-    )
 
 
 def station_from_runtime(rt: Any, settings: TerminalSettings | None = None) -> TerminalStation:
@@ -72,7 +60,7 @@ def station_from_runtime(rt: Any, settings: TerminalSettings | None = None) -> T
         reader=rt.reader,
         photos=rt.photos,
         clock=rt.clock,
-        settings=settings or settings_from_config(rt.cfg.terminal),
+        settings=settings or rt.cfg.terminal,  # [terminal] is a TerminalSettings
         alarms=LedgerAlarmBoard(lambda start: ledger.entries(start), record),
         station_name=str(getattr(rt.cfg.station, "name", "") or rt.cfg.station.id),
         expect_open=rt.poller.expect_open,

@@ -7,22 +7,14 @@ each case carries its own complainant contact (:class:`Complainant`).
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from custody.domain.errors import RoleError, UnknownPersonError
+from custody.domain.roles import Role
 from custody.errors import ConfigError
 
-
-class Role(enum.StrEnum):
-    """A person's role at the station. Values appear in ledger entries and notices."""
-
-    OFFICER = "officer"
-    CLERK = "clerk"
-    SUPERVISOR = "supervisor"
-    LEGAL = "legal"
-    AUDITOR = "auditor"
+__all__ = ["Complainant", "Directory", "Person", "Role"]
 
 
 @dataclass(frozen=True)
