@@ -1,4 +1,5 @@
-"""People and roles: officers, clerks, supervisors, the legal section, auditors.
+"""People: officers, clerks, supervisors, the legal section, auditors (their roles are
+:mod:`custody.domain.roles`).
 
 The station's config lists them until a directory is wired in. Every officer has exactly
 one supervisor, who must be listed with the ``supervisor`` role. Complainants are not staff:

@@ -15,6 +15,7 @@ from custody.domain.roles import Role
 from custody.errors import ConfigError
 from custody.ledger.station import init_station
 from lockerd.config import (
+    StationConfig,
     StationSection,
     check_pin,
     hash_pin,
@@ -197,6 +198,12 @@ def test_cli_config_check(tmp_path: Path) -> None:
     res = _locker("config", "check", str(bad))
     assert res.returncode == 2
     assert f"{bad}:31: cabinets.0.porrt: unknown key" in res.stderr
+    effective = _locker("config", "check", "--json", str(good))
+    assert effective.returncode == 0, effective.stderr
+    data = json.loads(effective.stdout)
+    assert data["terminal"]["language"] == "zh_CN" and data["rules"]["return_time"] == "18:00"
+    # every default filled in, and nothing the file may not say: it reads back as a config
+    assert StationConfig.model_validate(data).station.id == "hz-01"
 
 
 def test_cli_hash_pin() -> None:
