@@ -6,20 +6,14 @@ section another package uses is that package's own frozen dataclass, which the p
 takes as it is (no copying field by field), checked in its ``__post_init__`` (raising
 :class:`~custody.errors.SettingError`); pydantic validates the TOML straight into it:
 
-=============== ================================================ ==========================
-section         class                                            used by
-=============== ================================================ ==========================
-``[station]``   :class:`StationSection`                          the daemon
-``[ledger]``    :class:`custody.ledger.station.LedgerSettings`   the ledger (and ``init``)
-``[rules]``     :class:`custody.settings.RulesSettings`          the custody core, the API
-``[[people]]``  :class:`custody.settings.PersonSettings`         the core, sign-in
-``[[cabinets]]`` :class:`locker_firmware_bridge.factory.CabinetSettings` the cabinet bridge
-``[camera]``    :class:`CameraSection`                           the daemon, ``locker scan``
-``[scanner]``   :class:`ScannerSection`                          the daemon
-``[mqtt]``      :class:`MqttSection`                             the outbox publisher
-``[api]``       :class:`ApiSection`                              the daemon
-``[terminal]``  :class:`custody.settings.TerminalSettings`       the kiosk, the console
-=============== ================================================ ==========================
+- ``[station]``: :class:`StationSection` (the daemon)
+- ``[ledger]``: :class:`custody.ledger.station.LedgerSettings` (the ledger, ``locker init``)
+- ``[rules]``: :class:`custody.settings.RulesSettings` (the custody core, the API)
+- ``[[people]]``: :class:`custody.settings.PersonSettings` (the core, sign-in)
+- ``[[cabinets]]``: :class:`locker_firmware_bridge.factory.CabinetSettings` (the bridge)
+- ``[camera]``, ``[scanner]``, ``[mqtt]``, ``[api]``: :class:`CameraSection`,
+  :class:`ScannerSection`, :class:`MqttSection`, :class:`ApiSection` (the daemon)
+- ``[terminal]``: :class:`custody.settings.TerminalSettings` (the kiosk, the console)
 
 Every section refuses keys it does not know, so a misspelt key is refused rather than
 silently ignored, and every error names the key *and* the line of the file it sits on
