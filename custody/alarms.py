@@ -96,11 +96,8 @@ def alarm_body(
 
     ``cabinet`` defaults to the compartment's cabinet; ``items`` are labels (a list in the
     entry, sorted, no duplicates). ``extra`` are the kind's own fields and may not reuse a
-    common field's name.
+    common field's name (they are this function's own keywords).
     """
-    clash = set(extra) & set(BODY_FIELDS)
-    if clash:
-        raise ValueError(f"alarm body: {sorted(clash)} are common fields, not extras")
     if cabinet is None and compartment is not None:
         cabinet = compartment.rpartition("/")[0] or None
     return {

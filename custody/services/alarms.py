@@ -46,11 +46,8 @@ class Alarms(ServiceCore):
         entry_kind = alarm_entry_kind(kind)
         if entry_kind == ALARM_ACKNOWLEDGED or len(entry_kind) <= len("alarm."):
             raise InvalidInputError(f"{kind!r} is not an alarm kind")
-        try:
-            body = alarm_body(compartment=compartment, cabinet=cabinet, items=items,
-                              event=event, detail=detail, **extra)
-        except ValueError as exc:
-            raise InvalidInputError(str(exc)) from None
+        body = alarm_body(compartment=compartment, cabinet=cabinet, items=items, event=event,
+                          detail=detail, **extra)
         with self.lock:
             self._sync()
             written = self._append(entry_kind, body, actor)
