@@ -19,6 +19,7 @@ from custody.alarms import (
     alarm_entry_kind,
 )
 from custody.domain.errors import InvalidInputError, UnknownAlarmError
+from custody.domain.people import Role
 from custody.queries import open_alarms
 from custody.services.core import ServiceCore
 
@@ -57,9 +58,11 @@ class Alarms(ServiceCore):
         """Record the clerk's acknowledgement of an open alarm (``alarm.acknowledged``).
 
         Raises :class:`UnknownAlarmError` for an alarm that is not open (never raised, or
-        already acknowledged); nothing is written then.
+        already acknowledged), :class:`RoleError` / :class:`UnknownPersonError` when
+        ``clerk`` is not a clerk; nothing is written then.
         """
         with self.lock:
+            self.directory.require(clerk, Role.CLERK)
             self._sync()
             alarm = self.projection.alarms.get(seq)
             if alarm is None:
