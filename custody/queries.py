@@ -15,7 +15,9 @@ call them holding ``svc.lock`` (after ``svc.catch_up()`` when other writers appe
   already handed over, another case's, unknown);
 - :func:`open_alarms`, :func:`alarms_after`: alarms nobody has acknowledged;
 - :func:`ladder_step`: how far one deadline's escalation ladder has gone;
-- :func:`case_compartments`: the compartments holding a case's items.
+- :func:`case_compartments`: the compartments holding a case's items;
+- :func:`compartments_by_cabinet`, :func:`alarms_by_place`: what the ledger puts in each
+  compartment and which open alarms are about it, grouped for a cabinet screen.
 
 The return rule (docs/custody.md "Where a returned file goes"), in order:
 
@@ -332,3 +334,24 @@ def open_alarms(p: Projection) -> list[AlarmView]:
 def alarms_after(p: Projection, seq: int) -> list[AlarmView]:
     """Open alarms raised by entries after ``seq`` (what a screen has not shown yet)."""
     return [a for a in open_alarms(p) if a.seq > seq]
+
+
+def alarms_by_place(p: Projection) -> dict[str, list[int]]:
+    """Seqs of the open alarms about each compartment (``A/3``) and each whole cabinet
+    (``A``: alarms with no compartment), oldest first. Alarms about no cabinet (a PIN
+    lockout) are in neither."""
+    out: dict[str, list[int]] = {}
+    for alarm in open_alarms(p):
+        place = alarm.compartment or alarm.cabinet
+        if place:
+            out.setdefault(place, []).append(alarm.seq)
+    return out
+
+
+def compartments_by_cabinet(p: Projection) -> dict[str, dict[str, set[str]]]:
+    """Cabinet id -> compartment -> the labels the ledger puts there (the projection's own
+    sets: copy them before they leave the reading thread)."""
+    grouped: dict[str, dict[str, set[str]]] = {}
+    for compartment, labels in p.compartments.items():
+        grouped.setdefault(compartment.rpartition("/")[0], {})[compartment] = labels
+    return grouped

@@ -293,7 +293,8 @@ class Script:
                 break
             await asyncio.sleep(0.02)
         for alarm in await rt.call(raised):
-            self.log(f"ALARM {alarm.kind} at {alarm.where} (items {', '.join(alarm.items)}) "
+            self.log(f"ALARM alarm.{alarm.kind} at {alarm.where} "
+                     f"(items {', '.join(alarm.items)}) "
                      f"seq {alarm.seq}")
         if len(await rt.call(raised)) < 2:
             self.problems.append("the forced door did not raise both alarms")
