@@ -81,6 +81,8 @@ def alarm_json(alarm: AlarmView, lang: str, zone: ZoneInfo) -> dict[str, Any]:
 
 def return_reason(place: ReturnPlace, lang: str) -> str:
     """Why a returned file goes to its compartment, in the person's language."""
+    if place.compartment is None:  # no compartment of its own or its case: one is picked
+        return translate("return.free_later", lang, label=place.label)
     key = f"return.{place.reason.value}"
     if place.reason is not ReturnReason.WHERE_IT_WAS and not place.previous_case:
         key += "_unusable"  # its old compartment was excluded (reserved, in use)

@@ -209,6 +209,8 @@ def test_morning_check_out_and_evening_return(kiosk: SimKiosk, page: Page) -> No
     assert overdue.locator(f"[data-overdue='{f21}']").count() == 1
     assert "第 2 级" in overdue.inner_text() and "带班领导" in overdue.inner_text()
     assert "放回原处" in overdue.locator(f"[data-overdue='{f21}'] .why").inner_text()
+    box = page.locator("#return-scan").bounding_box()  # the evening's main action, in view
+    assert box is not None and box["y"] + box["height"] <= 800, box
     shoot(page, url, "officer-evening")
 
     kiosk.camera.show(f21)
