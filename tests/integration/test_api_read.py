@@ -458,6 +458,7 @@ def test_new_entries_show_up_without_a_restart(url: str, station: Station) -> No
     assert after["items"][-1]["kind"] == "item.returned"
     item = get(url, f"/v1/items/{F1}", station.tokens["auditor"]).json()
     assert item["state"] == "returned"
+    assert item["compartment"] is None and item["last_compartment"] == "A/1"  # came from
     # not yet in a signed checkpoint: the read-only API refuses to invent a proof
     seq = after["items"][-1]["seq"]
     r = get(url, f"/v1/ledger/proofs/{seq}", station.tokens["auditor"])
