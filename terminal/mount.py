@@ -9,7 +9,7 @@
 :class:`lockerd.runtime.Runtime` (duck-typed here, so the terminal does not import the
 daemon): the custody service, the badge list of ``[[people]]``, the cabinets, the camera,
 the label reader, the photo store, the clock, the poller's ``expect_open`` and the alarm
-desk's claims, ``[terminal]`` settings, and the ledger for the alarm board.
+desk's claims, ``[terminal]`` settings, and the ledger's writer for station entries.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from terminal.alarm_board import LedgerAlarmBoard
+from terminal.alarm_board import CustodyAlarmBoard
 from terminal.app import create_terminal_app
 from terminal.sessions import BadgeHolder, TerminalSettings
 from terminal.station import TerminalStation
@@ -44,12 +44,15 @@ def station_from_runtime(rt: Any, settings: TerminalSettings | None = None) -> T
     except RuntimeError:
         loop = None
 
-    def record(kind: str, body: Mapping[str, Any], actor: str) -> int:
+    def wake() -> None:
         # called from worker threads: the daemon's loop is told thread-safely
-        seq = int(ledger.append(kind, dict(body), actor=actor).seq)
         changed = getattr(rt, "ledger_changed", None)
         if changed is not None and loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(changed)  # feed the new entry to MQTT
+
+    def record(kind: str, body: Mapping[str, Any], actor: str) -> int:
+        seq = int(ledger.append(kind, dict(body), actor=actor).seq)
+        wake()
         return seq
 
     return TerminalStation(
@@ -61,12 +64,11 @@ def station_from_runtime(rt: Any, settings: TerminalSettings | None = None) -> T
         photos=rt.photos,
         clock=rt.clock,
         settings=settings or rt.cfg.terminal,  # [terminal] is a TerminalSettings
-        alarms=LedgerAlarmBoard(lambda start: ledger.entries(start), record),
+        alarms=CustodyAlarmBoard(rt.custody, wake),
         station_name=str(getattr(rt.cfg.station, "name", "") or rt.cfg.station.id),
         expect_open=rt.poller.expect_open,
         claims=rt.alarms,
         record=record,
-        entries=lambda start: ledger.entries(start),
         last_status=rt.poller.last_status,
     )
 
