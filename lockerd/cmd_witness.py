@@ -82,7 +82,8 @@ def _status(args: argparse.Namespace) -> int:
                 }
             )
         refused = [
-            {"id": r.id, "origin": r.origin, "old_size": r.old_size, "status": r.status,
+            {"id": r.id, "origin": r.origin, "old_size": r.old_size, "proof": r.proof,
+             "status": r.status,
              "reason": r.reason, "received_at": r.received_at, "note": r.note}
             for r in store.refused()
         ]
