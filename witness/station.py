@@ -268,13 +268,14 @@ class CosignTask:
         write_alarm: AlarmWriter,
         *,
         clock: Clock | None = None,
-        poll_seconds: float = 5.0,
+        poll_seconds: float | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.settings = settings
         self.write_alarm = write_alarm
         self.clock = clock or SystemClock()
-        self.poll_seconds = poll_seconds
+        # how often it looks for a grown checkpoint (the ledger signs some inside appends)
+        self.poll_seconds = poll_seconds or min(5.0, float(settings.retry_seconds))
         self.last: RoundReport | None = None
         self.rounds = 0
         self._wake = asyncio.Event()

@@ -173,3 +173,19 @@ def lines_at_sizes(data_dir: Path | str) -> dict[int, list[str]]:
     finally:
         store.close()
     return out
+
+
+def cosignature_lines(data_dir: Path | str) -> dict[tuple[int, bytes], list[str]]:
+    """Every stored cosignature line by the tree head ``(size, root)`` it was made for."""
+    out: dict[tuple[int, bytes], list[str]] = {}
+    if not (Path(data_dir) / FILE_NAME).is_file():
+        return out
+    store = CosignatureStore(data_dir, readonly=True)
+    try:
+        for size, root, line in store.conn.execute(
+            "SELECT size, root, line FROM cosignatures ORDER BY id"
+        ):
+            out.setdefault((int(size), bytes(root)), []).append(str(line))
+    finally:
+        store.close()
+    return out

@@ -29,6 +29,7 @@ from typing import Any, NoReturn
 
 from custody.ledger import accel, canonical, merkle
 from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosigstore import cosigned_note
 from custody.ledger.entry import FORMAT_VERSION, RESERVED_KEYS, Entry
 from custody.ledger.errors import (
     InvalidEntryError,
@@ -451,7 +452,8 @@ class Ledger:
 
     def proof_text(self, seq: int) -> str:
         """A ``tlog-proof@v1`` for entry ``seq`` (its bytes as ``extra``) against the latest
-        checkpoint, signing a new checkpoint first if none covers the entry yet."""
+        checkpoint (with its witnesses' cosignatures), signing a new checkpoint first if none
+        covers the entry yet."""
         with self._lock:
             raw, _leaf = self._store.row(seq)
             latest = self._store.latest_checkpoint()
@@ -465,4 +467,6 @@ class Ledger:
                 latest = self._store.latest_checkpoint()
                 assert latest is not None
             proof = merkle.inclusion_proof(seq, latest.size, self._store.get_node)
-            return format_tlog_proof(seq, proof, latest.note, raw)
+            # the checkpoint travels with the witnesses' cosignatures the station holds
+            note = cosigned_note(self.paths.root, latest.note)
+            return format_tlog_proof(seq, proof, note, raw)
