@@ -31,12 +31,14 @@ from custody.ledger.cosign import CosignatureError, WitnessKey, add_signature_li
 from custody.ledger.cosigstore import CosignatureStore
 from custody.ledger.ledger import Ledger, format_ts
 from custody.ledger.note import split_note
+from custody.ledger.publish import TILES_DIR, publish_tiles
 from custody.ports import Clock, SystemClock
 from witness.client import add_checkpoint
 
 log = logging.getLogger(__name__)
 
 ALARM_UNCOSIGNED = "alarm.checkpoint_uncosigned"
+COSIGNED = "cosigned"
 MAX_HINTS = 3
 
 
@@ -93,6 +95,12 @@ class RoundReport:
     def behind(self) -> bool:
         """Whether some witness still lacks the latest checkpoint."""
         return any(not o.ok for o in self.outcomes)
+
+    @property
+    def new_cosignatures(self) -> bool:
+        """Whether this round stored a cosignature (the published checkpoint is then out of
+        date: :func:`republish` brings it up)."""
+        return any(o.ok and o.detail == COSIGNED for o in self.outcomes)
 
 
 def gather(
@@ -177,7 +185,7 @@ def _bring_up(
         for line, ts in stamps:
             store.add(cp.size, cp.root, key.vkey, line, ts, now)
         store.record_attempt(key.vkey, w.url, now, size=cp.size, error=None)
-        return Outcome(key.name, True, cp.size, "cosigned")
+        return Outcome(key.name, True, cp.size, COSIGNED)
     store.record_attempt(key.vkey, w.url, format_ts(clock.now()), size=None, error=error)
     log.warning("witness %s (%s): %s", key.name, w.url, error)
     return Outcome(key.name, False, cp.size, error)
@@ -246,6 +254,13 @@ def _overdue(
     return out
 
 
+def republish(data_dir: Path | str) -> None:
+    """Rewrite the published ``DATA/tiles/checkpoint`` with the new cosignatures (when the
+    station publishes tiles at all)."""
+    if (Path(data_dir) / TILES_DIR).is_dir():
+        publish_tiles(data_dir)
+
+
 def mark_alarmed(data_dir: Path | str, alarm: UncosignedAlarm) -> None:
     """Remember that the stall of ``alarm`` was written to the ledger (once per stall)."""
     store = CosignatureStore(data_dir)
@@ -287,6 +302,8 @@ class CosignTask:
     async def round(self) -> RoundReport:
         """Run one round now, and write the alarms it found."""
         report = await asyncio.to_thread(gather, self.data_dir, self.settings, clock=self.clock)
+        if report.new_cosignatures:
+            await asyncio.to_thread(republish, self.data_dir)
         for alarm in report.alarms:
             await self.write_alarm(ALARM_UNCOSIGNED, alarm.body)
             await asyncio.to_thread(mark_alarmed, self.data_dir, alarm)

@@ -18,12 +18,13 @@ from custody.ledger import Ledger
 from custody.ledger.cosign import WitnessKey, check_cosignatures
 from custody.ledger.cosigstore import cosigned_note
 from custody.ledger.note import Verifier
+from custody.ledger.publish import publish_tiles
 from custody.ledger.station import init_station
 from custody.ledger.store import create_schema
 from custody.ledger.tlogproof import verify_tlog_proof
 from lockerd.cli import main
 from tests.witness_support import WitnessProcess, init_witness_dir, locker_cli
-from witness.station import CosignSettings, WitnessSettings, gather
+from witness.station import CosignSettings, WitnessSettings, gather, republish
 
 ORIGIN = "test.example/station-c"
 
@@ -93,12 +94,18 @@ def test_gather_carry_and_demand_cosignatures(two: Two) -> None:
 
     # the log grows, w2 comes up: both caught up (w1 with a proof from 10, w2 from 0)
     latest = append(two.data, [{"n": i} for i in range(10, 20)])
+    publish_tiles(two.data)
+    assert (two.data / "tiles" / "checkpoint").read_text() == latest  # not cosigned yet
     two.w2.start()
     report = gather(two.data, two.settings)
     assert [o.ok for o in report.outcomes] == [True, True] and not report.behind
+    assert report.new_cosignatures
+    republish(two.data)
     keys = [WitnessKey.from_vkey(two.k1), WitnessKey.from_vkey(two.k2)]
-    published = cosigned_note(two.data, latest)
+    published = (two.data / "tiles" / "checkpoint").read_text()
+    assert published == cosigned_note(two.data, latest) != latest
     assert sorted(check_cosignatures(published, keys).cosigned) == sorted([two.k1, two.k2])
+    assert not gather(two.data, two.settings).new_cosignatures  # nothing more to do
     assert run("audit", "verify", "--data", data, "--witness", two.k1, "--witness", two.k2)[0] == 0
 
     # the station forgets what it knew of the witnesses: their 409 size hints lead it back
