@@ -304,7 +304,7 @@ class Mirror:
         dest = self.dir.photo(sha)
         if dest.is_file():
             return True
-        tmp = self.dir.root / ".tmp" / f".{sha}.{os.getpid()}.tmp"
+        tmp = self.dir.root / ".incoming" / f".{sha}.{os.getpid()}.tmp"
         tmp.parent.mkdir(parents=True, exist_ok=True)
         h = hashlib.sha256()
         n = 0
