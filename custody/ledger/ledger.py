@@ -132,7 +132,17 @@ class Ledger:
         signer: Signer | None = None
         if not readonly:
             if not paths.key.is_file():
-                raise StationNotFoundError(f"{paths.key} is missing: cannot sign checkpoints")
+                restored = (paths.root / "restored.json").is_file()
+                raise StationNotFoundError(
+                    f"{paths.key} is missing: cannot sign checkpoints"
+                    + (
+                        "; this station was restored from a mirror without its signing key: "
+                        "it can be read and verified but signs nothing until station.key is "
+                        "put back from its backup (docs/offsite.md)"
+                        if restored
+                        else ""
+                    )
+                )
             writer_lock = WriterLock(paths.lock)
             writer_lock.acquire()
         try:
