@@ -133,3 +133,22 @@ def test_size_zero_rules_and_a_rollback(tmp_path: Path) -> None:
     assert [r.status for r in w.store.refused()] == [422, 422, 409, 400]
     assert w.store.latest("o.example/log") is not None
     w.store.close()
+
+
+def test_witness_init_key_mode_and_last_line(tmp_path: Path) -> None:
+    import contextlib
+    import io
+
+    from lockerd.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["witness", "init", "--data", str(tmp_path / "w"), "--name", "d.ex/w"]) == 0
+    last = out.getvalue().strip().splitlines()[-1]
+    assert WitnessKey.from_vkey(last).name == "d.ex/w"
+    assert (tmp_path / "w" / "witness.vkey").read_text().strip() == last
+    assert (tmp_path / "w" / "witness.key").stat().st_mode & 0o777 == 0o600
+    assert Cosigner.from_skey((tmp_path / "w" / "witness.key").read_text()).vkey == last
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        assert main(["witness", "init", "--data", str(tmp_path / "w"), "--name", "x"]) == 2
+    assert "already holds a witness" in err.getvalue()
