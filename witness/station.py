@@ -150,7 +150,7 @@ def _bring_up(
         return Outcome(key.name, True, cp.size, "already cosigned")
     state = store.state(key.vkey, w.url)
     old = max(state.size, 0)
-    error = "no answer"
+    error = ""
     for _ in range(MAX_HINTS + 1):
         if old > cp.size:
             error = (
@@ -169,6 +169,7 @@ def _bring_up(
             break
         if reply.status == 409 and reply.size_hint is not None:
             old = reply.size_hint
+            error = f"the witness kept answering 409 (its last size hint: {old})"
             store.record_attempt(key.vkey, w.url, format_ts(clock.now()), size=old, error=None)
             continue
         if reply.status != 200:
