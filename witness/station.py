@@ -213,10 +213,9 @@ def _parse_ts(text: str) -> datetime:
 def _overdue(
     ledger: Ledger, store: CosignatureStore, settings: CosignSettings, now: datetime
 ) -> list[UncosignedAlarm]:
-    """Witnesses whose oldest uncosigned checkpoint is older than the alarm time, and not
-    alarmed since their last progress."""
-    if settings.alarm_after_seconds <= 0:
-        return []
+    """Witnesses whose oldest uncosigned checkpoint is older than the alarm time (or that
+    have cosigned more than the station holds: at once), not alarmed since their last
+    progress."""
     out = []
     checkpoints = ledger.checkpoints()
     for w in settings.witnesses:
@@ -225,18 +224,29 @@ def _overdue(
         cosigned = max(state.size, 0)
         if state.alarmed_size is not None and state.alarmed_size == cosigned:
             continue
+        latest = checkpoints[-1] if checkpoints else None
         first = next((c for c in checkpoints if c.size > cosigned), None)
-        if first is None:
+        if latest is not None and cosigned > latest.size:
+            # the witness vouches for more than this station holds: a rollback or a fork,
+            # alarmed at once
+            first = latest
+            detail = (
+                f"witness {key.name} has cosigned size {cosigned}, above this station's "
+                f"latest checkpoint {latest.size}: the log was rolled back or forked"
+            )
+        elif first is None:
             continue
-        waited = (now - _parse_ts(first.signed_at)).total_seconds()
-        if waited < settings.alarm_after_seconds:
-            continue
-        detail = (
-            f"witness {key.name} has not cosigned the checkpoint of size {first.size} signed "
-            f"at {first.signed_at} ({int(waited)} s, alarm after {settings.alarm_after_seconds}"
-            f" s); last cosigned size {state.size if state.size >= 0 else 'none'}"
-            + (f"; last error: {state.error}" if state.error else "")
-        )
+        else:
+            waited = (now - _parse_ts(first.signed_at)).total_seconds()
+            if settings.alarm_after_seconds <= 0 or waited < settings.alarm_after_seconds:
+                continue
+            detail = (
+                f"witness {key.name} has not cosigned the checkpoint of size {first.size} "
+                f"signed at {first.signed_at} ({int(waited)} s, alarm after "
+                f"{settings.alarm_after_seconds} s); last cosigned size "
+                f"{state.size if state.size >= 0 else 'none'}"
+                + (f"; last error: {state.error}" if state.error else "")
+            )
         out.append(
             UncosignedAlarm(
                 key.vkey,

@@ -221,3 +221,16 @@ def test_locker_log_publish_gathers_and_skips_a_down_witness(two: Two) -> None:
     assert "witness neighbour.example/w2: size 300 cosigned" in out
     published = (two.data / "tiles" / "checkpoint").read_text()
     assert len(check_cosignatures(published, keys).cosigned) == 2
+
+
+def test_a_rolled_back_log_raises_an_alarm_at_once(two: Two) -> None:
+    bodies: list[dict[str, object]] = [{"item": f"EV-{i}"} for i in range(12)]
+    append(two.data, bodies)
+    assert gather(two.data, two.settings).outcomes[0].ok
+    short = _rewrite_history(two.data, bodies[:8])  # history cut back to 8 and re-signed
+    assert short.split("\n")[1] == "8"
+    report = gather(two.data, two.settings)  # (alarm_after_seconds = 0: no stall alarms)
+    assert not report.outcomes[0].ok and "rolled back" in report.outcomes[0].detail
+    [alarm] = report.alarms
+    assert alarm.body["witness"] == "district.example/w1"
+    assert "above this station's latest checkpoint 8" in alarm.body["detail"]
