@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from custody.errors import LockerError
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.cosign import CosignatureError, WitnessKey, add_signature_lines
 from custody.ledger.cosigstore import CosignatureStore
-from custody.ledger.ledger import Ledger, format_ts
+from custody.ledger.ledger import Ledger, format_ts, parse_ts
 from custody.ledger.note import split_note
 from custody.ledger.publish import TILES_DIR, publish_tiles
 from custody.ports import Clock, SystemClock
@@ -206,10 +206,6 @@ def _verify_lines(key: WitnessKey, note: str, lines: Sequence[str]) -> list[tupl
     return out
 
 
-def _parse_ts(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
 def _overdue(
     ledger: Ledger, store: CosignatureStore, settings: CosignSettings, now: datetime
 ) -> list[UncosignedAlarm]:
@@ -237,7 +233,7 @@ def _overdue(
         elif first is None:
             continue
         else:
-            waited = (now - _parse_ts(first.signed_at)).total_seconds()
+            waited = (now - parse_ts(first.signed_at)).total_seconds()
             if settings.alarm_after_seconds <= 0 or waited < settings.alarm_after_seconds:
                 continue
             detail = (

@@ -64,7 +64,7 @@ ZERO_HASH = bytes(32)
 _LEAF_HASHER = hashlib.sha256(b"\x00")
 _NODE_HASHER = hashlib.sha256(b"\x01")
 
-__all__ = ["Entry", "Ledger", "format_ts"]
+__all__ = ["Entry", "Ledger", "format_ts", "parse_ts"]
 
 
 def format_ts(when: datetime) -> str:
@@ -75,7 +75,8 @@ def format_ts(when: datetime) -> str:
     return u.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def _parse_ts(text: str) -> datetime:
+def parse_ts(text: str) -> datetime:
+    """The inverse of :func:`format_ts` (a stored ``ts`` or ``signed_at``)."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
@@ -116,7 +117,7 @@ class Ledger:
         self._last_leaf = store.get_node(0, self._size - 1) if self._size else ZERO_HASH
         latest = store.latest_checkpoint()
         self._cp_size = latest.size if latest else 0
-        self._cp_at = _parse_ts(latest.signed_at) if latest else clock.now()
+        self._cp_at = parse_ts(latest.signed_at) if latest else clock.now()
 
     # ------------------------------------------------------------------ life cycle
 
