@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import os
 import re
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +57,7 @@ from custody.ledger.tiles import (
 )
 
 FORMAT = "evidence-locker-mirror/1"
+_STORE_BATCH = 16  # checked tiles stored together (their fsyncs in parallel)
 _SHA = re.compile(r"[0-9a-f]{64}")
 Say = Callable[[str], None]
 
@@ -179,6 +183,7 @@ class Mirror:
         self.headers = headers
         self.key_text = key
         self.say: Say = say or (lambda _m: None)
+        self._have_photos: set[str] = set()  # checked present in this run
 
     def close(self) -> None:
         self.http.close()
@@ -345,11 +350,15 @@ class Mirror:
             except canonical.CanonicalError as exc:
                 raise RefusedError(f"entry {seq0 + i} is not ledger JSON: {exc}") from None
             for sha, size in refs:
+                if sha in self._have_photos:
+                    continue
                 if self.dir.photo(sha).is_file():
+                    self._have_photos.add(sha)
                     continue
                 if self._fetch_photo(sha, size):
                     fetched += 1
                     missing.pop(sha, None)
+                    self._have_photos.add(sha)
                 else:
                     missing[sha] = f"{sha} {size} entry {seq0 + i}"
         return fetched
@@ -398,17 +407,20 @@ class Mirror:
             for ref in sorted((r for r in refs if r.level > 0), key=lambda r: -r.level):
                 if not tiles.has(ref):
                     n_tiles += tiles.put(ref, vt.get(ref), compare=False)
-            for ref in (r for r in refs if r.level == 0):
+            level0 = [
+                r for r in refs if r.level == 0 and not (tiles.has(r) and tiles.has(r.bundle()))
+            ]
+            pending: list[tuple[TileRef, bytes, bytes]] = []
+            for ref, tile, bundle in self._prefetch(level0):
+                data = vt.check(ref, tile)
                 bref = ref.bundle()
-                if tiles.has(ref) and tiles.has(bref):
-                    continue
-                data = vt.get(ref)
-                bundle = self._remote(bref)
                 entries = check_bundle(bundle, split_tile(data, ref), bref)
                 n_photos += self._photos_of(entries, ref.index * TILE_WIDTH, missing)
-                # the photos, then the bundle, then the tile: a tile held means all of it is
-                n_bundles += tiles.put(bref, bundle)
-                n_tiles += tiles.put(ref, data)
+                pending.append((ref, data, bundle))
+                if len(pending) >= _STORE_BATCH:
+                    n_tiles, n_bundles = self._store(pending, n_tiles, n_bundles)
+                    pending = []
+            n_tiles, n_bundles = self._store(pending, n_tiles, n_bundles)
         except TileError as exc:
             raise RefusedError(f"refused (nothing from it stored): {exc}") from None
         if missing:
@@ -421,6 +433,40 @@ class Mirror:
             tiles.put_checkpoint(note)
         tiles.prune(complete, cp.size)
         return PullResult(cp.size, complete, n_tiles, n_bundles, n_photos, len(missing))
+
+    def _prefetch(self, refs: list[TileRef]) -> Iterator[tuple[TileRef, bytes, bytes]]:
+        """``(ref, tile bytes, bundle bytes)`` in order, fetched a few ahead on parallel
+        connections (a bounded window: memory stays small whatever the log's size)."""
+        def both(ref: TileRef) -> tuple[TileRef, bytes, bytes]:
+            # a bundle held without its tile (a pull killed between the two) is checked
+            # against the tile like a fetched one, not fetched again
+            return ref, self._local_first(ref), self._local_first(ref.bundle())
+
+        window: deque[Future[tuple[TileRef, bytes, bytes]]] = deque()
+        with ThreadPoolExecutor(4, thread_name_prefix="mirror-fetch") as pool:
+            it = iter(refs)
+            try:
+                for ref in itertools.islice(it, 8):
+                    window.append(pool.submit(both, ref))
+                while window:
+                    got = window.popleft().result()
+                    nxt = next(it, None)
+                    if nxt is not None:
+                        window.append(pool.submit(both, nxt))
+                    yield got
+            finally:
+                for f in window:
+                    f.cancel()
+
+    def _store(
+        self, pending: list[tuple[TileRef, bytes, bytes]], n_tiles: int, n_bundles: int
+    ) -> tuple[int, int]:
+        """Store checked bundles, then their tiles (a tile held means all of it is; the
+        photos its entries name were stored before)."""
+        tiles = self.dir.tiles
+        n_bundles += tiles.put_many([(ref.bundle(), bundle) for ref, _d, bundle in pending])
+        n_tiles += tiles.put_many([(ref, data) for ref, data, _b in pending])
+        return n_tiles, n_bundles
 
     @staticmethod
     def _size_hint(line: str) -> object:
