@@ -215,8 +215,9 @@ class Mirror:
     # ------------------------------------------------------------------ key and checkpoint
 
     def verifier(self) -> Verifier:
-        """The station's key: ``--key``, else the pinned one, else pinned now from the
-        station (trust on first use, said loudly)."""
+        """The station's key: ``--key``, else the pinned one, else the one the station
+        serves (trust on first use, said loudly). It is pinned once a checkpoint verifies
+        with it."""
         pinned = self.dir.vkey.read_text().strip() if self.dir.vkey.is_file() else None
         if self.key_text is not None:
             text = self.key_text.strip()
@@ -228,13 +229,10 @@ class Mirror:
                     f"--key differs from the key pinned in {self.dir.vkey}: a station's key "
                     "does not change; if it really did, mirror it into a new directory"
                 )
-            if pinned is None:
-                write_atomic(self.dir.vkey, (given.vkey + "\n").encode())
             return given
         if pinned is not None:
             return Verifier.from_vkey(pinned)
         fetched = Verifier.from_vkey(self._get("key").decode().strip())
-        write_atomic(self.dir.vkey, (fetched.vkey + "\n").encode())
         self.say(
             f"pinned the station's key on first use: {fetched.vkey} -- compare it with "
             "`locker audit key` at the station (or pass --key next time)"
@@ -376,6 +374,8 @@ class Mirror:
             self.dir.clean_temporaries()
             verifier = self.verifier()
             note, cp = self._checkpoint(verifier)
+            if not self.dir.vkey.is_file():
+                write_atomic(self.dir.vkey, (verifier.vkey + "\n").encode())
             accepted = self.dir.accepted()
             if accepted:
                 size, held_note, _ = accepted[-1]
