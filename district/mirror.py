@@ -70,6 +70,11 @@ class RefusedError(MirrorError):
     """A response failed verification: nothing from it was stored."""
 
 
+class GoneError(MirrorError):
+    """A file the checkpoint needs is gone (the station published a newer checkpoint and
+    removed a superseded partial tile meanwhile): pull again from the newer one."""
+
+
 class ForkError(MirrorError):
     """The station signed a checkpoint inconsistent with one the mirror holds."""
 
@@ -195,6 +200,8 @@ class Mirror:
             r = self.http.get(self.url + path, headers=self.headers)
         except httpx.HTTPError as exc:
             raise MirrorError(f"GET {self.url}{path}: {exc}") from None
+        if r.status_code == 404 and ".p/" in path:
+            raise GoneError(f"GET {self.url}{path}: HTTP 404 (superseded by a newer checkpoint)")
         if r.status_code != 200:
             hint = ""
             if r.status_code in (401, 403):
@@ -362,7 +369,16 @@ class Mirror:
         return fetched
 
     def pull(self) -> PullResult:
-        """One pull up to the station's current checkpoint (see the module text)."""
+        """One pull up to the station's current checkpoint (see the module text); when the
+        station moves on mid-pull and removes a partial tile, again from its new one."""
+        for _ in range(4):
+            try:
+                return self._pull_once()
+            except GoneError as exc:
+                self.say(f"{exc}: pulling again from the station's newer checkpoint")
+        return self._pull_once()
+
+    def _pull_once(self) -> PullResult:
         fork = self.dir.root / "FORK"
         if fork.is_file():
             raise ForkError(

@@ -19,6 +19,7 @@ from api.server import running_server
 from custody.ledger import Ledger
 from custody.ledger.station import init_station
 from lockerd.cli import main
+from tests.integration.offsite_support import proxy_to, tree_files
 from tests.ledger_support import make_station, put_photo
 
 
@@ -131,3 +132,28 @@ def test_a_photo_the_station_lacks_is_listed_and_retried(station: Path, tmp_path
         assert code == 0 and "missing" not in out
     assert (mdir / "photos" / photo.name[:2] / photo.name).read_bytes() == kept
     assert not (mdir / "photos-missing.txt").exists()
+
+
+def test_a_pull_overtaken_by_a_new_checkpoint_starts_again(station: Path, tmp_path: Path) -> None:
+    """The station publishes (and removes the partial tiles the mirror was about to fetch)
+    in the middle of a pull: the mirror pulls again from the newer checkpoint."""
+    locker("log", "publish", "--data", str(station))
+    token = _token(station)
+    moved: list[str] = []
+
+    def move_on(path: str) -> None:
+        if path.endswith("/tile/entries/001.p/44") and not moved:
+            moved.append(path)
+            with Ledger.open(station) as ledger:
+                ledger.append_many([("item.note", {"n": i}, "clerk:wang") for i in range(20)])
+                ledger.checkpoint()
+            locker("log", "publish", "--data", str(station))
+
+    mdir = tmp_path / "mirror"
+    with running_server(create_app(station)) as url, proxy_to(url) as proxy:
+        proxy.before = move_on
+        code, out, err = locker("mirror", "--from", proxy.url + "/log", "--data", str(mdir),
+                                "--token", token)
+    assert moved and code == 0, err
+    assert "superseded by a newer checkpoint" in err and "mirrored size 320" in out
+    assert tree_files(mdir) == tree_files(station / "tiles")
