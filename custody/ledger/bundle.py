@@ -6,7 +6,8 @@ A bundle is a directory, or the same directory as a ``.tar.gz`` / ``.tgz``::
     station.vkey        the verifier key (an auditor should compare it with their own copy)
     entries.jsonl       the exact entry bytes, one per line, in seq order (canonical JSON
                         never holds a raw newline)
-    checkpoints.jsonl   one JSON object per stored checkpoint: {"note", "signed_at"}
+    checkpoints.jsonl   one JSON object per stored checkpoint: {"note", "signed_at"}; the
+                        note carries the witnesses' cosignatures the station holds for it
     photos/<aa>/<sha>   every referenced photo present in the station's store
 
 ``locker audit verify --bundle PATH`` checks it exactly as a data directory, except that a
@@ -25,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from custody.ledger import canonical
-from custody.ledger.errors import BundleError, LedgerLockedError
+from custody.ledger.cosign import WitnessKey, add_signature_lines
+from custody.ledger.cosigstore import cosignature_lines
+from custody.ledger.errors import BundleError, LedgerLockedError, StationNotFoundError
 from custody.ledger.ledger import Ledger, format_ts
 from custody.ledger.station import require_station
 from custody.ledger.store import LedgerStore, connect
@@ -62,8 +65,9 @@ def export_bundle(
 ) -> BundleInfo:
     """Write an audit bundle of a station to ``out`` (a directory, or ``*.tar.gz``).
 
-    When no other process is writing, a checkpoint covering every entry is signed first so
-    the bundle is fully authenticated; otherwise the latest stored checkpoints are used.
+    When no other process is writing and the station has its signing key, a checkpoint
+    covering every entry is signed first so the bundle is fully authenticated; otherwise
+    the latest stored checkpoints are used.
     """
     paths = require_station(data_dir)
     out = Path(out)
@@ -75,6 +79,8 @@ def export_bundle(
             ledger.checkpoint()
     except LedgerLockedError:
         pass  # the running writer signs checkpoints on its own schedule
+    except StationNotFoundError:
+        pass  # no signing key (a restored station): the stored checkpoints are what there is
     work = Path(tempfile.mkdtemp(prefix="bundle-", dir=out.parent if out.parent.exists() else None))
     try:
         root = work / "bundle"
@@ -101,9 +107,12 @@ def export_bundle(
             store.conn.execute("COMMIT")
         finally:
             store.close()
+        cosigs = cosignature_lines(paths.root)
         with (root / "checkpoints.jsonl").open("w") as f:
             for cp in cps:
-                f.write(json.dumps({"note": cp.note, "signed_at": cp.signed_at}) + "\n")
+                lines = cosigs.get((cp.size, cp.root))
+                note = add_signature_lines(cp.note, lines) if lines else cp.note
+                f.write(json.dumps({"note": note, "signed_at": cp.signed_at}) + "\n")
         vkey = paths.vkey.read_text().strip()
         (root / "station.vkey").write_text(vkey + "\n")
         copied = missing = 0
@@ -194,9 +203,19 @@ def verify_bundle(
     key: str | Path | None = None,
     checkpoints: Sequence[Path | str] = (),
     progress: Progress | None = None,
+    witnesses: Sequence[WitnessKey] = (),
+    quorum: int | None = None,
 ) -> VerifyReport:
-    """Verify an audit bundle, with its own ``station.vkey`` unless the auditor's ``key``."""
+    """Verify an audit bundle, with its own ``station.vkey`` unless the auditor's ``key``;
+    with ``witnesses``, demand their cosignatures on its latest checkpoint and the auditor's."""
     with open_bundle(path) as root:
         src = bundle_source(root)
         verifier = load_key(key if key is not None else root / "station.vkey")
-        return verify_source(src, verifier, read_checkpoint_files(checkpoints), progress=progress)
+        return verify_source(
+            src,
+            verifier,
+            read_checkpoint_files(checkpoints),
+            progress=progress,
+            witnesses=witnesses,
+            quorum=quorum,
+        )

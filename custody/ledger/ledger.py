@@ -29,8 +29,10 @@ from typing import Any, NoReturn
 
 from custody.ledger import accel, canonical, merkle
 from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosigstore import cosigned_note
 from custody.ledger.entry import FORMAT_VERSION, RESERVED_KEYS, Entry
 from custody.ledger.errors import (
+    EntryTooLargeError,
     InvalidEntryError,
     LedgerCorruptError,
     LedgerReadOnlyError,
@@ -53,6 +55,7 @@ from custody.ledger.store import (
     WriterLock,
     connect,
 )
+from custody.ledger.tiles import MAX_ENTRY_BYTES
 from custody.ledger.tlogproof import format_tlog_proof
 from custody.ports import Clock, SystemClock
 
@@ -61,7 +64,7 @@ ZERO_HASH = bytes(32)
 _LEAF_HASHER = hashlib.sha256(b"\x00")
 _NODE_HASHER = hashlib.sha256(b"\x01")
 
-__all__ = ["Entry", "Ledger", "format_ts"]
+__all__ = ["Entry", "Ledger", "format_ts", "parse_ts"]
 
 
 def format_ts(when: datetime) -> str:
@@ -72,7 +75,8 @@ def format_ts(when: datetime) -> str:
     return u.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def _parse_ts(text: str) -> datetime:
+def parse_ts(text: str) -> datetime:
+    """The inverse of :func:`format_ts` (a stored ``ts`` or ``signed_at``)."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
@@ -113,7 +117,7 @@ class Ledger:
         self._last_leaf = store.get_node(0, self._size - 1) if self._size else ZERO_HASH
         latest = store.latest_checkpoint()
         self._cp_size = latest.size if latest else 0
-        self._cp_at = _parse_ts(latest.signed_at) if latest else clock.now()
+        self._cp_at = parse_ts(latest.signed_at) if latest else clock.now()
 
     # ------------------------------------------------------------------ life cycle
 
@@ -129,7 +133,17 @@ class Ledger:
         signer: Signer | None = None
         if not readonly:
             if not paths.key.is_file():
-                raise StationNotFoundError(f"{paths.key} is missing: cannot sign checkpoints")
+                restored = (paths.root / "restored.json").is_file()
+                raise StationNotFoundError(
+                    f"{paths.key} is missing: cannot sign checkpoints"
+                    + (
+                        "; this station was restored from a mirror without its signing key: "
+                        "it can be read and verified but signs nothing until station.key is "
+                        "put back from its backup (docs/offsite.md)"
+                        if restored
+                        else ""
+                    )
+                )
             writer_lock = WriterLock(paths.lock)
             writer_lock.acquire()
         try:
@@ -250,7 +264,7 @@ class Ledger:
     def append(self, kind: str, body: Mapping[str, Any], *, actor: str) -> Entry:
         """Append one entry durably and return it. Raises an :class:`InvalidEntryError`
         subclass (writing nothing) for a reserved key, a float, an integer >= 2**53 in
-        magnitude or a non-string key."""
+        magnitude, a non-string key or an entry of more than 65,535 bytes."""
         return self.append_many([(kind, body, actor)])[0]
 
     def _rows_reference(
@@ -320,6 +334,18 @@ class Ledger:
             prev = b64(leaf, newline=False).decode()
         return raws, leaves, nodes, peaks
 
+    @staticmethod
+    def _too_large(
+        items: Sequence[tuple[str, Mapping[str, Any], str]], raws: Sequence[bytes]
+    ) -> NoReturn:
+        i = next(i for i, raw in enumerate(raws) if len(raw) > MAX_ENTRY_BYTES)
+        raise EntryTooLargeError(
+            f"{items[i][0]}: the entry would be {len(raws[i]):,} bytes; a ledger entry is at "
+            f"most {MAX_ENTRY_BYTES:,} bytes (a tlog-tiles entry bundle stores its length in "
+            "16 bits): keep large content in the photo store and reference it by hash"
+            + (f" (item {i} of the batch)" if len(raws) > 1 else "")
+        )
+
     def append_many(self, items: Sequence[tuple[str, Mapping[str, Any], str]]) -> list[Entry]:
         """Append ``(kind, body, actor)`` items in ONE transaction: all or none."""
         with self._lock:
@@ -351,6 +377,8 @@ class Ledger:
             raws, leaves, nodes, peaks = rows
             if not raws:
                 return []
+            if max(map(len, raws)) > MAX_ENTRY_BYTES:
+                self._too_large(items, raws)
             size = start + len(raws)
             leaf = leaves[-1]
             cp = self._sign(signer, size, _fold(peaks), now) if self._due(size, now) else None
@@ -451,7 +479,8 @@ class Ledger:
 
     def proof_text(self, seq: int) -> str:
         """A ``tlog-proof@v1`` for entry ``seq`` (its bytes as ``extra``) against the latest
-        checkpoint, signing a new checkpoint first if none covers the entry yet."""
+        checkpoint (with its witnesses' cosignatures), signing a new checkpoint first if none
+        covers the entry yet."""
         with self._lock:
             raw, _leaf = self._store.row(seq)
             latest = self._store.latest_checkpoint()
@@ -465,4 +494,6 @@ class Ledger:
                 latest = self._store.latest_checkpoint()
                 assert latest is not None
             proof = merkle.inclusion_proof(seq, latest.size, self._store.get_node)
-            return format_tlog_proof(seq, proof, latest.note, raw)
+            # the checkpoint travels with the witnesses' cosignatures the station holds
+            note = cosigned_note(self.paths.root, latest.note)
+            return format_tlog_proof(seq, proof, note, raw)
