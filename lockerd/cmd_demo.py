@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from custody.errors import UsageError
+from lockerd.paths import new_dir
 
 
 def register(sub: Any) -> None:
@@ -47,9 +48,15 @@ def _demo(args: argparse.Namespace) -> int:
     from lockerd.demo import run_demo
 
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.ERROR,
+        level=(
+            logging.INFO
+            if args.verbose or getattr(args, "show_traceback", False)
+            else logging.ERROR
+        ),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.data is not None:
+        new_dir(args.data, "demo data directory", must_be_empty=True)
     broker_at = None
     if args.broker:
         host, sep, port = args.broker.rpartition(":")

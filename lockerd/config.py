@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from custody.errors import ConfigError
+from custody.textfile import read_config_text
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -335,10 +336,7 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
 
 def load_config(path: Path) -> StationConfig:
     """Read, parse and validate a config file; relative paths are taken from its folder."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+    text = read_config_text(path)
     return parse_config(text, str(path), base=path.resolve().parent)
 
 

@@ -21,6 +21,7 @@ from custody.errors import ConfigError, UsageError
 from custody.ledger.errors import StationExistsError, StationNotFoundError
 from custody.ledger.note import generate_signer
 from custody.ledger.store import SYNCHRONOUS_MODES, create_schema
+from custody.textfile import read_config_text
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 # A log origin is also the signing key's name in signed notes: no spaces and no '+'.
@@ -139,11 +140,11 @@ def read_config(paths: StationPaths) -> dict[str, Any]:
     """The parsed ``config.toml`` (empty when the file is absent)."""
     if not paths.config.exists():
         return {}
+    text = read_config_text(paths.config)
     try:
-        with paths.config.open("rb") as f:
-            return tomllib.load(f)
-    except (tomllib.TOMLDecodeError, OSError) as exc:
-        raise ConfigError(f"{paths.config}: {exc}") from None
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{paths.config}: not valid TOML: {exc}") from None
 
 
 def ledger_settings(config: dict[str, Any]) -> LedgerSettings:
