@@ -47,14 +47,6 @@ def register(sub: Any) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from lockerd.demo import run_demo
 
-    logging.basicConfig(
-        level=(
-            logging.INFO
-            if args.verbose or getattr(args, "show_traceback", False)
-            else logging.ERROR
-        ),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     if args.data is not None:
         new_dir(args.data, "demo data directory", must_be_empty=True)
     broker_at = None
@@ -63,6 +55,14 @@ def _demo(args: argparse.Namespace) -> int:
         if not sep or not port.isdigit() or not host:
             raise UsageError(f"--broker must be HOST:PORT, not {args.broker!r}")
         broker_at = (host, int(port))
+    logging.basicConfig(
+        level=(
+            logging.INFO
+            if args.verbose or getattr(args, "show_traceback", False)
+            else logging.ERROR
+        ),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     return asyncio.run(
         run_demo(args.data, once=args.once, mqtt=args.mqtt, broker_at=broker_at)
     )

@@ -35,9 +35,9 @@ def _terminal(args: argparse.Namespace) -> int:
     from lockerd.console import Console
     from lockerd.daemon import Daemon
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     cfg = load_config(existing_file(args.config, "config"))
     station_dir(cfg.station.data_dir)  # before the daemon makes any file of its own there
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     async def read(prompt: str) -> str | None:
         if prompt.strip().lower().startswith("pin") and sys.stdin.isatty():
