@@ -15,6 +15,7 @@ is written. The ledger entry of a custody step records :class:`PhotoRef` (hash a
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -26,7 +27,12 @@ import cv2
 import numpy as np
 
 from custody.ports import CapturedImage, LabelRead, PhotoRef
-from scanner.errors import ImageDecodeError, PhotoNotFoundError, PhotoStoreError
+from scanner.errors import (
+    ImageDecodeError,
+    PhotoNotFoundError,
+    PhotoStoreError,
+    PhotoStoreFullError,
+)
 from scanner.pipeline import check_reads, decode_image
 
 THUMB_MAX_SIDE = 320
@@ -75,18 +81,20 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _write_new(path: Path, data: bytes) -> bool:
-    """Write ``data`` at ``path`` atomically unless it exists; True when it was written."""
+    """Write ``data`` at ``path`` atomically unless it exists; True when it was written.
+    On any failure (a full disk) the temporary file is removed and ``path`` is untouched."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
     try:
-        os.link(tmp, path)  # unlike rename, link never replaces an existing file
-        written = True
-    except FileExistsError:
-        written = False
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)  # unlike rename, link never replaces an existing file
+            written = True
+        except FileExistsError:
+            written = False
     finally:
         tmp.unlink(missing_ok=True)
     if written:
@@ -166,14 +174,25 @@ class FilePhotoStore:
         sha = hashlib.sha256(data).hexdigest()
         ref = PhotoRef(sha256=sha, bytes=len(data))
         path = self.path(sha)
+        made: list[Path] = []  # what this put created, removed again if it cannot finish
         try:
-            if not _write_new(path, data) and path.read_bytes() != data:
+            if _write_new(path, data):
+                made.append(path)
+            elif path.read_bytes() != data:
                 raise PhotoStoreError(
                     f"photo store damaged: {path} does not hold the bytes its name hashes"
                 )
-            _write_new(self.meta_path(sha), meta_bytes)
-            _write_new(self.thumb_path(sha), thumb)
+            for part, content in ((self.meta_path(sha), meta_bytes), (self.thumb_path(sha), thumb)):
+                if _write_new(part, content):
+                    made.append(part)
         except OSError as exc:
+            for done in reversed(made):
+                done.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise PhotoStoreFullError(
+                    f"disk full: photo {sha} was not stored (nothing of it is kept); free "
+                    "some space and take it again"
+                ) from exc
             raise PhotoStoreError(f"cannot store photo {sha}: {exc}") from exc
         return ref
 
