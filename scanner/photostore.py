@@ -6,6 +6,10 @@ Layout under the station data directory (``docs/data-dir.md``)::
     photos/<aa>/<sha256>.json   metadata: time, camera, compartment, labels read, boxes
     photos/thumbs/<sha256>.jpg  a small JPEG with the label boxes drawn
 
+The sidecar and the thumbnail are derived files, not evidence: whatever shows them gets
+them through :mod:`scanner.derived`, which checks them against the verified photo first
+and rebuilds them from it when they do not match.
+
 A photo is never overwritten: files are written to a temporary name, fsynced, then
 hard-linked into place (which fails if the name exists) and the directory fsynced. Putting
 identical bytes again is idempotent and completes a put interrupted by a crash (missing
@@ -102,7 +106,9 @@ def _write_new(path: Path, data: bytes) -> bool:
     return written
 
 
-def _boxes(meta: Mapping[str, object], key: str) -> list[list[tuple[int, int]]]:
+def label_boxes(meta: Mapping[str, object], key: str) -> list[list[tuple[int, int]]]:
+    """The four-corner boxes of a sidecar's ``labels`` or ``other_reads``; raises
+    :class:`PhotoStoreError` for a list or box of the wrong shape."""
     labels = meta.get(key, [])
     boxes: list[list[tuple[int, int]]] = []
     if not isinstance(labels, list):
@@ -170,7 +176,7 @@ class FilePhotoStore:
         except (TypeError, ValueError) as exc:
             raise PhotoStoreError(f"photo metadata is not JSON: {exc}") from exc
         # Building the thumbnail validates the image and the boxes before anything is written.
-        thumb = make_thumbnail(data, _boxes(meta, "labels"), _boxes(meta, "other_reads"))
+        thumb = make_thumbnail(data, label_boxes(meta, "labels"), label_boxes(meta, "other_reads"))
         sha = hashlib.sha256(data).hexdigest()
         ref = PhotoRef(sha256=sha, bytes=len(data))
         path = self.path(sha)
