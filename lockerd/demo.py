@@ -36,6 +36,7 @@ from hw_sim.station import SimStation
 from lockerd.broker import MosquittoBroker, find_mosquitto
 from lockerd.config import load_config
 from lockerd.daemon import Daemon
+from lockerd.exitcodes import FAILED
 from lockerd.flows import FlowError, Flows
 from lockerd.simpeople import CabinetActor, StaffRecord, people_toml
 
@@ -402,7 +403,7 @@ async def run_demo(
         return 0 if ok else 1
     except FlowError as exc:
         say(f"demo failed: {exc}")
-        return 1
+        return FAILED  # docs/reliability.md (1 is kept for "does not verify")
     finally:
         await person.stop()
         if daemon is not None:

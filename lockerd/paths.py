@@ -36,14 +36,15 @@ def _nearest_existing(path: Path) -> Path:
     return probe
 
 
-def writable_dir(path: Path, what: str) -> Path:
-    """``path`` if it is a folder this process can create files in."""
+def writable_dir(path: Path, what: str, target: Path | None = None) -> Path:
+    """``path`` if it is a folder this process can create files in (to make ``target``)."""
     try:
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
         raise PathError(
-            f"cannot write {what}: folder {path} is not writable ({exc.strerror or exc})"
+            f"cannot write {what} {target or path}: folder {path} is not writable "
+            f"({exc.strerror or exc})"
         ) from None
     return path
 
@@ -98,7 +99,7 @@ def new_dir(path: Path | str, what: str = "folder", *, must_be_empty: bool = Fal
     base = _nearest_existing(p.parent)
     if not base.is_dir():
         raise PathError(f"cannot make {what} {p}: {base} is a file, not a folder")
-    writable_dir(base, what)
+    writable_dir(base, what, p)
     return p
 
 
@@ -113,5 +114,5 @@ def new_file(path: Path | str, what: str = "file") -> Path:
         raise PathError(f"cannot write {what} {p}: folder {parent} does not exist")
     if not parent.is_dir():
         raise PathError(f"cannot write {what} {p}: {parent} is a file, not a folder")
-    writable_dir(parent, what)
+    writable_dir(parent, what, p)
     return p

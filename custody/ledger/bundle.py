@@ -171,6 +171,8 @@ def open_bundle(path: Path | str) -> Iterator[Path]:
 
 def _unreadable(path: Path, exc: BaseException) -> str:
     reason = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, tarfile.ReadError) and "method" in reason:
+        reason = "not a gzip, bzip2, xz or tar archive"  # tarfile lists each method it tried
     return (
         f"cannot read bundle {path}: it is truncated or not a .tar.gz audit bundle ({reason}); "
         "this says nothing about the ledger: get a new copy of the bundle"
