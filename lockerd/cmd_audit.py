@@ -12,9 +12,8 @@ import argparse
 import base64
 import json
 import sys
-from pathlib import Path
 
-from custody.errors import PathError, UsageError
+from custody.errors import UsageError
 from custody.ledger import accel
 from custody.ledger.bundle import export_bundle, verify_bundle
 from custody.ledger.errors import LedgerLockedError
@@ -22,7 +21,7 @@ from custody.ledger.ledger import Ledger
 from custody.ledger.note import NoteError
 from custody.ledger.verify import VerifyReport, report_json, verify_data_dir
 from lockerd import exitcodes
-from lockerd.paths import existing_file, new_file, station_dir
+from lockerd.paths import existing_file, existing_path, new_file, station_dir
 
 
 class _ProgressBar:
@@ -55,8 +54,8 @@ def _verify(args: argparse.Namespace) -> int:
         existing_file(cp, "checkpoint file")
     if args.data is not None:
         station_dir(args.data)
-    elif not Path(args.bundle).exists():
-        raise PathError(f"bundle {args.bundle} does not exist")
+    else:
+        existing_path(args.bundle, "bundle")
     if args.reference:
         accel.NATIVE = None  # this process only: the CLI runs one command and exits
     bar = _ProgressBar() if sys.stderr.isatty() and not args.no_progress else None

@@ -20,6 +20,7 @@ from custody.textfile import read_utf8_text
 __all__ = [
     "existing_dir",
     "existing_file",
+    "existing_path",
     "new_dir",
     "new_file",
     "read_utf8_text",
@@ -56,6 +57,14 @@ def existing_dir(path: Path | str, what: str = "folder") -> Path:
         raise PathError(f"{what} {p} does not exist")
     if not p.is_dir():
         raise PathError(f"{what} {p} is a file, not a folder")
+    return p
+
+
+def existing_path(path: Path | str, what: str = "path") -> Path:
+    """``path`` if it exists (a file or a folder: an audit bundle may be either)."""
+    p = Path(path)
+    if not p.exists():
+        raise PathError(f"{what} {p} does not exist")
     return p
 
 
