@@ -488,3 +488,17 @@ def test_a_command_added_later_is_covered_generically() -> None:
     spec = _generic(parser)
     assert spec.base == ("--from", "http://127.0.0.1:9/", "--data", "{station}")
     assert spec.args == (Arg("--data", "generic_dir"), Arg("--every", "number"))
+
+
+def test_a_malformed_checkpoint_is_reported_without_a_seq(
+    places: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to print 'bad_checkpoint at seq None'."""
+    note = tmp_path / "checkpoint.txt"
+    note.write_text("not a checkpoint\n")
+    code, out, _ = run_locker(
+        ["audit", "verify", "--data", places["station"], "--checkpoint", str(note)], capsys
+    )
+    assert code == exitcodes.NOT_VERIFIED
+    assert out.startswith(f"TAMPERED: bad_checkpoint: auditor checkpoint {note} is malformed")
+    assert "None" not in out
