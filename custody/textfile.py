@@ -42,9 +42,12 @@ def _looks_like(data: bytes) -> str:
     return ""
 
 
-def decode_utf8_text(data: bytes, source: str, *, what: str = "file") -> str:
+def decode_utf8_text(
+    data: bytes, source: str, *, what: str = "file", fix: str = "save it as UTF-8"
+) -> str:
     """``data`` decoded as UTF-8 (a leading BOM, as Windows Notepad writes, is dropped);
-    raises :class:`FileDecodeError` for empty, binary or otherwise non-UTF-8 bytes."""
+    raises :class:`FileDecodeError` for empty, binary or otherwise non-UTF-8 bytes, whose
+    message ends with ``fix``."""
     if data.startswith(_UTF8_BOM):
         data = data[len(_UTF8_BOM):]
     if not data.strip():
@@ -59,11 +62,13 @@ def decode_utf8_text(data: bytes, source: str, *, what: str = "file") -> str:
     except UnicodeDecodeError as exc:
         raise FileDecodeError(
             f"{what} {source} is not UTF-8 (byte 0x{data[exc.start]:02x} at "
-            f"{_where(data, exc.start)}{_looks_like(data)}): save it as UTF-8"
+            f"{_where(data, exc.start)}{_looks_like(data)}): {fix}"
         ) from None
 
 
-def read_utf8_text(path: Path | str, *, what: str = "file") -> str:
+def read_utf8_text(
+    path: Path | str, *, what: str = "file", fix: str = "save it as UTF-8"
+) -> str:
     """The whole text of a UTF-8 file; raises :class:`PathError` when it cannot be read
     (missing, a folder, no permission) and :class:`FileDecodeError` when it is not text."""
     path = Path(path)
@@ -73,7 +78,7 @@ def read_utf8_text(path: Path | str, *, what: str = "file") -> str:
         raise PathError(f"{what} {path} is a folder, not a file") from None
     except OSError as exc:
         raise PathError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    return decode_utf8_text(data, str(path), what=what)
+    return decode_utf8_text(data, str(path), what=what, fix=fix)
 
 
 def read_config_text(path: Path | str) -> str:
@@ -85,3 +90,8 @@ def read_config_text(path: Path | str) -> str:
         raise ConfigDecodeError(str(exc)) from None
     except PathError as exc:
         raise ConfigPathError(str(exc)) from None
+
+
+def read_key_text(path: Path | str, what: str) -> str:
+    """:func:`read_utf8_text` for a station's key file, whose fix is not re-saving it."""
+    return read_utf8_text(path, what=what, fix="it is damaged: restore it from the key backup")

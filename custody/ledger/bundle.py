@@ -41,6 +41,7 @@ from custody.ledger.verify import (
     verify_source,
 )
 from custody.ports import Clock, SystemClock
+from custody.textfile import read_key_text
 
 BUNDLE_FORMAT = "evidence-locker-audit-bundle/1"
 
@@ -107,7 +108,7 @@ def export_bundle(
         with (root / "checkpoints.jsonl").open("w") as f:
             for cp in cps:
                 f.write(json.dumps({"note": cp.note, "signed_at": cp.signed_at}) + "\n")
-        vkey = paths.vkey.read_text().strip()
+        vkey = read_key_text(paths.vkey, "verifier key").strip()
         (root / "station.vkey").write_text(vkey + "\n")
         copied = missing = 0
         for sha in sorted(refs):

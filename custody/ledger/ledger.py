@@ -57,6 +57,7 @@ from custody.ledger.store import (
 )
 from custody.ledger.tlogproof import format_tlog_proof
 from custody.ports import Clock, SystemClock
+from custody.textfile import read_key_text
 
 ZERO_HASH = bytes(32)
 # RFC 6962 hash prefixes, pre-seeded: copying a hasher is cheaper than creating one.
@@ -145,7 +146,7 @@ class Ledger:
             writer_lock.acquire()
         try:
             if not readonly:
-                signer = Signer.from_skey(paths.key.read_text())
+                signer = Signer.from_skey(read_key_text(paths.key, "signing key"))
             conn = connect(paths.ledger_db, readonly=readonly, synchronous=settings.synchronous)
             store = LedgerStore(conn)
             try:
@@ -219,7 +220,7 @@ class Ledger:
             return self._signer.vkey
         if not self.paths.vkey.is_file():
             raise StationNotFoundError(f"{self.paths.vkey} is missing")
-        return Verifier.from_vkey(self.paths.vkey.read_text()).vkey
+        return Verifier.from_vkey(read_key_text(self.paths.vkey, "verifier key")).vkey
 
     # ------------------------------------------------------------------ appends
 
