@@ -21,6 +21,18 @@ class UsageError(LockerError):
     """The caller asked for something that makes no sense (bad arguments, bad ids)."""
 
 
+class SettingError(ConfigError, ValueError):
+    """One setting has a value its settings class refuses; ``key`` names it.
+
+    Also a :class:`ValueError`, so that when pydantic validates a config file into a settings
+    dataclass, the refusal becomes a validation error that the config loader places at the
+    key's file and line."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 class PathError(UsageError):
     """A path given by the user is missing, of the wrong kind (a file for a folder), or
     cannot be written. Exit code 2, like every usage and environment error."""

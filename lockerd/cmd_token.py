@@ -11,7 +11,8 @@ import json
 import sys
 from typing import Any
 
-from api.auth import Role, TokenStore, parse_role
+from api.auth import TokenStore, parse_role
+from custody.domain.roles import TOKEN_ROLES
 from lockerd.paths import station_dir
 
 
@@ -75,7 +76,7 @@ def _revoke(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``locker token`` and its subcommands."""
-    roles = ", ".join(r.value for r in Role)
+    roles = ", ".join(TOKEN_ROLES)
     parser = subparsers.add_parser(
         "token",
         help="issue, list and revoke read-API tokens",

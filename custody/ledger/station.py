@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from custody.errors import ConfigError, DiskFullError, UsageError
+from custody.errors import ConfigError, DiskFullError, SettingError, UsageError
 from custody.ledger.errors import StationExistsError, StationNotFoundError
 from custody.ledger.note import generate_signer
-from custody.ledger.store import SYNCHRONOUS_MODES, create_schema
+from custody.ledger.store import create_schema
+from custody.settings import DEFAULT_TIMEZONE, check_range
 from custody.textfile import read_config_text
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+#: the SQLite durability modes a station may run with (OFF would lose acknowledged appends)
+LEDGER_SYNCHRONOUS = ("FULL", "EXTRA", "NORMAL")
 # A log origin is also the signing key's name in signed notes: no spaces and no '+'.
 _ORIGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~:/@-]{0,199}")
 
@@ -64,11 +66,27 @@ class StationPaths:
 
 @dataclass(frozen=True)
 class LedgerSettings:
-    """The ``[ledger]`` section of ``config.toml``."""
+    """The ``[ledger]`` section of ``config.toml``: automatic checkpoints (every N entries,
+    at least every T seconds while entries arrive; 0: off) and SQLite durability. Read by the
+    ledger itself; the daemon's config loader validates the same class."""
 
     checkpoint_every_entries: int = 100
     checkpoint_every_seconds: int = 600
     synchronous: str = "FULL"
+
+    def __post_init__(self) -> None:
+        for name in ("checkpoint_every_entries", "checkpoint_every_seconds"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise SettingError(name, f"must be an integer >= 0 (0: off), got {value!r}")
+            check_range(value, name, 0)
+        sync = self.synchronous.upper() if isinstance(self.synchronous, str) else ""
+        if sync not in LEDGER_SYNCHRONOUS:
+            raise SettingError(
+                "synchronous",
+                f"must be one of {', '.join(LEDGER_SYNCHRONOUS)}, got {self.synchronous!r}",
+            )
+        object.__setattr__(self, "synchronous", sync)
 
 
 def check_origin(origin: str) -> str:
@@ -188,21 +206,13 @@ def ledger_settings(config: dict[str, Any]) -> LedgerSettings:
     section = config.get("ledger", {})
     if not isinstance(section, dict):
         raise ConfigError("[ledger] must be a table")
-    known = {"checkpoint_every_entries", "checkpoint_every_seconds", "synchronous"}
-    unknown = set(section) - known
+    unknown = set(section) - set(LedgerSettings.__dataclass_fields__)
     if unknown:
         raise ConfigError(f"[ledger] has unknown settings: {', '.join(sorted(unknown))}")
-    d = LedgerSettings()
-    every_n = section.get("checkpoint_every_entries", d.checkpoint_every_entries)
-    every_t = section.get("checkpoint_every_seconds", d.checkpoint_every_seconds)
-    sync = section.get("synchronous", d.synchronous)
-    if not isinstance(every_n, int) or isinstance(every_n, bool) or every_n < 0:
-        raise ConfigError("[ledger] checkpoint_every_entries must be an integer >= 0 (0: off)")
-    if not isinstance(every_t, int) or isinstance(every_t, bool) or every_t < 0:
-        raise ConfigError("[ledger] checkpoint_every_seconds must be an integer >= 0 (0: off)")
-    if not isinstance(sync, str) or sync.upper() not in SYNCHRONOUS_MODES:
-        raise ConfigError(f"[ledger] synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
-    return LedgerSettings(every_n, every_t, sync.upper())
+    try:
+        return LedgerSettings(**section)
+    except SettingError as exc:
+        raise ConfigError(f"[ledger] {exc.key}: {exc}") from None
 
 
 def require_station(data_dir: Path | str) -> StationPaths:

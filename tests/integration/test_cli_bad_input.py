@@ -104,7 +104,8 @@ TABLE: dict[str, Spec] = {
     "token revoke": Spec(("--data", "{station}", "t-1"), (Arg("--data", "station"),)),
     "sim": Spec(
         ("--no-tcp", "--lockboard-pty"),
-        (Arg("--cabinets", "number"), Arg("--compartments", "number"), Arg("--baud", "number")),
+        (Arg("--cabinets", "number"), Arg("--compartments", "number"), Arg("--baud", "number"),
+         Arg("--unlock-pulse-ms", "number")),
     ),
     "scan": Spec(
         ("--camera", "sim"),
