@@ -31,3 +31,24 @@ class SettingError(ConfigError, ValueError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(message)
         self.key = key
+
+
+class PathError(UsageError):
+    """A path given by the user is missing, of the wrong kind (a file for a folder), or
+    cannot be written. Exit code 2, like every usage and environment error."""
+
+
+class FileDecodeError(UsageError):
+    """A file is not in the form it must be: not UTF-8 text, binary, empty, or not an image.
+
+    The message names the file and the fix (for a config: save it as UTF-8)."""
+
+
+class DiskFullError(LockerError):
+    """The disk (or the user's quota) is full: nothing was written, or what was begun was
+    rolled back. The work can be retried as it is once space is freed."""
+
+
+class NotVerifiedError(LockerError):
+    """Something the user asked to verify does not verify (the ledger, a proof, a bundle's
+    content). The only failure that exits with code 1."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lockerd.config import hash_pin, load_config
+from lockerd.paths import existing_file
 
 
 def register(sub: Any) -> None:
@@ -47,7 +48,7 @@ def register(sub: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    cfg = load_config(args.file)
+    cfg = load_config(existing_file(args.file, "config"))
     if args.json:
         data = cfg.model_dump(mode="json")
         data["rules"].pop("timezone", None)  # the file names it once, in [station]

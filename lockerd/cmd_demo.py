@@ -10,6 +10,7 @@ from typing import Any
 
 from custody.domain.languages import DEFAULT_LANGUAGE, LANGUAGES, Language
 from custody.errors import UsageError
+from lockerd.paths import new_dir
 
 
 def register(sub: Any) -> None:
@@ -54,10 +55,8 @@ def register(sub: Any) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from lockerd.demo import run_demo
 
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.ERROR,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    if args.data is not None:
+        new_dir(args.data, "demo data directory", must_be_empty=True)
     broker_at = None
     if args.broker:
         host, sep, port = args.broker.rpartition(":")
@@ -70,6 +69,14 @@ def _demo(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--language: unknown language {args.language!r} (use {', '.join(LANGUAGES)})"
         ) from None
+    logging.basicConfig(
+        level=(
+            logging.INFO
+            if args.verbose or getattr(args, "show_traceback", False)
+            else logging.ERROR
+        ),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     return asyncio.run(
         run_demo(args.data, once=args.once, mqtt=args.mqtt, broker_at=broker_at,
                  language=language)

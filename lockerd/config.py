@@ -48,6 +48,7 @@ from custody.settings import (
     check_people,
     check_zone,
 )
+from custody.textfile import read_config_text
 from locker_firmware_bridge.factory import CabinetSettings
 
 __all__ = [
@@ -310,10 +311,7 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
 
 def load_config(path: Path) -> StationConfig:
     """Read, parse and validate a config file; relative paths are taken from its folder."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+    text = read_config_text(path)
     return parse_config(text, str(path), base=path.resolve().parent)
 
 

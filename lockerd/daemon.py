@@ -38,6 +38,7 @@ import uvicorn
 from custody.ports import Cabinet, Camera, Clock
 from lockerd import settings as conv
 from lockerd.config import StationConfig
+from lockerd.exitcodes import FAILED
 from lockerd.flows import Flows
 from lockerd.logpublish import run_log_publisher
 from lockerd.runtime import Runtime
@@ -185,7 +186,7 @@ class Daemon:
             await self.stop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
-        return 1 if self.failed.is_set() else 0
+        return FAILED if self.failed.is_set() else 0  # docs/reliability.md
 
     # ------------------------------------------------------------------ tasks
 

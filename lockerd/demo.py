@@ -40,6 +40,7 @@ from lockerd.broker import MosquittoBroker, find_mosquitto
 from lockerd.config import load_config
 from lockerd.daemon import Daemon
 from lockerd.democast import DemoCast, DemoItem, demo_cast
+from lockerd.exitcodes import FAILED
 from lockerd.flows import FlowError, Flows
 from lockerd.simpeople import CabinetActor, people_toml
 
@@ -408,7 +409,7 @@ async def run_demo(
         return 0 if ok else 1
     except FlowError as exc:
         say(f"demo failed: {exc}")
-        return 1
+        return FAILED  # docs/reliability.md (1 is kept for "does not verify")
     finally:
         await person.stop()
         if daemon is not None:

@@ -8,20 +8,24 @@ directory that already holds a station.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
 import socket
+import sqlite3
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from custody.errors import ConfigError, SettingError, UsageError
+from custody.errors import ConfigError, DiskFullError, SettingError, UsageError
 from custody.ledger.errors import StationExistsError, StationNotFoundError
 from custody.ledger.note import generate_signer
 from custody.ledger.store import create_schema
 from custody.settings import DEFAULT_TIMEZONE, check_range
+from custody.textfile import read_config_text
 
 #: the SQLite durability modes a station may run with (OFF would lose acknowledged appends)
 LEDGER_SYNCHRONOUS = ("FULL", "EXTRA", "NORMAL")
@@ -128,7 +132,8 @@ def init_station(
     data_dir: Path | str, origin: str | None = None, *, name: str | None = None
 ) -> StationPaths:
     """Create a new station data directory; raises :class:`StationExistsError` if the
-    directory already holds a ledger, a key or a config."""
+    directory already holds a ledger, a key or a config. On any failure (a full disk:
+    :class:`DiskFullError`) what was made is removed again: no half station is left."""
     paths = StationPaths(Path(data_dir))
     origin = check_origin(origin if origin is not None else default_origin())
     for existing in (paths.ledger_db, paths.key, paths.vkey, paths.config):
@@ -137,31 +142,63 @@ def init_station(
                 f"{paths.root} already holds a station ({existing.name} exists); "
                 "refusing to overwrite it"
             )
-    paths.root.mkdir(parents=True, exist_ok=True)
-    (paths.photos / "thumbs").mkdir(parents=True, exist_ok=True)
-    skey, vkey = generate_signer(origin)
-    # O_EXCL: never clobber a key another process created meanwhile; 0600 from the start.
-    fd = os.open(paths.key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(skey + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    paths.vkey.write_text(vkey + "\n")
-    station_name = name if name is not None else origin.rsplit("/", 1)[-1]
-    paths.config.write_text(default_config(station_name, origin))
-    create_schema(paths.ledger_db, origin)
+    made = [p for p in _ancestors(paths.photos / "thumbs") if not p.exists()]
+    try:
+        paths.root.mkdir(parents=True, exist_ok=True)
+        (paths.photos / "thumbs").mkdir(parents=True, exist_ok=True)
+        skey, vkey = generate_signer(origin)
+        # O_EXCL: never clobber a key another process created meanwhile; 0600 from the start.
+        fd = os.open(paths.key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        made.append(paths.key)
+        with os.fdopen(fd, "w") as f:
+            f.write(skey + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        made.append(paths.vkey)
+        paths.vkey.write_text(vkey + "\n")
+        station_name = name if name is not None else origin.rsplit("/", 1)[-1]
+        made.append(paths.config)
+        paths.config.write_text(default_config(station_name, origin))
+        made += [paths.ledger_db, *(paths.root / f"ledger.db{s}" for s in ("-wal", "-shm"))]
+        create_schema(paths.ledger_db, origin)
+    except BaseException as exc:
+        for path in sorted(made, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):  # a folder something else put files in
+                if path.is_dir():
+                    path.rmdir()
+                else:
+                    path.unlink(missing_ok=True)
+        if _disk_full(exc):
+            raise DiskFullError(
+                f"disk full while creating the station in {paths.root}; nothing was kept. "
+                "Free some space and run it again"
+            ) from exc
+        raise
     return paths
+
+
+def _ancestors(path: Path) -> list[Path]:
+    """``path`` and every folder above it, outermost first."""
+    return [*reversed(path.parents), path]
+
+
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
+    return False
 
 
 def read_config(paths: StationPaths) -> dict[str, Any]:
     """The parsed ``config.toml`` (empty when the file is absent)."""
     if not paths.config.exists():
         return {}
+    text = read_config_text(paths.config)
     try:
-        with paths.config.open("rb") as f:
-            return tomllib.load(f)
-    except (tomllib.TOMLDecodeError, OSError) as exc:
-        raise ConfigError(f"{paths.config}: {exc}") from None
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{paths.config}: not valid TOML: {exc}") from None
 
 
 def ledger_settings(config: dict[str, Any]) -> LedgerSettings:
