@@ -15,6 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from custody.delivery import (
+    DELIVERY_FIELDS,
+    DELIVERY_KINDS,
+    DeliveryRecord,
+    delivery_from,
+    delivery_row,
+    fold_delivery,
+)
 from custody.domain.people import Complainant
 from custody.domain.states import ItemState
 from custody.domain.values import parse_utc
@@ -44,6 +52,7 @@ KINDS = (
     NOTICE_SENT,
     NOTICE_ACKNOWLEDGED,
     RECONCILIATION,
+    *DELIVERY_KINDS,
 )
 
 
@@ -159,6 +168,7 @@ class Projection:
     notices: dict[str, NoticeRecord] = field(default_factory=dict)
     compartments: dict[str, set[str]] = field(default_factory=dict)
     reconciliations: list[ReconciliationRecord] = field(default_factory=list)
+    deliveries: dict[str, DeliveryRecord] = field(default_factory=dict)  # by notice key
     size: int = 0  # entries seen (custody or not): the next seq
 
     @classmethod
@@ -324,6 +334,10 @@ class Projection:
         notice.acknowledged_at, notice.acknowledged_seq = at, seq
         return set()
 
+    def _delivery(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        fold_delivery(self.deliveries, body, seq, at)
+        return set()
+
     def _reconciled(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
         self.reconciliations.append(
             ReconciliationRecord(
@@ -352,6 +366,7 @@ _HANDLERS = {
     NOTICE_SENT: Projection._notice,
     NOTICE_ACKNOWLEDGED: Projection._acknowledged,
     RECONCILIATION: Projection._reconciled,
+    **dict.fromkeys(DELIVERY_KINDS, Projection._delivery),
 }
 
 
@@ -391,6 +406,7 @@ _FIELDS = {
     "handovers": HANDOVER_FIELDS,
     "notices": NOTICE_FIELDS,
     "reconciliations": RECONCILIATION_FIELDS,
+    "deliveries": DELIVERY_FIELDS,
 }
 
 
@@ -531,6 +547,7 @@ def _to_state(p: Projection) -> dict[str, Any]:
         "notices": [_notice_row(n) for n in p.notices.values()],
         "compartments": [[name, list(labels)] for name, labels in p.compartments.items()],
         "reconciliations": [_reconciliation_row(r) for r in p.reconciliations],
+        "deliveries": [delivery_row(d) for d in p.deliveries.values()],
     }
 
 
@@ -583,6 +600,9 @@ def _from_state(state: Mapping[str, Any]) -> Projection:
         for name, labels in state["compartments"]:
             p.compartments[name] = set(_list(labels))
         p.reconciliations = [_reconciliation_from(r) for r in state["reconciliations"]]
+        for row in state["deliveries"]:
+            record = delivery_from(row)
+            p.deliveries[record.key] = record
         _check_consistent(p)
     except (KeyError, TypeError, ValueError) as exc:
         raise ProjectionStateError(f"projection state is damaged: {exc!r}") from exc
