@@ -6,7 +6,7 @@ silently ignored, and every error names the key *and* the line of the file it si
 
 Sections: ``[station]``, ``[ledger]`` (as written by ``locker init``), ``[rules]``,
 ``[[people]]``, ``[[cabinets]]``, ``[camera]``, ``[scanner]``, ``[mqtt]``, ``[api]``,
-``[terminal]``. ``docs/config.md`` documents every key. The other packages take plain
+``[terminal]``, ``[sms]``. ``docs/config.md`` documents every key. The other packages take plain
 settings objects, never these models: the conversions live in :mod:`lockerd.settings`.
 """
 
@@ -116,7 +116,8 @@ class PersonEntry(_Section):
     badge: str = ""
     pin_hash: str = ""
     supervisor: str | None = None
-    phone: str = ""
+    phone: str = Field(default="", pattern=r"^$|^\+[1-9]\d{6,14}$")  # E.164, for SMS
+    language: Literal["zh", "en"] | None = None  # of their SMS ([sms] language if unset)
 
     @field_validator("pin_hash")
     @classmethod
@@ -207,6 +208,50 @@ class TerminalSection(_Section):
     kiosk: bool = True  # serve the kiosk screens (package `terminal`) with the API
 
 
+class SmsSection(_Section):
+    """``[sms]``: notices as SMS through a GSM modem or an HTTP gateway (docs/notify.md)."""
+
+    backend: Literal["none", "modem", "http"] = "none"
+    port: str = ""  # the modem's serial device, e.g. /dev/ttyUSB2
+    baud: int = Field(default=115200, ge=300)
+    pin: str = Field(default="", pattern=r"^$|^\d{4,8}$")
+    smsc: str = Field(default="", pattern=r"^$|^\+?\d{3,20}$")
+    command_timeout_s: float = Field(default=5.0, gt=0)
+    send_timeout_s: float = Field(default=60.0, gt=0)
+    gateway_url: str = ""
+    gateway_auth_header: str = ""  # "Authorization: Bearer ..."
+    gateway_templates: dict[str, str] = Field(default_factory=dict)  # notice kind -> id
+    gateway_timeout_s: float = Field(default=10.0, gt=0)
+    gateway_transient_codes: list[str] = Field(default_factory=list)
+    callback_token: str = ""  # set: the gateway's delivery callbacks are taken
+    templates: Path | None = None  # the station's own texts (TOML), over the shipped ones
+    language: Literal["zh", "en"] = "zh"
+    station_phone: str = ""
+    country_code: str = Field(default="86", pattern=r"^\d{1,3}$")
+    quiet_hours: str = Field(default="", pattern=r"^$|^[0-2]\d:[0-5]\d-[0-2]\d:[0-5]\d$")
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    retry_base_s: float = Field(default=30.0, gt=0)
+    retry_max_s: float = Field(default=1800.0, gt=0)
+    report_timeout_s: float = Field(default=86400.0, gt=0)
+    status_every_s: float = Field(default=30.0, gt=0)  # signal/registration check
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        from notify.service import parse_quiet_hours
+
+        parse_quiet_hours(value)  # ValueError: 24:00-07:00 and the like
+        return value
+
+    @model_validator(mode="after")
+    def _needs_endpoint(self) -> SmsSection:
+        if self.backend == "modem" and not self.port:
+            raise ValueError("backend 'modem' needs `port`")
+        if self.backend == "http" and not self.gateway_url.startswith(("http://", "https://")):
+            raise ValueError("backend 'http' needs `gateway_url` (http:// or https://)")
+        return self
+
+
 class StationConfig(_Section):
     """The whole file."""
 
@@ -220,6 +265,7 @@ class StationConfig(_Section):
     mqtt: MqttSection = MqttSection()
     api: ApiSection = ApiSection()
     terminal: TerminalSection = TerminalSection()
+    sms: SmsSection = SmsSection()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> StationConfig:
@@ -257,7 +303,10 @@ class StationConfig(_Section):
         rules = self.rules
         if rules.catalogue is not None:
             rules = rules.model_copy(update={"catalogue": _absolute(rules.catalogue, base)})
-        return self.model_copy(update={"station": station, "rules": rules})
+        sms = self.sms
+        if sms.templates is not None:
+            sms = sms.model_copy(update={"templates": _absolute(sms.templates, base)})
+        return self.model_copy(update={"station": station, "rules": rules, "sms": sms})
 
 
 def _absolute(path: Path, base: Path) -> Path:

@@ -9,6 +9,9 @@ Tasks on one asyncio loop:
 - ``rules``: the custody rules tick (deadline ladders, notices) every ``rules_tick_seconds``;
 - ``checkpoints``: signs a checkpoint when one is due (``[ledger]`` every N entries / T s);
 - ``outbox-prune``: hourly, drops acknowledged outbox rows beyond the newest 100,000;
+- ``sms`` and ``sms-status`` (``[sms] backend`` set): notices out as SMS
+  (:mod:`lockerd.sms`, docs/notify.md), and the modem's signal and registration in
+  ``/v1/health`` and on the retained MQTT topic ``status/sms``;
 - ``api``: the read API under uvicorn (``[api] enabled``), with the kiosk screens of the
   ``terminal`` package under ``/terminal/`` (``[terminal] kiosk``);
 - the MQTT outbox publisher runs in its own thread (``[mqtt] enabled``).
@@ -36,6 +39,8 @@ from lockerd import settings as conv
 from lockerd.config import StationConfig
 from lockerd.flows import Flows
 from lockerd.runtime import Runtime
+from lockerd.sms import build_sms, publish_sms_status
+from notify.service import SmsService
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +99,7 @@ class Daemon:
         self.flows: Flows
         self._tasks: list[asyncio.Task[None]] = []
         self._server: _EmbeddedServer | None = None
+        self.sms: SmsService | None = None
         self.api_url: str | None = None
         self.kiosk_path: str | None = None
         self.failed = asyncio.Event()  # set when a task died: the daemon must stop
@@ -120,6 +126,11 @@ class Daemon:
             "checkpoints", self._every(self.cfg.station.checkpoint_tick_seconds, self._checkpoint)
         )
         self._spawn("outbox-prune", self._every(3600, self._prune))
+        self.sms = build_sms(rt)  # None unless [sms] backend is set
+        if self.sms is not None:
+            self._spawn("sms", self.sms.run())
+            self._spawn("sms-status", self._every(self.cfg.sms.status_every_s,
+                                                  lambda: publish_sms_status(rt, self.sms)))
         if self._api_enabled:
             await self._start_api()
         log.info("lockerd started: station %s, %d cabinet(s), api %s, mqtt %s",
@@ -241,6 +252,8 @@ class Daemon:
         )
         if self.cfg.terminal.kiosk:
             self._mount_kiosk(app)
+        if self.sms is not None:
+            app.state.sms_status = self.sms.last_status  # /v1/health shows it
         config = uvicorn.Config(
             app,
             host=self.cfg.api.host,
