@@ -254,6 +254,11 @@ class Daemon:
             self._mount_kiosk(app)
         if self.sms is not None:
             app.state.sms_status = self.sms.last_status  # /v1/health shows it
+            if self.cfg.sms.callback_token:
+                from notify.callback import callback_router
+
+                app.include_router(callback_router(self.cfg.sms.callback_token,
+                                                   self.sms.take_report))
         config = uvicorn.Config(
             app,
             host=self.cfg.api.host,
