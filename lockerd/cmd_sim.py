@@ -45,6 +45,10 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--lockboard-pty", action="store_true", help="also serve lock boards on a pseudo-terminal"
     )
+    parser.add_argument(
+        "--modem-pty", action="store_true",
+        help="also serve a simulated GSM modem (SMS, docs/notify.md) on a pseudo-terminal",
+    )
     parser.add_argument("--baud", type=int, default=19200, help="RTU line rate (default 19200)")
     parser.add_argument(
         "--line-time",
@@ -71,8 +75,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--baud must be at least 300")
     tcp = None if args.no_tcp else _host_port(args.tcp, "--tcp")
     rtu_socket = _host_port(args.rtu_socket, "--rtu-socket") if args.rtu_socket else None
-    if tcp is None and rtu_socket is None and not args.rtu_pty and not args.lockboard_pty:
-        raise UsageError("nothing to serve: give --tcp, --rtu-pty, --rtu-socket or --lockboard-pty")
+    if (tcp is None and rtu_socket is None and not args.rtu_pty and not args.lockboard_pty
+            and not args.modem_pty):
+        raise UsageError("nothing to serve: give --tcp, --rtu-pty, --rtu-socket, --lockboard-pty"
+                         " or --modem-pty")
     return asyncio.run(_serve(args, tcp, rtu_socket))
 
 
@@ -99,6 +105,7 @@ async def _serve(
         await sim.start()
     except (OSError, RuntimeError) as exc:
         raise UsageError(f"cannot start the simulator: {exc}") from exc
+    modem = _start_modem() if args.modem_pty else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -118,6 +125,8 @@ async def _serve(
             endpoints["modbus_rtu_socket"] = sim.rtu_socket_url
         if sim.lockboard_path:
             endpoints["lockboard"] = sim.lockboard_path
+        if modem is not None:
+            endpoints["modem"] = modem.path
         endpoints["baud"] = args.baud
         if args.json:
             print(json.dumps(endpoints), flush=True)
@@ -133,8 +142,23 @@ async def _serve(
                 print(
                     f"lockboard    {sim.lockboard_path}   9600 8N1 (addresses 1..{args.cabinets})"
                 )
+            if modem is not None:
+                print(f"gsm-modem    {modem.path}   AT/PDU, texts printed as they arrive")
             print("register map: docs/register-map.md; Ctrl-C to stop", flush=True)
         await stop.wait()
     finally:
+        if modem is not None:
+            modem.close()
         await sim.stop()
     return 0
+
+
+def _start_modem() -> Any:
+    """The simulated modem of ``--modem-pty``; prints every text it is given."""
+    from hw_sim.modem_sim import SimModem
+
+    modem = SimModem()
+    modem.on_message = lambda m: print(f"sms to {m.number} ({m.parts} part(s)): {m.text}",
+                                       flush=True)
+    modem.start()
+    return modem
