@@ -78,19 +78,11 @@ def from_septets(septets: Sequence[int]) -> str:
 
 def pack(septets: Sequence[int], fill_bits: int = 0) -> bytes:
     """Pack septets into octets, LSB first, after ``fill_bits`` zero bits."""
-    acc = 0
-    nbits = fill_bits
-    out = bytearray()
-    for s in septets:
-        acc |= (s & 0x7F) << nbits
-        nbits += 7
-        while nbits >= 8:
-            out.append(acc & 0xFF)
-            acc >>= 8
-            nbits -= 8
-    if nbits:
-        out.append(acc & 0xFF)
-    return bytes(out)
+    value = 0
+    for i, s in enumerate(septets):
+        value |= (s & 0x7F) << (7 * i)
+    nbits = fill_bits + 7 * len(septets)
+    return (value << fill_bits).to_bytes((nbits + 7) // 8, "little")
 
 
 def unpack(data: bytes, count: int, fill_bits: int = 0) -> list[int]:

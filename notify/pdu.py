@@ -171,6 +171,8 @@ def split_text(text: str, dcs: int | None = None) -> list[str]:
     total = sum(cost(ch) for ch in text)
     if total <= single:
         return [text]
+    if total == len(text):  # one unit per character: plain slices
+        return [text[i : i + part] for i in range(0, len(text), part)]
     parts: list[str] = []
     current: list[str] = []
     used = 0

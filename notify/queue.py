@@ -250,12 +250,27 @@ class SmsQueue:
 
     def find_sent(self, channel: str, ref: str, number: str | None = None) -> SmsRow | None:
         """The newest row sent on ``channel`` waiting for a report on ``ref``."""
-        for row in reversed(self.rows(SENT)):
-            if row.channel == channel and ref in row.refs and ref not in row.reports and (
+        with self._lock:
+            rs = self._db.execute(
+                f"SELECT {_COLUMNS} FROM sms WHERE state = ? AND channel = ? AND refs LIKE ?"
+                " ORDER BY sent_at DESC",
+                (SENT, channel, f'%"{ref}"%'),
+            ).fetchall()
+        for row in map(_row, rs):
+            if ref in row.refs and ref not in row.reports and (
                 number is None or number == row.number
             ):
                 return row
         return None
+
+    def sent_before(self, moment: float) -> list[SmsRow]:
+        """Rows still waiting for a report that were sent before ``moment``."""
+        with self._lock:
+            rs = self._db.execute(
+                f"SELECT {_COLUMNS} FROM sms WHERE state = ? AND sent_at < ? ORDER BY sent_at",
+                (SENT, moment),
+            ).fetchall()
+        return [_row(r) for r in rs]
 
     # ------------------------------------------------------------------ ledger entries
 

@@ -351,9 +351,8 @@ class SmsService:
             await self.take_report(self._reports.pop(0))
 
     async def _expire(self) -> None:
-        limit = self.clock() - self.settings.report_timeout_s
-        for row in self.queue.rows("sent"):
-            if row.sent_at is not None and row.sent_at < limit:
+        for row in self.queue.sent_before(self.clock() - self.settings.report_timeout_s):
+            if row.sent_at is not None:
                 reason = f"no delivery report within {self.settings.report_timeout_s:g} s"
                 await asyncio.to_thread(self.queue.finish, row.key, UNCONFIRMED, reason, [
                     (NOTICE_UNCONFIRMED, {"key": row.key, "channel": row.channel,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from lockerd.config import load_config
 from lockerd.daemon import Daemon
 
 WAIT_S = 30.0
+_SERIALS = itertools.count(1)
 PHONES = {"sup": "+8613900000001", "off1": "+8613900000002", "legal1": "+8613900000004",
           "clerk": "+8613900000003"}
 COMPLAINANT = "+8613812345678"
@@ -78,7 +80,7 @@ async def sms_station(root: Path, modem: str, **config: Any) -> AsyncIterator[Da
 
 async def register(daemon: Daemon, case_id: str, contact: str = COMPLAINANT) -> None:
     """Register a case with one file and a complainant (who is told it was received)."""
-    label = make_label("case_file", 2026, abs(hash(case_id)) % 9000 + 1).text
+    label = make_label("case_file", 2026, next(_SERIALS)).text
     spec = ItemSpec(label, "case_file", "卷宗", 1, datetime.now(UTC))
     await daemon.rt.call(daemon.rt.custody.register_case, case_id, title="盗窃案",
                          officer="off1", items=[spec],
