@@ -42,6 +42,7 @@ checkpoint_tick_seconds = 3600
 
 [api]
 enabled = false
+port = 0
 
 [sms]
 {lines}
@@ -65,12 +66,14 @@ def _toml(value: Any) -> str:
 
 
 @asynccontextmanager
-async def sms_station(root: Path, modem: str, **config: Any) -> AsyncIterator[Daemon]:
-    """The daemon of a station (created on first use) with SMS on ``modem``."""
+async def sms_station(root: Path, modem: str, *, api: bool = False,
+                      **config: Any) -> AsyncIterator[Daemon]:
+    """The daemon of a station (created on first use) with SMS on ``modem`` (and the read
+    API on a free port with ``api``)."""
     if not (root / "ledger.db").exists():
         init_station(root, "test.example/t1")
     (root / "config.toml").write_text(sms_config(modem, **config), encoding="utf-8")
-    daemon = Daemon(load_config(root / "config.toml"), cabinets=[], api=False)
+    daemon = Daemon(load_config(root / "config.toml"), cabinets=[], api=api)
     await daemon.start()
     try:
         yield daemon

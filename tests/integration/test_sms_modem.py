@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
+
 from hw_sim.modem_sim import Behaviour, SimModem
 from notify.pdu import DCS_UCS2
 from tests.integration.sms_support import (
@@ -65,7 +67,7 @@ def test_late_reports_become_delivered_entries(tmp_path: Path) -> None:
         sim.start()
         root = tmp_path / "st"
         try:
-            async with sms_station(root, sim.path) as daemon:
+            async with sms_station(root, sim.path, api=True) as daemon:
                 await register(daemon, "K-1")
                 await register(daemon, "K-2")
                 await sim.wait_messages(2)
@@ -77,10 +79,13 @@ def test_late_reports_become_delivered_entries(tmp_path: Path) -> None:
                     delivery_kinds(root, k) == ["notice.sms_sent", "notice.delivered"]
                     for k in keys))
                 status = await daemon.sms.refresh_status() if daemon.sms else {}
+                async with httpx.AsyncClient(timeout=30) as client:
+                    health = (await client.get(f"{daemon.api_url}/v1/health")).json()
         finally:
             sim.close()
         assert status["registered"] is True and status["dbm"] == -113 + 2 * 21
         assert status["queue"] == {"delivered": 2}
+        assert health["sms"]["registered"] is True and health["sms"]["rssi"] == 21
         delivered = {e["key"]: e for e in entries(root, "notice.delivered")}
         assert set(delivered) == set(keys)
 
