@@ -140,4 +140,5 @@ def build_sms(rt: Runtime, channel: Channel | None = None) -> SmsService | None:
         return None
     queue = SmsQueue(rt.data_dir / "sms.db", start_cursor=rt.ledger.size - 1)
     return SmsService(queue, channel, Texts.load(rt.cfg.sms.templates), RuntimeHost(rt),
-                      recipients(rt.cfg), sms_settings(rt.cfg))
+                      recipients(rt.cfg), sms_settings(rt.cfg),
+                      clock=lambda: rt.clock.now().timestamp())  # quiet hours: station time
