@@ -26,7 +26,7 @@ COMPLAINANT = "+8613812345678"
 
 
 def sms_config(modem: str, *, sms: Mapping[str, Any] | None = None,
-               station_name: str = "城东派出所") -> str:
+               station_name: str = "城东派出所", mqtt_port: int | None = None) -> str:
     """A station without cabinets whose notices go to the modem at ``modem``."""
     keys = {"backend": "modem", "port": modem, "command_timeout_s": 5.0,
             "retry_base_s": 0.05, "retry_max_s": 0.2, "max_attempts": 3,
@@ -43,6 +43,10 @@ checkpoint_tick_seconds = 3600
 [api]
 enabled = false
 port = 0
+
+[mqtt]
+enabled = {"true" if mqtt_port else "false"}
+port = {mqtt_port or 1883}
 
 [sms]
 {lines}
