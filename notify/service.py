@@ -37,6 +37,7 @@ from custody.delivery import (
     NOTICE_SMS_SENT,
     NOTICE_UNCONFIRMED,
 )
+from custody.domain.errors import CustodyError
 from notify.channel import Channel, Outgoing, Report
 from notify.errors import SendError
 from notify.pdu import count_parts
@@ -47,6 +48,7 @@ from notify.queue import (
     UNCONFIRMED,
     Entry,
     NewSms,
+    QueueError,
     SmsQueue,
     SmsRow,
 )
@@ -179,7 +181,10 @@ class SmsService:
             await self.refresh_status()
         try:
             while True:
-                await self.round()
+                try:
+                    await self.round()
+                except (OSError, QueueError) as exc:  # a full disk, a locked file: next round
+                    log.error("SMS round failed, trying again: %s", exc)
                 self._wake.clear()
                 wait = idle_s
                 nxt = self.queue.next_due_at()
@@ -198,6 +203,7 @@ class SmsService:
         await self._take_reports()
         await self._record()
         while True:
+            await self.feed()  # an overdue escalation queued meanwhile goes next
             row = self.queue.due(self.clock())
             if row is None:
                 break
@@ -363,10 +369,14 @@ class SmsService:
 
     async def _record(self) -> None:
         for entry in self.queue.pending_entries():
-            if entry.kind.startswith("alarm."):
-                await self.host.alarm(entry.kind, entry.body)
-            else:
-                await self.host.record(entry.kind, entry.body)
+            try:
+                if entry.kind.startswith("alarm."):
+                    await self.host.alarm(entry.kind, entry.body)
+                else:
+                    await self.host.record(entry.kind, entry.body)
+            except CustodyError as exc:  # refused for good (it could never be written)
+                log.error("SMS entry %s %s refused, dropped: %s", entry.kind,
+                          entry.body.get("key"), exc)
             await asyncio.to_thread(self.queue.entry_done, entry.id)
 
 
