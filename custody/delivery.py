@@ -12,9 +12,10 @@ adapter then records each attempt and outcome as its own entry (contract, docs/c
 
 **The given rule** (one place: :meth:`DeliveryRecord.given`): a notice counts as *given* to
 its recipient only when it was delivered, or when delivery cannot be known (unconfirmed,
-or no delivery channel tracks it at all: a station without SMS). A notice still waiting for
-its report is not given yet; one that failed for good is never given. The escalation ladder
-goes on to its next step at once when every notice of a step failed for good.
+or no delivery channel tracks it at all: a station without SMS). A notice still queued or
+waiting for its report is not given yet; one that failed for good is never given. The
+escalation ladder goes on to its next step at once when every notice of a step failed for
+good.
 """
 
 from __future__ import annotations
@@ -66,10 +67,15 @@ class DeliveryRecord:
         return self.status == FAILED
 
 
-def notice_given(deliveries: Mapping[str, DeliveryRecord], key: str) -> bool:
-    """The given rule for one notice key: no delivery record means no channel tracks it."""
+def notice_given(deliveries: Mapping[str, DeliveryRecord], key: str, *,
+                 tracked: bool = False) -> bool:
+    """The given rule for one notice key. ``tracked``: the station sends notices through a
+    channel that records delivery (``[sms]``), so a notice with no delivery entry yet is
+    still queued, not given; otherwise nothing ever will be known about it: given."""
     record = deliveries.get(key)
-    return record is None or record.given
+    if record is None:
+        return not tracked
+    return record.given
 
 
 def fold_delivery(

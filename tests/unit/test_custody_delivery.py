@@ -27,6 +27,7 @@ def test_outcomes_fold_into_the_projection_and_the_given_rule(world: World) -> N
     world.register()
     svc = world.svc
     assert notice_given(svc.projection.deliveries, KEY)  # no channel tracks it: given
+    assert not notice_given(svc.projection.deliveries, KEY, tracked=True)  # still queued
     assert svc.record_delivery("notice.sms_sent", _sent())
     assert not notice_given(svc.projection.deliveries, KEY)  # waiting for its report
     assert not svc.record_delivery("notice.sms_sent", _sent())  # a repeat: skipped
