@@ -64,6 +64,17 @@ class Role(enum.StrEnum):
     OFFICER = "officer"
 
 
+#: The roles that may read personal contact details: the complainant's contact and staff
+#: phone numbers (reports, and anything else that shows them). Clerks handle the exhibits,
+#: not the people: they see names and roles only.
+CONTACT_ROLES: frozenset[str] = frozenset({"auditor", "supervisor", "officer", "legal"})
+
+
+def may_see_contacts(role: str) -> bool:
+    """Whether a reader of role ``role`` may see contact details (the one rule for it)."""
+    return str(role) in CONTACT_ROLES
+
+
 class AuthError(LockerError):
     """Root of the API's authentication and authorisation failures."""
 
@@ -92,6 +103,11 @@ class Principal:
     def sees_everything(self) -> bool:
         """Auditors, clerks and supervisors read the whole station's custody state."""
         return self.role is not Role.OFFICER
+
+    @property
+    def sees_contacts(self) -> bool:
+        """Whether this principal may see contact details (:func:`may_see_contacts`)."""
+        return may_see_contacts(self.role.value)
 
     def may_see_case(self, officer: str | None) -> bool:
         """Whether this principal may read a case whose responsible officer is ``officer``."""
