@@ -6,8 +6,9 @@ silently ignored, and every error names the key *and* the line of the file it si
 
 Sections: ``[station]``, ``[ledger]`` (as written by ``locker init``), ``[rules]``,
 ``[[people]]``, ``[[cabinets]]``, ``[camera]``, ``[scanner]``, ``[mqtt]``, ``[api]``,
-``[terminal]``. ``docs/config.md`` documents every key. The other packages take plain
-settings objects, never these models: the conversions live in :mod:`lockerd.settings`.
+``[terminal]``, ``[[witness]]``, ``[witnessing]``. ``docs/config.md`` documents every key.
+The other packages take plain settings objects, never these models: the conversions live
+in :mod:`lockerd.settings`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from custody.errors import ConfigError
+from custody.errors import ConfigError, LockerError
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -207,6 +208,31 @@ class TerminalSection(_Section):
     kiosk: bool = True  # serve the kiosk screens (package `terminal`) with the API
 
 
+class WitnessEntry(_Section):
+    """``[[witness]]``: a C2SP tlog-witness that cosigns this station's checkpoints."""
+
+    url: str = Field(pattern=r"^https?://")  # the submission prefix (POST <url>/add-checkpoint)
+    key: str  # the witness verifier key, name+keyid+base64(0x04||key)
+
+    @field_validator("key")
+    @classmethod
+    def _witness_key(cls, value: str) -> str:
+        from custody.ledger.cosign import WitnessKey
+
+        try:
+            return WitnessKey.from_vkey(value).vkey
+        except LockerError as exc:
+            raise ValueError(str(exc)) from exc
+
+
+class WitnessingSection(_Section):
+    """``[witnessing]``: when to retry witnesses and when an uncosigned checkpoint alarms."""
+
+    alarm_after_seconds: int = Field(default=3600, ge=0)  # 0: never
+    retry_seconds: int = Field(default=60, ge=1)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+
 class StationConfig(_Section):
     """The whole file."""
 
@@ -220,6 +246,8 @@ class StationConfig(_Section):
     mqtt: MqttSection = MqttSection()
     api: ApiSection = ApiSection()
     terminal: TerminalSection = TerminalSection()
+    witness: list[WitnessEntry] = Field(default_factory=list)
+    witnessing: WitnessingSection = WitnessingSection()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> StationConfig:
@@ -241,6 +269,9 @@ class StationConfig(_Section):
         dupc = {c for c in cabs if cabs.count(c) > 1}
         if dupc:
             raise ValueError(f"cabinets: duplicate id(s) {sorted(dupc)}")
+        wkeys = [w.key for w in self.witness]
+        if len(set(wkeys)) != len(wkeys):
+            raise ValueError("witness: the same witness key is listed twice")
         return self
 
     def person(self, person_id: str) -> PersonEntry:

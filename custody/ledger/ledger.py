@@ -29,8 +29,10 @@ from typing import Any, NoReturn
 
 from custody.ledger import accel, canonical, merkle
 from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosigstore import cosigned_note
 from custody.ledger.entry import FORMAT_VERSION, RESERVED_KEYS, Entry
 from custody.ledger.errors import (
+    EntryTooLargeError,
     InvalidEntryError,
     LedgerCorruptError,
     LedgerReadOnlyError,
@@ -53,6 +55,7 @@ from custody.ledger.store import (
     WriterLock,
     connect,
 )
+from custody.ledger.tiles import MAX_ENTRY_BYTES
 from custody.ledger.tlogproof import format_tlog_proof
 from custody.ports import Clock, SystemClock
 
@@ -250,7 +253,7 @@ class Ledger:
     def append(self, kind: str, body: Mapping[str, Any], *, actor: str) -> Entry:
         """Append one entry durably and return it. Raises an :class:`InvalidEntryError`
         subclass (writing nothing) for a reserved key, a float, an integer >= 2**53 in
-        magnitude or a non-string key."""
+        magnitude, a non-string key or an entry of more than 65,535 bytes."""
         return self.append_many([(kind, body, actor)])[0]
 
     def _rows_reference(
@@ -320,6 +323,18 @@ class Ledger:
             prev = b64(leaf, newline=False).decode()
         return raws, leaves, nodes, peaks
 
+    @staticmethod
+    def _too_large(
+        items: Sequence[tuple[str, Mapping[str, Any], str]], raws: Sequence[bytes]
+    ) -> NoReturn:
+        i = next(i for i, raw in enumerate(raws) if len(raw) > MAX_ENTRY_BYTES)
+        raise EntryTooLargeError(
+            f"{items[i][0]}: the entry would be {len(raws[i]):,} bytes; a ledger entry is at "
+            f"most {MAX_ENTRY_BYTES:,} bytes (a tlog-tiles entry bundle stores its length in "
+            "16 bits): keep large content in the photo store and reference it by hash"
+            + (f" (item {i} of the batch)" if len(raws) > 1 else "")
+        )
+
     def append_many(self, items: Sequence[tuple[str, Mapping[str, Any], str]]) -> list[Entry]:
         """Append ``(kind, body, actor)`` items in ONE transaction: all or none."""
         with self._lock:
@@ -351,6 +366,8 @@ class Ledger:
             raws, leaves, nodes, peaks = rows
             if not raws:
                 return []
+            if max(map(len, raws)) > MAX_ENTRY_BYTES:
+                self._too_large(items, raws)
             size = start + len(raws)
             leaf = leaves[-1]
             cp = self._sign(signer, size, _fold(peaks), now) if self._due(size, now) else None
@@ -451,7 +468,8 @@ class Ledger:
 
     def proof_text(self, seq: int) -> str:
         """A ``tlog-proof@v1`` for entry ``seq`` (its bytes as ``extra``) against the latest
-        checkpoint, signing a new checkpoint first if none covers the entry yet."""
+        checkpoint (with its witnesses' cosignatures), signing a new checkpoint first if none
+        covers the entry yet."""
         with self._lock:
             raw, _leaf = self._store.row(seq)
             latest = self._store.latest_checkpoint()
@@ -465,4 +483,6 @@ class Ledger:
                 latest = self._store.latest_checkpoint()
                 assert latest is not None
             proof = merkle.inclusion_proof(seq, latest.size, self._store.get_node)
-            return format_tlog_proof(seq, proof, latest.note, raw)
+            # the checkpoint travels with the witnesses' cosignatures the station holds
+            note = cosigned_note(self.paths.root, latest.note)
+            return format_tlog_proof(seq, proof, note, raw)

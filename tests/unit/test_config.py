@@ -205,7 +205,8 @@ def test_docs_name_every_key() -> None:
         args = typing.get_args(f.annotation)
         model = args[0] if args else f.annotation
         assert isinstance(model, type) and issubclass(model, BaseModel)
-        header = f"## `[[{section}]]`" if section in ("people", "cabinets") else f"## `[{section}]`"
+        tables = ("people", "cabinets", "witness")
+        header = f"## `[[{section}]]`" if section in tables else f"## `[{section}]`"
         assert header in doc, header
         part = doc.split(header, 1)[1].split("\n## ", 1)[0]
         for key in model.model_fields:
