@@ -20,6 +20,7 @@ from custody.ledger.errors import LedgerLockedError
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import NoteError
 from custody.ledger.verify import VerifyReport, report_json, verify_data_dir
+from lockerd.cmd_verify_proof import add_verify_proof
 
 
 class _ProgressBar:
@@ -279,3 +280,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     co.add_argument("--old", required=True, type=int, metavar="N", help="the older tree size")
     co.add_argument("--new", type=int, metavar="M", help="the newer tree size (default: now)")
     co.set_defaults(func=_consistency)
+    add_verify_proof(asub)
