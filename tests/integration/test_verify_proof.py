@@ -7,6 +7,7 @@ import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pypdf
 import pytest
@@ -92,7 +93,8 @@ def test_verify_a_fresh_report(
 
 def _replace_attachment(pdf: Path, name: str, change: bytes, out: Path) -> None:
     writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(pdf.read_bytes())))
-    names = writer.root_object["/Names"]["/EmbeddedFiles"]["/Names"]
+    root: Any = writer.root_object
+    names = root["/Names"]["/EmbeddedFiles"]["/Names"]
     for i in range(0, len(names), 2):
         if names[i] == name:
             stream = names[i + 1].get_object()["/EF"]["/F"].get_object()
