@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lockerd.cmd_sim",
     "lockerd.cmd_scan",
     "lockerd.cmd_report",
+    "lockerd.cmd_label",
     "lockerd.cmd_witness",
 )
 

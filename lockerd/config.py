@@ -233,6 +233,15 @@ class WitnessingSection(_Section):
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
 
+class PrinterSection(_Section):
+    """``[printer]``: the label printer (docs/labels.md); an empty ``url`` means none."""
+
+    url: str = ""  # tcp://HOST:9100, HOST:PORT, or a device file such as /dev/usb/lp0
+    language: Literal["tspl", "zpl"] = "tspl"
+    label_language: Literal["zh", "en"] = "zh"
+    timeout_s: int = Field(default=5, ge=1, le=120)
+
+
 class StationConfig(_Section):
     """The whole file."""
 
@@ -248,6 +257,7 @@ class StationConfig(_Section):
     terminal: TerminalSection = TerminalSection()
     witness: list[WitnessEntry] = Field(default_factory=list)
     witnessing: WitnessingSection = WitnessingSection()
+    printer: PrinterSection = PrinterSection()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> StationConfig:
