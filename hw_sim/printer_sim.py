@@ -18,6 +18,7 @@ import socket
 import socketserver
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -200,9 +201,12 @@ class _State:
 class SimulatedPrinter:
     """A TSPL/ZPL printer on ``host:port`` (port 0: a free one). ``start()``, ``stop()``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, save_to: str | Path | None = None
+    ) -> None:
         self.host = host
         self.port = port
+        self.save_to = Path(save_to) if save_to else None  # a PNG per printed label
         self.state = _State()
         self._lock = threading.Condition()
         self._server: socketserver.ThreadingTCPServer | None = None
@@ -292,7 +296,12 @@ class SimulatedPrinter:
                 s.refused += 1
                 s.paused = True
                 return
-            s.printed.extend(PrintedImage(language, img, job) for img in images)
+            for img in images:
+                printed = PrintedImage(language, img, job)
+                s.printed.append(printed)
+                if self.save_to is not None:
+                    self.save_to.mkdir(parents=True, exist_ok=True)
+                    (self.save_to / f"label-{len(s.printed):04d}.png").write_bytes(printed.png())
             self._lock.notify_all()
 
     def _serve(self, sock: socket.socket) -> None:

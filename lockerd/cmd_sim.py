@@ -51,6 +51,12 @@ def register(sub: Any) -> None:
         action="store_true",
         help="hold answers back for the physical RS-485 line time at --baud",
     )
+    parser.add_argument(
+        "--printer", metavar="HOST:PORT",
+        help="also serve a simulated TSPL/ZPL label printer (port 9100 style; port 0: free)",
+    )
+    parser.add_argument("--printer-out", metavar="DIR",
+                        help="save every label the simulated printer prints as a PNG here")
     parser.add_argument("--json", action="store_true", help="print the endpoints as one JSON line")
     parser.set_defaults(func=_run)
 
@@ -71,8 +77,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--baud must be at least 300")
     tcp = None if args.no_tcp else _host_port(args.tcp, "--tcp")
     rtu_socket = _host_port(args.rtu_socket, "--rtu-socket") if args.rtu_socket else None
-    if tcp is None and rtu_socket is None and not args.rtu_pty and not args.lockboard_pty:
-        raise UsageError("nothing to serve: give --tcp, --rtu-pty, --rtu-socket or --lockboard-pty")
+    if (tcp is None and rtu_socket is None and not args.rtu_pty and not args.lockboard_pty
+            and not args.printer):
+        raise UsageError("nothing to serve: give --tcp, --rtu-pty, --rtu-socket, --lockboard-pty"
+                         " or --printer")
     return asyncio.run(_serve(args, tcp, rtu_socket))
 
 
@@ -99,6 +107,7 @@ async def _serve(
         await sim.start()
     except (OSError, RuntimeError) as exc:
         raise UsageError(f"cannot start the simulator: {exc}") from exc
+    printer = _start_printer(args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -118,6 +127,8 @@ async def _serve(
             endpoints["modbus_rtu_socket"] = sim.rtu_socket_url
         if sim.lockboard_path:
             endpoints["lockboard"] = sim.lockboard_path
+        if printer is not None:
+            endpoints["printer"] = f"tcp://{printer.address}"
         endpoints["baud"] = args.baud
         if args.json:
             print(json.dumps(endpoints), flush=True)
@@ -133,8 +144,25 @@ async def _serve(
                 print(
                     f"lockboard    {sim.lockboard_path}   9600 8N1 (addresses 1..{args.cabinets})"
                 )
+            if printer is not None:
+                print(f"printer      tcp://{printer.address}   TSPL or ZPL (docs/labels.md)")
             print("register map: docs/register-map.md; Ctrl-C to stop", flush=True)
         await stop.wait()
     finally:
         await sim.stop()
+        if printer is not None:
+            printer.stop()
     return 0
+
+
+def _start_printer(args: argparse.Namespace) -> Any:
+    """The simulated label printer of ``--printer`` (None without it)."""
+    if not args.printer:
+        return None
+    from hw_sim.printer_sim import SimulatedPrinter
+
+    host, port = _host_port(args.printer, "--printer")
+    try:
+        return SimulatedPrinter(host, port, save_to=args.printer_out).start()
+    except OSError as exc:
+        raise UsageError(f"cannot start the simulated printer: {exc}") from exc
