@@ -128,6 +128,13 @@ class StepRow:
     def leaf_short(self) -> str:
         return self.leaf_hash[:16]
 
+    @property
+    def proof_printed(self) -> str:
+        """The proof as printed: lines longer than :data:`PRINT_WIDTH` characters (the
+        ``extra`` line: the entry's base64) folded, so a page shows all of it; join them
+        back to type it in (the attached file is the exact text)."""
+        return fold_lines(self.proof or "")
+
 
 @dataclass
 class Report:
@@ -214,6 +221,17 @@ class Report:
     def sha256(self) -> str:
         """The report hash: SHA-256 (hex) of :meth:`data_bytes`."""
         return hashlib.sha256(self.data_bytes()).hexdigest()
+
+
+PRINT_WIDTH = 96
+
+
+def fold_lines(text: str, width: int = PRINT_WIDTH) -> str:
+    """``text`` with every line longer than ``width`` cut into ``width``-character lines."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        out.extend(line[i : i + width] for i in range(0, max(len(line), 1), width))
+    return "\n".join(out)
 
 
 def local_time(ts: str | datetime | None, zone: ZoneInfo) -> str:
