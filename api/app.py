@@ -1,7 +1,8 @@
 """The read API's application factory: ``create_app(data_dir)``.
 
 Every route is a GET: the API reads the ledger and the state derived from it and cannot
-change custody (writes go through the terminal and ``custody``'s services). Every route but
+change custody (writes go through the terminal and ``custody``'s services); issuing a PDF
+report records a ``report.issued`` entry through the recorder the app is handed. Every route but
 ``/v1/health`` needs a token (see :mod:`api.auth`).
 """
 
