@@ -175,3 +175,29 @@ def test_locker_report_cli(tmp_path: Path) -> None:
     assert last["pdf_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     bad = main(["report", "--data", str(st.data), "--case", "NOPE", "--out", str(out)])
     assert bad == 2
+
+
+def test_the_daemon_records_reports_through_its_own_writer(tmp_path: Path) -> None:
+    import asyncio
+
+    from api.auth import Role, TokenStore
+    from tests.integration.daemon_harness import running_station
+
+    async def main() -> None:
+        async with running_station(tmp_path, api=True) as h:
+            labels = await h.register_and_hand_over("D-1", "off1", [71])
+            await h.rt.call(h.rt.ledger.checkpoint)
+            store = TokenStore(h.data)
+            token = store.create(Role.AUDITOR, None)[1]
+            store.close()
+            assert h.daemon.api_url is not None
+            async with httpx.AsyncClient(base_url=h.daemon.api_url, timeout=120) as client:
+                r = await client.get("/v1/reports/cases/D-1/report.pdf",
+                                     headers=auth(token), params={"lang": "en"})
+            assert r.status_code == 200, r.text
+            entry = await h.rt.call(h.rt.ledger.entry, int(r.headers["X-Report-Entry"]))
+            assert entry.body["kind"] == "report.issued" and entry.body["case"] == "D-1"
+            assert entry.body["report_sha256"] == r.headers["X-Report-SHA256"]
+            assert labels[0] in pdf_text(r.content, tmp_path)
+
+    asyncio.run(main())
