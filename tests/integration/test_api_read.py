@@ -383,7 +383,7 @@ def test_report_proofs_check_offline_with_the_key_in_the_report(
     url: str, station: Station
 ) -> None:
     html = get(url, f"/v1/reports/items/{F1}", station.tokens["auditor"]).text
-    blocks = [unescape(b) for b in re.findall(r"<pre>(.*?)</pre>", html, re.S)]
+    blocks = [unescape(b) for b in re.findall(r"<pre[^>]*>(.*?)</pre>", html, re.S)]
     vkey, note, *proofs = blocks
     verifier = Verifier.from_vkey(vkey.strip())
     cp = Checkpoint.parse(open_note(note, [verifier]))

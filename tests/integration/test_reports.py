@@ -140,7 +140,8 @@ def test_english_on_request(url: str, station: Station, tmp_path: Path) -> None:
     text = pdf_text(r.content, tmp_path)
     assert "Chain of custody: case C-9" in text and "page 1 of" in text
     flat = " ".join(text.split())
-    assert "stored in a compartment" in flat and "王伟 (officer)" in flat
+    assert "Custody transfers" in flat and "Manifest" in flat and "(officer)" in flat
+    assert "保管交接记录" not in flat  # no Chinese headings in an English report
     assert fetch(url, "/v1/reports/cases/C-9/report.pdf", station.tokens["auditor"],
                  lang="fr").status_code == 422
 
