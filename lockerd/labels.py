@@ -47,14 +47,15 @@ class PrintOutcome:
 
 
 class LabelDesk:
-    """Prints labels and records them. ``projection`` is read for the items' details."""
+    """Prints labels and records them. ``projection`` is read for the items' details;
+    ``entries(start)`` gives the decoded ledger entries from seq ``start`` on."""
 
     def __init__(
         self,
         printer: LabelPrinter,
         *,
         projection: Callable[[], Projection],
-        entries: Callable[[], Iterable[Mapping[str, Any]]],
+        entries: Callable[[int], Iterable[Mapping[str, Any]]],
         append: Append,
         station: str,
         timezone: str,
@@ -113,7 +114,8 @@ class LabelDesk:
         case = self._projection().cases.get(case_id)
         if case is None:
             raise UsageError(f"no case {case_id!r} is registered")
-        done = labelled(self._entries())
+        # a label can only be printed once its item is registered: read from there on
+        done = labelled(self._entries(case.registered_seq))
         return self.print_items([x for x in case.items if x not in done], reason="handover",
                                 actor=actor)
 
@@ -129,7 +131,7 @@ def desk_for(
     cfg: StationConfig,
     *,
     projection: Callable[[], Projection],
-    entries: Callable[[], Iterable[Mapping[str, Any]]],
+    entries: Callable[[int], Iterable[Mapping[str, Any]]],
     append: Append,
     printer: LabelPrinter | None = None,
 ) -> LabelDesk:
