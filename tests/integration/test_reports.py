@@ -11,6 +11,7 @@ import io
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pypdf
@@ -92,6 +93,8 @@ def test_case_pdf_has_names_transfers_hash_fonts_and_pdfa(
     meta = subprocess.run(["pdfinfo", "-meta", "-"], input=pdf, capture_output=True,
                           check=True).stdout.decode()
     assert 'pdfaid:part="3"' in meta and 'pdfaid:conformance="B"' in meta
+    root: Any = pypdf.PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    assert "/OutputIntents" in root and "/AF" in root  # sRGB intent, associated files
 
 
 def test_issuing_a_pdf_records_report_issued(url: str, station: Station) -> None:
@@ -176,6 +179,19 @@ def test_locker_report_cli(tmp_path: Path) -> None:
     assert last["pdf_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     bad = main(["report", "--data", str(st.data), "--case", "NOPE", "--out", str(out)])
     assert bad == 2
+    # `locker api` on its own: the report's issue is recorded through the ledger's writer
+    from api.auth import Role, TokenStore
+
+    store = TokenStore(st.data)
+    token = store.create(Role.CLERK, "zhou")[1]
+    store.close()
+    with running_server(create_app(st.data, report_setup=SETUP)) as base:
+        r = fetch(base, f"/v1/reports/items/{E9}/report.pdf", token)
+    assert r.status_code == 200, r.text
+    with Ledger.open(st.data, readonly=True) as ledger:
+        last = ledger.entry(int(r.headers["X-Report-Entry"])).body
+    assert last["kind"] == "report.issued" and last["actor"] == "zhou"
+    assert last["role"] == "clerk"
 
 
 def test_the_daemon_records_reports_through_its_own_writer(tmp_path: Path) -> None:
