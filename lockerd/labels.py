@@ -9,18 +9,22 @@ then, and the same call prints the label again.
 
 Where the flows call it (the step service):
 
-- after a registration: ``desk.print_items(labels, reason="registration", actor=officer)``;
-- at a handover: ``desk.print_missing(case_id, actor=clerk)`` prints every item of the case
-  that has no label yet;
-- on request (kiosk button, ``locker label print``): ``desk.print_items([label],
-  reason="reprint", actor=who)``.
+- after a registration: ``await labels.print_items(labels, reason="registration",
+  actor=officer)``;
+- at a handover: ``await labels.print_missing(case_id, actor=clerk)`` prints every item of
+  the case that has no label yet;
+- on request (kiosk button; ``locker label print`` without the daemon):
+  ``await labels.print_items([label], reason="reprint", actor=who)``.
 
-It runs on the custody thread (it reads the projection and appends to the ledger); the
-printer call blocks for at most the printer's timeout.
+(``labels = RuntimeLabels(rt)``; the same calls without ``await`` on a :class:`LabelDesk`.)
+
+:class:`LabelDesk` is synchronous (the CLI, tests); in the daemon, :class:`RuntimeLabels`
+reads and records on the custody thread and drives the printer off it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,6 +38,7 @@ from custody.settings import PersonSettings
 
 if TYPE_CHECKING:
     from lockerd.config import StationConfig
+    from lockerd.runtime import Runtime
 
 Append = Callable[[str, Mapping[str, Any], str], Any]  # (kind, body, actor) -> entry
 
@@ -101,23 +106,30 @@ class LabelDesk:
         printed, seqs = [], []
         for label in labels:
             self.printer.print_label(label, copies)
-            entry = self._append(LABEL_PRINTED, {
-                "item": label.code, "case": label.case_id, "reason": reason,
-                "printer": self.printer_name, "language": self.language, "copies": copies,
-            }, actor)
             printed.append(label.code)
-            seqs.append(int(entry.seq))
+            seqs.append(self.record(label, reason, actor, copies))
         return PrintOutcome(tuple(printed), tuple(seqs))
 
-    def print_missing(self, case_id: str, *, actor: str) -> PrintOutcome:
-        """At a handover: print the label of every item of the case that has none yet."""
+    def record(self, label: PrintedLabel, reason: str, actor: str, copies: int) -> int:
+        """Append the ``label.printed`` entry of a label just printed; its seq."""
+        entry = self._append(LABEL_PRINTED, {
+            "item": label.code, "case": label.case_id, "reason": reason,
+            "printer": self.printer_name, "language": self.language, "copies": copies,
+        }, actor)
+        return int(entry.seq)
+
+    def missing(self, case_id: str) -> list[str]:
+        """The items of a case that have had no label printed yet."""
         case = self._projection().cases.get(case_id)
         if case is None:
             raise UsageError(f"no case {case_id!r} is registered")
         # a label can only be printed once its item is registered: read from there on
         done = labelled(self._entries(case.registered_seq))
-        return self.print_items([x for x in case.items if x not in done], reason="handover",
-                                actor=actor)
+        return [x for x in case.items if x not in done]
+
+    def print_missing(self, case_id: str, *, actor: str) -> PrintOutcome:
+        """At a handover: print the label of every item of the case that has none yet."""
+        return self.print_items(self.missing(case_id), reason="handover", actor=actor)
 
 
 def printer_for(url: str, language: str, *, timeout: float, label_language: str) -> LabelPrinter:
@@ -154,3 +166,44 @@ def desk_for(
         printer_name=p.url or "injected",
         language=p.language,
     )
+
+
+class RuntimeLabels:
+    """The label desk of a running station, for the step service and the kiosk.
+
+    ``await labels.print_items(...)`` / ``await labels.print_missing(...)``: the label's
+    content is read and its ``label.printed`` entry appended on the custody thread (like
+    every other write); the printer is driven off it, so a slow or silent printer never
+    holds up custody steps. Faults raise :class:`printer.errors.PrinterError`.
+    """
+
+    def __init__(self, rt: Runtime, printer: LabelPrinter | None = None) -> None:
+        self.rt = rt
+        self.desk = desk_for(
+            rt.cfg,
+            projection=lambda: rt.custody.projection,
+            entries=lambda start: (e.body for e in rt.ledger.entries(start)),
+            append=lambda kind, body, actor: rt.ledger.append(kind, body, actor=actor),
+            printer=printer,
+        )
+
+    async def print_items(
+        self, codes: Sequence[str], *, reason: str, actor: str, copies: int = 1
+    ) -> PrintOutcome:
+        """:meth:`LabelDesk.print_items`, with the printer driven off the custody thread."""
+        if reason not in REASONS:
+            raise UsageError(f"print reason {reason!r}: expected one of {', '.join(REASONS)}")
+        labels = await self.rt.call(lambda: [self.desk.label_for(c) for c in codes])
+        printed, seqs = [], []
+        for label in labels:
+            await asyncio.to_thread(self.desk.printer.print_label, label, copies)
+            seq = await self.rt.call(self.desk.record, label, reason, actor, copies)
+            self.rt.ledger_changed()
+            printed.append(label.code)
+            seqs.append(seq)
+        return PrintOutcome(tuple(printed), tuple(seqs))
+
+    async def print_missing(self, case_id: str, *, actor: str) -> PrintOutcome:
+        """:meth:`LabelDesk.print_missing`: the case's items without a label yet."""
+        missing = await self.rt.call(self.desk.missing, case_id)
+        return await self.print_items(missing, reason="handover", actor=actor)

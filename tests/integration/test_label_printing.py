@@ -183,3 +183,30 @@ def test_locker_sim_serves_a_printer(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
+
+
+def test_the_daemon_prints_missing_labels_at_a_handover(
+    sim: SimulatedPrinter, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from lockerd.labels import RuntimeLabels
+    from tests.integration.daemon_harness import running_station
+
+    async def main() -> None:
+        async with running_station(tmp_path) as h:
+            labels = RuntimeLabels(h.rt, NetworkLabelPrinter(f"tcp://{sim.address}", "zpl"))
+            codes = await h.register_and_hand_over("L-1", "off1", [81, 82])
+            first = await labels.print_items(codes[:1], reason="registration", actor="off1")
+            assert first.printed == (codes[0],)
+            done = await labels.print_missing("L-1", actor="clerk")
+            assert done.printed == (codes[1],)
+            body = (await h.rt.call(h.rt.ledger.entry, done.seqs[0])).body
+            assert body["kind"] == LABEL_PRINTED and body["reason"] == "handover"
+            sim.go_offline()
+            with pytest.raises(PrinterOfflineError):
+                await labels.print_items(codes[:1], reason="reprint", actor="clerk")
+            assert (await labels.print_missing("L-1", actor="clerk")).printed == ()
+
+    asyncio.run(main())
+    assert len(sim.printed) == 2
