@@ -2,8 +2,9 @@
 
 Every route is a GET: the API reads the ledger and the state derived from it and cannot
 change custody (writes go through the terminal and ``custody``'s services); issuing a PDF
-report records a ``report.issued`` entry through the recorder the app is handed. Every route but
-``/v1/health`` needs a token (see :mod:`api.auth`).
+report records a ``report.issued`` entry through the recorder the app is handed. Every route
+but ``/v1/health`` and the public part of the published log (``/log/checkpoint``, the hash
+tiles: :mod:`api.routes_log`) needs a token (see :mod:`api.auth`).
 """
 
 from __future__ import annotations
@@ -71,9 +72,9 @@ def create_app(
         version=API_VERSION,
         description=(
             "Read-only access to the custody ledger and the state derived from it: cases, "
-            "items and their chain of custody, deadlines, cabinets, checkpoints and proofs, "
-            "photos, and printable chain-of-custody reports. Every route needs a bearer "
-            "token from `locker token create` except `/v1/health`."
+            "items and their chain of custody, deadlines, cabinets, open alarms, checkpoints "
+            "and proofs, photos, and printable chain-of-custody reports. Every route needs a "
+            "bearer token from `locker token create` except `/v1/health`."
         ),
         lifespan=lifespan,
     )
@@ -118,9 +119,11 @@ def create_app(
         return JSONResponse(status_code=409, content={"detail": str(exc)})
 
     from api import (
+        routes_alarms,
         routes_cabinets,
         routes_custody,
         routes_ledger,
+        routes_log,
         routes_meta,
         routes_photos,
         routes_reports,
@@ -130,9 +133,11 @@ def create_app(
         routes_meta,
         routes_custody,
         routes_cabinets,
+        routes_alarms,
         routes_ledger,
         routes_photos,
         routes_reports,
+        routes_log,
     ):
         app.include_router(module.router)
     return app

@@ -36,10 +36,12 @@ from api.index import ItemIndex, references
 from api.snapshot import NoSnapshotError, SnapshotFile, SnapshotRejectedError, gc_paused
 from custody.ledger import Entry, Ledger
 from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosigstore import cosigned_note
 from custody.ledger.errors import NoSuchEntryError
 from custody.ledger.note import split_note
 from custody.ledger.tlogproof import format_tlog_proof
 from custody.projection import ProjectionError, ProjectionStateError
+from custody.queries import alarms_by_place, compartments_by_cabinet
 from custody.settings import RulesSettings
 
 T = TypeVar("T")
@@ -83,6 +85,7 @@ class Reader:
         self._case_ids: list[str] = []
         self._cases_at = -1
         self._cabinets: dict[str, dict[str, set[str]]] = {}
+        self._alarm_places: dict[str, list[int]] = {}
         self._cabinets_at = -1
 
     def refresh(self) -> None:
@@ -212,11 +215,16 @@ class Reader:
         the projection changes; the label sets are the projection's own: copy before they
         leave this thread)."""
         if self._cabinets_at != self.custody.projection.size:
-            grouped: dict[str, dict[str, set[str]]] = {}
-            for compartment, labels in self.custody.projection.compartments.items():
-                grouped.setdefault(compartment.rpartition("/")[0], {})[compartment] = labels
-            self._cabinets, self._cabinets_at = grouped, self.custody.projection.size
+            self._cabinets = compartments_by_cabinet(self.custody.projection)
+            self._alarm_places = alarms_by_place(self.custody.projection)
+            self._cabinets_at = self.custody.projection.size
         return self._cabinets
+
+    def alarms_at(self) -> dict[str, list[int]]:
+        """Compartment or cabinet -> seqs of its open alarms (cached like
+        :meth:`cabinet_compartments`)."""
+        self.cabinet_compartments()
+        return self._alarm_places
 
     def case_seqs(self, case_id: str) -> list[int]:
         """Seqs of every entry naming the case or any of its items, in ledger order."""
@@ -287,10 +295,12 @@ class Reader:
             raise NotFoundError(f"no entry {seq}: the ledger holds {self.ledger.size}") from None
 
     def latest_checkpoint(self) -> tuple[str, int] | None:
-        """The latest signed checkpoint note and the tree size it commits to."""
+        """The latest signed checkpoint note, with the witnesses' cosignatures the station
+        holds for it, and the tree size it commits to."""
         note = self.ledger.latest_checkpoint()
         if note is None:
             return None
+        note = cosigned_note(self.ledger.paths.root, note)
         text, _sigs = split_note(note)
         return note, Checkpoint.parse(text).size
 

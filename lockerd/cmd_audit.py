@@ -1,7 +1,9 @@
 """``locker audit``: verify, export and prove the custody ledger (DESIGN.md §3.2).
 
 Exit codes of ``audit verify``: 0 intact, 1 tampered or inconsistent (the first bad seq and
-its class are printed), 2 usage (bad arguments, not a station, unreadable key).
+its class are printed), 2 usage (bad arguments, not a station, unreadable key), 3 the bundle
+cannot be read at all (truncated or garbage archive), 4 the ledger file is damaged (SQLite
+cannot read it). Every path is checked by :mod:`lockerd.paths` before anything is read.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from custody.ledger.errors import LedgerLockedError
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import NoteError
 from custody.ledger.verify import VerifyReport, report_json, verify_data_dir
+from lockerd import exitcodes
 from lockerd.cmd_verify_proof import add_verify_proof
+from lockerd.paths import existing_file, existing_path, new_file, station_dir
 
 
 class _ProgressBar:
@@ -50,8 +54,11 @@ def _verify(args: argparse.Namespace) -> int:
     if (args.data is None) == (args.bundle is None):
         raise UsageError("give exactly one of --data DIR or --bundle PATH")
     for cp in args.checkpoint:
-        if not Path(cp).is_file():
-            raise UsageError(f"checkpoint file {cp} does not exist")
+        existing_file(cp, "checkpoint file")
+    if args.data is not None:
+        station_dir(args.data)
+    else:
+        existing_path(args.bundle, "bundle")
     witnesses = _witness_keys(args.witness)
     if args.quorum is not None and not 1 <= args.quorum <= len(witnesses):
         raise UsageError(f"--quorum must be between 1 and the {len(witnesses)} --witness keys")
@@ -61,8 +68,6 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         report: VerifyReport
         if args.bundle is not None:
-            if not Path(args.bundle).exists():
-                raise UsageError(f"bundle {args.bundle} does not exist")
             report = verify_bundle(
                 args.bundle, key=args.key, checkpoints=args.checkpoint, progress=bar,
                 witnesses=witnesses, quorum=args.quorum,
@@ -82,8 +87,8 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         print(report.summary())
         for f in report.failures[1:10]:
-            print(f"  also: {f.code} at seq {f.seq}: {f.message}")
-    return 0 if report.ok else 1
+            print(f"  also: {f.headline()}")
+    return exitcodes.OK if report.ok else exitcodes.NOT_VERIFIED
 
 
 def _witness_keys(given: list[str]) -> list[WitnessKey]:
@@ -95,11 +100,12 @@ def _witness_keys(given: list[str]) -> list[WitnessKey]:
             is_file = "+" not in value or path.is_file()
             texts.append(path.read_text().strip() if is_file else value)
         return load_witness_keys(texts)
-    except (NoteError, OSError) as exc:
+    except (NoteError, OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"--witness: {exc}") from None
 
 
 def _open(data: str, *, write: bool) -> Ledger:
+    station_dir(data)
     if write:
         try:
             return Ledger.open(data)
@@ -109,7 +115,8 @@ def _open(data: str, *, write: bool) -> Ledger:
 
 
 def _export(args: argparse.Namespace) -> int:
-    info = export_bundle(args.data, args.out)
+    station_dir(args.data)
+    info = export_bundle(args.data, new_file(args.out, "bundle"))
     print(
         f"bundle written to {info.path}: {info.size} entries, {info.checkpoints} checkpoints, "
         f"{info.photos} photos"
@@ -129,7 +136,7 @@ def _checkpoint(args: argparse.Namespace) -> int:
 
 
 def _key(args: argparse.Namespace) -> int:
-    with Ledger.open(args.data, readonly=True) as ledger:
+    with Ledger.open(station_dir(args.data), readonly=True) as ledger:
         print(ledger.verifier_key())
     return 0
 
@@ -142,7 +149,7 @@ def _proof(args: argparse.Namespace) -> int:
 
 
 def _consistency(args: argparse.Namespace) -> int:
-    with Ledger.open(args.data, readonly=True) as ledger:
+    with Ledger.open(station_dir(args.data), readonly=True) as ledger:
         new = ledger.size if args.new is None else args.new
         proof = ledger.consistency_proof(args.old, new)
         out = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from custody.errors import LockerError, UsageError
@@ -14,14 +13,16 @@ def _print(args: argparse.Namespace) -> int:
     from custody.ledger.errors import LedgerLockedError
     from custody.projection import Projection
     from lockerd.labels import desk_for
+    from lockerd.paths import existing_file, station_dir
     from lockerd.report_setup import station_config
 
-    data = Path(args.data)
-    if not (data / "ledger.db").is_file():
-        raise UsageError(f"{args.data!r} is not a station data directory (no ledger.db)")
+    data = station_dir(args.data)
+    config = existing_file(args.config, "config") if args.config else None
     if (not args.item) == (args.case is None):
         raise UsageError("give --item LABEL (repeatable) or --case ID")
-    cfg = station_config(data, Path(args.config) if args.config else None)
+    if not 1 <= args.copies <= 99:
+        raise UsageError("--copies must be 1..99")
+    cfg = station_config(data, config)
     update: dict[str, Any] = {}
     if args.printer:
         update["url"] = args.printer

@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-from pathlib import Path
 
 from custody.errors import LockerError, UsageError
+
+
+class LedgerInUseError(LockerError):
+    """Another process (the daemon) holds the ledger's writer: the work cannot be done."""
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -28,26 +31,26 @@ def _run(args: argparse.Namespace) -> int:
     from custody.ledger.errors import LedgerLockedError
     from custody.ports import SystemClock
     from lockerd import settings as conv
+    from lockerd.paths import existing_file, new_file, station_dir
     from lockerd.report_setup import report_setup, station_config
 
-    data = Path(args.data)
-    if not (data / "ledger.db").is_file():
-        raise UsageError(f"{args.data!r} is not a station data directory (no ledger.db)")
+    data = station_dir(args.data)
+    config = existing_file(args.config, "config") if args.config else None
+    out = new_file(args.out, "report")
     if (args.item is None) == (args.case is None):
         raise UsageError("give exactly one of --item LABEL or --case ID")
     lang = check_language(args.lang)
     role = parse_role(args.role)
-    cfg = station_config(data, Path(args.config) if args.config else None)
+    cfg = station_config(data, config)
     setup = report_setup(cfg)
     actor = args.by or f"cli:{getpass.getuser()}"
     if args.by and setup.person(args.by) is None:
         raise UsageError(f"--by {args.by!r} is not a person of the station's [[people]] list")
-    out = Path(args.out)
     subject, subject_id = ("item", args.item) if args.item else ("case", args.case)
     try:
         ledger = Ledger.open(data)
     except LedgerLockedError:
-        raise LockerError(
+        raise LedgerInUseError(
             "the station daemon is writing this ledger: ask its API for the report "
             f"(/v1/reports/{subject}s/{subject_id}/report.pdf), so that its issue is recorded"
         ) from None

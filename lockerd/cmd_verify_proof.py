@@ -13,13 +13,12 @@ from typing import Any
 from custody.errors import UsageError
 
 
-def _key_text(value: str) -> str:
-    path = Path(value)
-    if "+" not in value or path.is_file():
-        try:
-            return path.read_text().strip()
-        except OSError as exc:
-            raise UsageError(f"cannot read key file {value}: {exc.strerror or exc}") from None
+def _key_text(value: str, what: str) -> str:
+    """A key given as its text, or as a file holding it."""
+    from custody.textfile import read_utf8_text
+
+    if "+" not in value or Path(value).is_file():
+        return read_utf8_text(value, what=what).strip()
     return value.strip()
 
 
@@ -31,30 +30,32 @@ def _run(args: argparse.Namespace) -> int:
     if (args.file is None) == (args.pdf is None):
         raise UsageError("give one proof FILE, or --pdf REPORT.pdf")
     try:
-        key = Verifier.from_vkey(_key_text(args.key)) if args.key else None
-        witnesses = load_witness_keys([_key_text(w) for w in args.witness])
+        key = Verifier.from_vkey(_key_text(args.key, "verifier key file")) if args.key else None
+        witnesses = load_witness_keys([_key_text(w, "witness key file") for w in args.witness])
     except NoteError as exc:
         raise UsageError(f"bad key: {exc}") from None
     if args.quorum is not None and not 1 <= args.quorum <= len(witnesses):
         raise UsageError(f"--quorum must be between 1 and the {len(witnesses)} --witness keys")
-    target = Path(args.pdf or args.file)
-    try:
-        content = target.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {target}: {exc.strerror or exc}") from None
+    from custody.textfile import read_utf8_text
+    from lockerd.paths import existing_file
 
     if args.file is not None:
+        text = read_utf8_text(existing_file(args.file, "proof file"), what="proof file")
         if key is None:
             raise UsageError("give --key VKEY (the station's verifier key, text or file)")
         try:
-            proved = check_proof(content.decode(errors="replace"), [key], witnesses,
-                                 args.quorum)
+            proved = check_proof(text, [key], witnesses, args.quorum)
         except ProofCheckError as exc:
             print(f"proof FAILED: {exc}")
             return 1
         _show(proved)
         return 0
 
+    target = existing_file(args.pdf, "report")
+    try:
+        content = target.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {target}: {exc.strerror or exc}") from None
     try:
         result = check_report_pdf(content, key, witnesses, args.quorum)
     except ReportFileError as exc:

@@ -39,7 +39,6 @@ class Console:
         self.flows: Flows = daemon.flows
         self.read = read
         self.write = write
-        self._alarms_seen = len(daemon.rt.alarms.raised)
 
     async def run(self) -> None:
         """Read commands until ``quit`` or the end of input."""
@@ -194,9 +193,11 @@ class Console:
             self.write(f"cabinet {cab} ({online}): {cells}")
 
     async def alarms(self, args: list[str]) -> None:
-        raised = self.d.rt.alarms.raised[self._alarms_seen:]
-        if not raised:
+        # the custody projection's open alarms (folded on the custody thread)
+        found = await self.d.rt.call(self.d.rt.custody.open_alarms)
+        if not found:
             self.write("no alarms")
-        for seq, rec in raised:
-            where = rec.body.get("compartment") or rec.body.get("cabinet")
-            self.write(f"entry {seq}: {rec.kind} at {where} (item {rec.body.get('item')})")
+        for a in found:
+            items = ", ".join(a.items) or "-"
+            self.write(f"entry {a.seq}: {a.kind} at {a.where} {a.at:%Y-%m-%d %H:%M:%S}Z "
+                       f"(items {items}): {a.what_to_do}")

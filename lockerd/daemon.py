@@ -11,6 +11,8 @@ Tasks on one asyncio loop:
 - ``cosign``: submits each new checkpoint to the ``[[witness]]`` list and keeps their
   cosignatures (:mod:`witness.station`; only when witnesses are configured);
 - ``outbox-prune``: hourly, drops acknowledged outbox rows beyond the newest 100,000;
+- ``log-publish``: brings ``DATA/tiles/`` up to date after each checkpoint
+  (:mod:`lockerd.logpublish`);
 - ``api``: the read API under uvicorn (``[api] enabled``), with the kiosk screens of the
   ``terminal`` package under ``/terminal/`` (``[terminal] kiosk``);
 - the MQTT outbox publisher runs in its own thread (``[mqtt] enabled``).
@@ -36,7 +38,9 @@ import uvicorn
 from custody.ports import Cabinet, Camera, Clock
 from lockerd import settings as conv
 from lockerd.config import StationConfig
+from lockerd.exitcodes import FAILED
 from lockerd.flows import Flows
+from lockerd.logpublish import run_log_publisher
 from lockerd.runtime import Runtime
 from witness.station import CosignTask
 
@@ -123,6 +127,7 @@ class Daemon:
             "checkpoints", self._every(self.cfg.station.checkpoint_tick_seconds, self._checkpoint)
         )
         self._spawn("outbox-prune", self._every(3600, self._prune))
+        self._spawn("log-publish", run_log_publisher(rt.data_dir))
         self.cosign = CosignTask(rt.data_dir, conv.cosign_settings(self.cfg), rt.record,
                                  clock=rt.clock)
         if self.cfg.witness:
@@ -181,7 +186,7 @@ class Daemon:
             await self.stop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
-        return 1 if self.failed.is_set() else 0
+        return FAILED if self.failed.is_set() else 0  # docs/reliability.md
 
     # ------------------------------------------------------------------ tasks
 

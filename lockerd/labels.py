@@ -149,7 +149,6 @@ def desk_for(
 ) -> LabelDesk:
     """The label desk of a station config (``[printer]``, ``[station]``, ``[[people]]``);
     ``printer`` overrides the configured one (tests, the demo's simulated printer)."""
-    from lockerd import settings as conv
 
     p = cfg.printer
     if printer is None and not p.url:
@@ -162,7 +161,7 @@ def desk_for(
         append=append,
         station=cfg.station.name or cfg.station.station_id,
         timezone=cfg.station.timezone,
-        people=conv.people_settings(cfg),
+        people=cfg.people,
         printer_name=p.url or "injected",
         language=p.language,
     )

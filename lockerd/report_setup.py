@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from api.report_issue import append_report_issued
 from api.reports import ReportSetup
-from lockerd import settings as conv
 from lockerd.config import StationConfig, load_config
 
 if TYPE_CHECKING:
@@ -21,7 +20,7 @@ def report_setup(cfg: StationConfig) -> ReportSetup:
     return ReportSetup(
         station=cfg.station.name or cfg.station.station_id,
         timezone=cfg.station.timezone,
-        people=tuple(conv.people_settings(cfg)),
+        people=tuple(cfg.people),
     )
 
 

@@ -16,12 +16,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from custody.alarms import AlarmKind
 from custody.errors import LockerError
+from scanner.derived import checked_thumbnail
+from scanner.photostore import FilePhotoStore
 from terminal.app import LANG_COOKIE, SESSION_COOKIE, Terminal
 from terminal.errors import RoleRefusedError, message_for
 from terminal.i18n import normalise_language, translate
 from terminal.idempotency import BadActionIdError
-from terminal.pages import draft_json
+from terminal.pages import alarm_json, draft_json
 from terminal.sessions import Session, SessionExpiredError, SignInError
 
 log = logging.getLogger("terminal.actions")
@@ -139,14 +142,9 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         board = terminal.station.alarms
         alarms = []
         if board is not None:
+            zone = terminal.station.custody.settings.zone
             for alarm in await asyncio.to_thread(board.open_alarms):
-                alarms.append({
-                    "id": alarm.id, "kind": alarm.kind, "compartment": alarm.compartment,
-                    "at": alarm.raised_at,
-                    "text": translate(f"alarm.{alarm.kind}", lang, where=alarm.compartment)
-                    if _known_alarm(alarm.kind) else
-                    translate("alarm.other", lang, where=alarm.compartment, kind=alarm.kind),
-                })
+                alarms.append(alarm_json(alarm, lang, zone))
         out: dict[str, Any] = {"signed_in": session is not None, "alarms": alarms,
                                "role": session.person.role if session else None}
         if compartment and session is not None:
@@ -179,14 +177,11 @@ def register(app: FastAPI, terminal: Terminal) -> None:
     async def photo(request: Request, sha256: str) -> Response:
         terminal.session(request)
         store = terminal.station.photos
-        thumb = getattr(store, "thumb_path", None)
         try:
-            if thumb is not None:
-                path = thumb(sha256)
-                if path.is_file():
-                    data = await asyncio.to_thread(path.read_bytes)
-                    return Response(data, media_type="image/jpeg")
-            data = await asyncio.to_thread(store.get, sha256)
+            if isinstance(store, FilePhotoStore):  # its thumbnail, checked against the photo
+                data = await asyncio.to_thread(checked_thumbnail, store, sha256)
+            else:
+                data = await asyncio.to_thread(store.get, sha256)  # checked against its hash
         except LockerError as exc:
             return JSONResponse(status_code=404, content={"ok": False, "message": str(exc)})
         return Response(data, media_type="image/jpeg")
@@ -200,7 +195,10 @@ def register(app: FastAPI, terminal: Terminal) -> None:
             outcomes = await terminal.desk.scan_for_handover(
                 s.person.id, case_id, str(typed) if typed else None)
             msgs = [translate(f"scan.{o.status}", lang, label=o.label) for o in outcomes]
+            # an extra or an item handed over before is no success to show in green
+            warn = any(o.status in ("extra", "handed_over") for o in outcomes)
             return {"message": " ".join(msgs), "outcomes": [o.status for o in outcomes],
+                    "tone": "warn" if warn else None,
                     "state": draft_json(terminal, s.person.id, case_id)}
         return await act(request, ("clerk",), work)
 
@@ -321,9 +319,4 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         return await act(request, ("clerk",), work)
 
 
-ALARM_KINDS = ("door_forced", "door_left_open", "item_removed", "item_placed",
-               "cabinet_offline", "wrong_compartment", "pin_lockout")
-
-
-def _known_alarm(kind: str) -> bool:
-    return kind in ALARM_KINDS
+ALARM_KINDS = tuple(k.value for k in AlarmKind)  # each has its texts (terminal.pages)

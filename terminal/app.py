@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from custody.alarms import AlarmKind, alarm_body
 from terminal.camera_view import CameraView
 from terminal.desk import Desk
 from terminal.i18n import LANGUAGES, normalise_language, translate
@@ -109,8 +110,9 @@ def create_terminal_app(station: TerminalStation) -> FastAPI:
 
     def lockout(person: BadgeHolder, tries: int) -> None:
         if station.record is not None:
-            station.record("alarm.pin_lockout", {"badge": person.badge, "person": person.id,
-                                                 "attempts": tries}, "terminal")
+            station.record(AlarmKind.PIN_LOCKOUT.entry_kind, alarm_body(
+                event="wrong_pin", detail=f"{tries} wrong PINs", badge=person.badge,
+                person=person.id, attempts=tries), "terminal")
 
     terminal = Terminal(
         station=station,

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from custody import queries
+from custody.alarms import alarm_body
 from custody.domain.errors import UnknownCaseError, UnknownItemError
 from custody.domain.states import ItemState
 from custody.labels import LabelError, parse_label
 from custody.ports import PhotoRef
 from custody.projection import CaseView, ItemView
+from custody.queries import OfficerDay, ReturnPlace, ScanStatus
 from custody.services import HandoverResult
 from scanner.photostore import photo_meta
 from scanner.pipeline import check_reads
@@ -67,24 +70,17 @@ class BayStep:
     photo: PhotoRef | None = None
     done: bool = False
     occupied_at_open: bool | None = None  # the sensor when the lock was released
+    #: a return: why the file goes to this compartment (custody.queries.return_place)
+    place: ReturnPlace | None = None
 
 
 @dataclass(frozen=True)
 class ScanOutcome:
     """What one scan did to a handover draft."""
 
-    status: str  # "ticked", "extra", "already"
+    status: str  # "ticked", "extra", "already", "handed_over"
     label: str
     photo: str  # sha256 of the step photo
-
-
-@dataclass(frozen=True)
-class OfficerDay:
-    """An officer's files today: overdue first, then the rest out, then those to take."""
-
-    overdue: tuple[tuple[ItemView, str, int, str], ...]  # item, escalated to, step, goes to
-    out: tuple[tuple[ItemView, str], ...]  # item, the compartment it goes back to
-    to_take: tuple[ItemView, ...]  # stored case files of the officer's cases
 
 
 class Desk:
@@ -105,27 +101,14 @@ class Desk:
     def pending_cases(self) -> list[tuple[CaseView, list[ItemView]]]:
         """Cases with items awaiting handover, the oldest deadline first."""
         with self.custody.lock:
-            proj = self.custody.projection
-            out = []
-            for case in proj.cases.values():
-                items = [proj.items[lb] for lb in case.items]
-                if any(i.state is ItemState.REGISTERED for i in items):
-                    out.append((case, items))
-        return sorted(out, key=lambda ci: min(i.handover_due for i in ci[1]))
+            found = queries.pending_handovers(self.custody.projection)
+        return [(ci.case, list(ci.items)) for ci in found]
 
     def to_store(self) -> list[tuple[CaseView, list[ItemView]]]:
         """Cases with items handed over or returned and not stored yet."""
         with self.custody.lock:
-            proj = self.custody.projection
-            out = []
-            for case in proj.cases.values():
-                items = [
-                    proj.items[lb] for lb in case.items
-                    if proj.items[lb].state in (ItemState.HANDED_OVER, ItemState.RETURNED)
-                ]
-                if items:
-                    out.append((case, items))
-        return out
+            found = queries.to_store(self.custody.projection)
+        return [(ci.case, list(ci.items)) for ci in found]
 
     def case(self, case_id: str) -> tuple[CaseView, list[ItemView]]:
         """A case and its items (UnknownCaseError if absent)."""
@@ -151,68 +134,16 @@ class Desk:
             self.drafts[key] = HandoverDraft(case_id)
         return self.drafts[key]
 
-    def escalation(self, item: ItemView) -> tuple[str, int]:
-        """The highest escalation step sent for the item's current check-out."""
-        best = ("", 0)
+    def return_place(self, item: ItemView) -> ReturnPlace:
+        """Where a checked-out file goes back, and why (custody.queries' one rule)."""
         with self.custody.lock:
-            for notice in self.custody.projection.notices.values():
-                refs = notice.refs
-                if refs.get("item") != item.label or refs.get("rule") != "return":
-                    continue
-                step = int(refs.get("step", "0") or 0)
-                if notice.seq > item.state_seq and step > best[1]:
-                    best = (notice.role, step)
-        return best
-
-    def home_compartment(self, item: ItemView) -> str | None:
-        """Where a checked-out file goes back: with the rest of its case, else where it was."""
-        with self.custody.lock:
-            proj = self.custody.projection
-            for where, labels in sorted(proj.compartments.items()):
-                if any(proj.items[lb].case_id == item.case_id for lb in labels):
-                    return where
-            for seq in reversed(item.history):
-                body = self._entry_body(seq)
-                if body is not None and body.get("kind") == "item.stored":
-                    return str(body["compartment"])
-        return None
-
-    def _entry_body(self, seq: int) -> Mapping[str, object] | None:
-        """One past ledger entry (the station's ``entries``; None without a ledger)."""
-        if self.station.entries is None:
-            return None
-        for entry in self.station.entries(seq):
-            body: Mapping[str, object] = entry.body
-            return body
-        return None
+            return queries.return_place(self.custody.projection, item.label,
+                                        exclude=self.station.reserved)
 
     def officer_day(self, officer: str, now: datetime) -> OfficerDay:
         """The officer's files: overdue on top (with their escalation step), out, to take."""
         with self.custody.lock:
-            proj = self.custody.projection
-            mine = [
-                proj.items[lb]
-                for case in proj.cases.values() if officer in case.officers
-                for lb in case.items
-            ]
-            out_items = [
-                i for i in proj.items.values()
-                if i.state is ItemState.CHECKED_OUT and i.holder == officer
-            ]
-        overdue = []
-        out = []
-        for item in sorted(out_items, key=lambda i: (i.due_back or now, i.label)):
-            if item.due_back is not None and item.due_back <= now:
-                role, step = self.escalation(item)
-                overdue.append((item, role, step, self.home_compartment(item) or "?"))
-            else:
-                out.append((item, self.home_compartment(item) or "?"))
-        # case files go out for the day; exhibits stay in the centre
-        to_take = tuple(sorted(
-            (i for i in mine if i.state is ItemState.STORED and i.kind == "case_file"),
-            key=lambda i: i.label,
-        ))
-        return OfficerDay(tuple(overdue), tuple(out), to_take)
+            return queries.officer_day(self.custody.projection, officer, now)
 
     # ------------------------------------------------------------------ scans and photos
 
@@ -252,13 +183,16 @@ class Desk:
         with self.custody.lock:
             proj = self.custody.projection
             for text in labels:
-                item = proj.items.get(text)
+                verdict = queries.handover_scan(proj, case_id, text)
                 if text in draft.ticked or text in draft.extra:
                     outcomes.append(ScanOutcome("already", text, ref.sha256))
                     continue
+                if verdict.status is ScanStatus.HANDED_OVER:
+                    # taken over before: not ticked, not an extra (the service refuses it)
+                    outcomes.append(ScanOutcome("handed_over", text, ref.sha256))
+                    continue
                 draft.photos[ref.sha256] = ref
-                if (item is not None and item.case_id == case_id
-                        and item.state is ItemState.REGISTERED):
+                if verdict.status is ScanStatus.ON_MANIFEST:
                     draft.ticked[text] = ref.sha256
                     outcomes.append(ScanOutcome("ticked", text, ref.sha256))
                 else:
@@ -352,8 +286,12 @@ class Desk:
         if item.state is not ItemState.CHECKED_OUT or item.holder != person:
             raise NotYoursError(f"{item.label} is not checked out to {person}",
                                 label=item.label)
-        where = self.home_compartment(item) or await self.station.free_compartment(item.case_id)
-        step = BayStep("return", (item.label,), where, item.case_id)
+        place = self.return_place(item)
+        if place.compartment is None:  # stage 3 of the rule: a free one, as the station sees
+            place = replace(place, compartment=await self.station.free_compartment(
+                item.case_id))
+        where = str(place.compartment)
+        step = BayStep("return", (item.label,), where, item.case_id, place=place)
         step.photo = await self._photo(shot, where)
         return await self._open(person, step)
 
@@ -453,10 +391,9 @@ class Desk:
         if step.occupied_at_open is not None and state.occupied != step.occupied_at_open:
             kind = "alarm.item_removed" if step.occupied_at_open else "alarm.item_placed"
             cab = step.compartment.rpartition("/")[0]
-            body = {"cabinet": cab, "compartment": step.compartment, "event": why,
-                    "detail": f"{step.purpose} of {', '.join(step.labels)} by {person} was "
-                              "not confirmed after the occupancy changed",
-                    "item": ",".join(step.labels)}
+            body = alarm_body(cabinet=cab, compartment=step.compartment, items=step.labels,
+                              event=why, detail=f"{step.purpose} of {', '.join(step.labels)} "
+                              f"by {person} was not confirmed after the occupancy changed")
             if self.station.record is not None:
                 await asyncio.to_thread(self.station.record, kind, body, "terminal")
         await self.station.light(step.compartment, False)

@@ -9,7 +9,7 @@
 :class:`lockerd.runtime.Runtime` (duck-typed here, so the terminal does not import the
 daemon): the custody service, the badge list of ``[[people]]``, the cabinets, the camera,
 the label reader, the photo store, the clock, the poller's ``expect_open`` and the alarm
-desk's claims, ``[terminal]`` settings, and the ledger for the alarm board.
+desk's claims, ``[terminal]`` settings, and the ledger's writer for station entries.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from terminal.alarm_board import LedgerAlarmBoard
+from terminal.alarm_board import CustodyAlarmBoard
 from terminal.app import create_terminal_app
-from terminal.i18n import normalise_language
 from terminal.sessions import BadgeHolder, TerminalSettings
 from terminal.station import TerminalStation
 
@@ -37,17 +36,6 @@ def badge_holders(people: Any) -> list[BadgeHolder]:
     ]
 
 
-def settings_from_config(section: Any) -> TerminalSettings:
-    """``[terminal]`` -> :class:`TerminalSettings` (keys the section lacks keep defaults)."""
-    defaults = TerminalSettings()
-    return TerminalSettings(
-        idle_lock_s=int(getattr(section, "idle_lock_s", defaults.idle_lock_s)),
-        pin_max_attempts=int(getattr(section, "pin_max_attempts", defaults.pin_max_attempts)),
-        pin_lockout_s=int(getattr(section, "pin_lockout_s", defaults.pin_lockout_s)),
-        language=normalise_language(str(getattr(section, "language", defaults.language))),
-    )
-
-
 def station_from_runtime(rt: Any, settings: TerminalSettings | None = None) -> TerminalStation:
     """A :class:`TerminalStation` over the daemon's runtime (call it on the daemon's loop)."""
     ledger = rt.ledger
@@ -56,12 +44,15 @@ def station_from_runtime(rt: Any, settings: TerminalSettings | None = None) -> T
     except RuntimeError:
         loop = None
 
-    def record(kind: str, body: Mapping[str, Any], actor: str) -> int:
+    def wake() -> None:
         # called from worker threads: the daemon's loop is told thread-safely
-        seq = int(ledger.append(kind, dict(body), actor=actor).seq)
         changed = getattr(rt, "ledger_changed", None)
         if changed is not None and loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(changed)  # feed the new entry to MQTT
+
+    def record(kind: str, body: Mapping[str, Any], actor: str) -> int:
+        seq = int(ledger.append(kind, dict(body), actor=actor).seq)
+        wake()
         return seq
 
     return TerminalStation(
@@ -72,13 +63,12 @@ def station_from_runtime(rt: Any, settings: TerminalSettings | None = None) -> T
         reader=rt.reader,
         photos=rt.photos,
         clock=rt.clock,
-        settings=settings or settings_from_config(rt.cfg.terminal),
-        alarms=LedgerAlarmBoard(lambda start: ledger.entries(start), record),
+        settings=settings or rt.cfg.terminal,  # [terminal] is a TerminalSettings
+        alarms=CustodyAlarmBoard(rt.custody, wake),
         station_name=str(getattr(rt.cfg.station, "name", "") or rt.cfg.station.id),
         expect_open=rt.poller.expect_open,
         claims=rt.alarms,
         record=record,
-        entries=lambda start: ledger.entries(start),
         last_status=rt.poller.last_status,
     )
 

@@ -12,10 +12,11 @@ same names the daemon's flows and alarms write to the ledger (:meth:`split_compa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from custody.alarms import AlarmView
 from custody.errors import LockerError
 from custody.ports import (
     BarcodeReader,
@@ -34,17 +35,6 @@ class CompartmentNameError(LockerError):
     """A compartment name is not ``<cabinet>/<n>`` for a known cabinet and number."""
 
 
-@dataclass(frozen=True)
-class Alarm:
-    """An alarm shown on every screen until a clerk acknowledges it."""
-
-    id: str
-    kind: str  # forced_door, door_left_open, item_removed, cabinet_offline, ...
-    compartment: str  # "A/3", or the cabinet id for cabinet-wide alarms
-    raised_at: str  # RFC 3339
-    detail: str = ""
-
-
 class Claims(Protocol):
     """The daemon's alarm desk: a compartment a step works on is claimed, so the door and
     occupancy changes of that step are not taken for a forced door or a theft."""
@@ -59,7 +49,7 @@ class Claims(Protocol):
 class AlarmBoard(Protocol):
     """Where open alarms come from and where a clerk's acknowledgement is recorded."""
 
-    def open_alarms(self) -> Sequence[Alarm]:
+    def open_alarms(self) -> Sequence[AlarmView]:
         """Alarms nobody has acknowledged yet, oldest first."""
         ...
 
@@ -96,8 +86,6 @@ class TerminalStation:
     expect_open: Callable[[str, int], None] | None = None
     #: the daemon's alarm desk (claims of the compartments a step works on)
     claims: Claims | None = None
-    #: the ledger's entries from a seq on (``Ledger.entries``): where a file was stored
-    entries: Callable[[int], Iterable[Any]] | None = None
     #: writes a station entry (kind, body, actor) -> seq: PIN lockouts; None: not recorded
     record: Callable[[str, Mapping[str, Any], str], int] | None = None
     #: the daemon poller's latest status of a cabinet (``Poller.last_status``): read

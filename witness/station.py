@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from custody.errors import LockerError
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.cosign import CosignatureError, WitnessKey, add_signature_lines
 from custody.ledger.cosigstore import CosignatureStore
-from custody.ledger.ledger import Ledger, format_ts
+from custody.ledger.ledger import Ledger, format_ts, parse_ts
 from custody.ledger.note import split_note
 from custody.ledger.publish import TILES_DIR, publish_tiles
 from custody.ports import Clock, SystemClock
@@ -150,7 +150,7 @@ def _bring_up(
         return Outcome(key.name, True, cp.size, "already cosigned")
     state = store.state(key.vkey, w.url)
     old = max(state.size, 0)
-    error = "no answer"
+    error = ""
     for _ in range(MAX_HINTS + 1):
         if old > cp.size:
             error = (
@@ -169,6 +169,7 @@ def _bring_up(
             break
         if reply.status == 409 and reply.size_hint is not None:
             old = reply.size_hint
+            error = f"the witness kept answering 409 (its last size hint: {old})"
             store.record_attempt(key.vkey, w.url, format_ts(clock.now()), size=old, error=None)
             continue
         if reply.status != 200:
@@ -205,17 +206,12 @@ def _verify_lines(key: WitnessKey, note: str, lines: Sequence[str]) -> list[tupl
     return out
 
 
-def _parse_ts(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
 def _overdue(
     ledger: Ledger, store: CosignatureStore, settings: CosignSettings, now: datetime
 ) -> list[UncosignedAlarm]:
-    """Witnesses whose oldest uncosigned checkpoint is older than the alarm time, and not
-    alarmed since their last progress."""
-    if settings.alarm_after_seconds <= 0:
-        return []
+    """Witnesses whose oldest uncosigned checkpoint is older than the alarm time (or that
+    have cosigned more than the station holds: at once), not alarmed since their last
+    progress."""
     out = []
     checkpoints = ledger.checkpoints()
     for w in settings.witnesses:
@@ -224,18 +220,29 @@ def _overdue(
         cosigned = max(state.size, 0)
         if state.alarmed_size is not None and state.alarmed_size == cosigned:
             continue
+        latest = checkpoints[-1] if checkpoints else None
         first = next((c for c in checkpoints if c.size > cosigned), None)
-        if first is None:
+        if latest is not None and cosigned > latest.size:
+            # the witness vouches for more than this station holds: a rollback or a fork,
+            # alarmed at once
+            first = latest
+            detail = (
+                f"witness {key.name} has cosigned size {cosigned}, above this station's "
+                f"latest checkpoint {latest.size}: the log was rolled back or forked"
+            )
+        elif first is None:
             continue
-        waited = (now - _parse_ts(first.signed_at)).total_seconds()
-        if waited < settings.alarm_after_seconds:
-            continue
-        detail = (
-            f"witness {key.name} has not cosigned the checkpoint of size {first.size} signed "
-            f"at {first.signed_at} ({int(waited)} s, alarm after {settings.alarm_after_seconds}"
-            f" s); last cosigned size {state.size if state.size >= 0 else 'none'}"
-            + (f"; last error: {state.error}" if state.error else "")
-        )
+        else:
+            waited = (now - parse_ts(first.signed_at)).total_seconds()
+            if settings.alarm_after_seconds <= 0 or waited < settings.alarm_after_seconds:
+                continue
+            detail = (
+                f"witness {key.name} has not cosigned the checkpoint of size {first.size} "
+                f"signed at {first.signed_at} ({int(waited)} s, alarm after "
+                f"{settings.alarm_after_seconds} s); last cosigned size "
+                f"{state.size if state.size >= 0 else 'none'}"
+                + (f"; last error: {state.error}" if state.error else "")
+            )
         out.append(
             UncosignedAlarm(
                 key.vkey,

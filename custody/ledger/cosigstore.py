@@ -5,7 +5,7 @@ Tables (see ``docs/ledger-format.md``):
 - ``cosignatures(id, size, root, witness, line, timestamp, received_at)``: every
   cosignature line a witness returned for the checkpoint of ``size`` and ``root`` (the
   witness is named by its verifier key); only lines that verified are stored;
-- ``witnesses(witness, url, size, root, attempted_at, error, alarmed_size)``: per witness,
+- ``witnesses(witness, url, size, attempted_at, error, alarmed_size)``: per witness,
   the largest size it is known to have cosigned (from its cosignatures or a 409 size hint;
   -1 while unknown), the last attempt and its error, and the cosigned size at which an
   "uncosigned" alarm was last raised (so one alarm per stall, not one per round).
@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS cosignatures (
 CREATE INDEX IF NOT EXISTS cosignatures_size ON cosignatures (size);
 CREATE TABLE IF NOT EXISTS witnesses (
     witness TEXT PRIMARY KEY, url TEXT NOT NULL, size INTEGER NOT NULL DEFAULT -1,
-    root BLOB, attempted_at TEXT, error TEXT, alarmed_size INTEGER
+    attempted_at TEXT, error TEXT, alarmed_size INTEGER
 );
 """
 

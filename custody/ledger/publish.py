@@ -21,9 +21,11 @@ Rules (tlog-tiles v0.1.0 and DESIGN.md §3.6):
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,7 @@ from custody.ledger.tiles import (
 )
 
 TILES_DIR = "tiles"
+_BATCH = 64  # files written together (their fsyncs in parallel)
 CHECKPOINT_FILE = "checkpoint"
 
 
@@ -104,16 +107,33 @@ class TileDir:
     def put(self, ref: TileRef, data: bytes, *, compare: bool = True) -> bool:
         """Store a tile or bundle; ``False`` when it is already there (a file is never
         rewritten: with ``compare`` an existing one that differs raises)."""
-        path = self.path(ref)
-        if path.is_file():
-            if compare and path.read_bytes() != data:
-                raise TileError(
-                    f"{path} exists with other bytes: a full tile is never rewritten "
-                    "(the tiles and the ledger disagree; rebuild the tiles from the ledger)"
-                )
+        if self._exists(ref, data) if compare else self.has(ref):
             return False
-        write_atomic(path, data)
-        self._dirty.add(path.parent)
+        write_atomic(self.path(ref), data)
+        self._dirty.add(self.path(ref).parent)
+        return True
+
+    def put_many(self, items: list[tuple[TileRef, bytes]]) -> int:
+        """:meth:`put` for several files at once; returns how many were written. Their
+        fsyncs run in parallel: the file system commits concurrent fsyncs together, which
+        a first publish of a big ledger (thousands of files) needs."""
+        todo = [(ref, data) for ref, data in items if not self._exists(ref, data)]
+        if len(todo) > 1:
+            list(_pool().map(lambda item: write_atomic(self.path(item[0]), item[1]), todo))
+        elif todo:
+            write_atomic(self.path(todo[0][0]), todo[0][1])
+        self._dirty.update(self.path(ref).parent for ref, _ in todo)
+        return len(todo)
+
+    def _exists(self, ref: TileRef, data: bytes) -> bool:
+        path = self.path(ref)
+        if not path.is_file():
+            return False
+        if path.read_bytes() != data:
+            raise TileError(
+                f"{path} exists with other bytes: a tile is never rewritten "
+                "(the tiles and the ledger disagree; rebuild the tiles from the ledger)"
+            )
         return True
 
     def read_checkpoint(self) -> str | None:
@@ -124,8 +144,7 @@ class TileDir:
 
     def put_checkpoint(self, text: str) -> None:
         """Make every tile written so far durable, then replace the checkpoint."""
-        for d in sorted(self._dirty, key=lambda p: len(p.parts), reverse=True):
-            fsync_dir(d)
+        list(_pool().map(fsync_dir, sorted(self._dirty)))
         self._dirty.clear()
         write_atomic(self.root / CHECKPOINT_FILE, text.encode())
         fsync_dir(self.root)
@@ -174,6 +193,16 @@ class TileDir:
             os.close(fd)
 
 
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(8, thread_name_prefix="tiles-fsync")
+    return _POOL
+
+
 def published_checkpoint(data_dir: Path, note: str) -> str:
     """The text published as ``DATA/tiles/checkpoint`` for the stored signed checkpoint
     ``note``: the ONE place that decides it. It carries the witnesses' cosignatures the
@@ -206,28 +235,12 @@ def _nodes(store: LedgerStore, level: int, start: int, stop: int) -> Iterator[by
             yield bytes(found[nid])
 
 
-def _write_level(tiles: TileDir, store: LedgerStore, level: int, since: int, size: int) -> int:
-    """Write the hash tiles of one level (>= 1) from the stored tree nodes."""
-    refs = [t for t in tiles_for_size(size, since) if t.level == level]
-    if not refs:
-        return 0
-    first = refs[0].index * TILE_WIDTH
-    stop = refs[-1].index * TILE_WIDTH + refs[-1].width
-    hashes = _nodes(store, TILE_HEIGHT * level, first, stop)
-    written = 0
-    for ref in refs:
-        data = b"".join(next(hashes) for _ in range(ref.width))
-        written += tiles.put(ref, data)
-    return written
-
-
-def _write_level0(tiles: TileDir, store: LedgerStore, since: int, size: int) -> tuple[int, int]:
-    """Write the leaf-hash tiles and entry bundles from the stored rows."""
+def _level0(store: LedgerStore, since: int, size: int) -> Iterator[tuple[TileRef, bytes]]:
+    """The entry bundles and leaf-hash tiles from the stored rows, bundle first."""
     refs = [t for t in tiles_for_size(size, since) if t.level == 0]
     if not refs:
-        return 0, 0
+        return
     rows = store.iter_rows(refs[0].index * TILE_WIDTH, size)
-    n_tiles = n_bundles = 0
     for ref in refs:
         raws: list[bytes] = []
         leaves: list[bytes] = []
@@ -235,10 +248,21 @@ def _write_level0(tiles: TileDir, store: LedgerStore, since: int, size: int) -> 
             _seq, raw, leaf = next(rows)
             raws.append(raw)
             leaves.append(leaf)
-        # the bundle first: a tile on disk means its entries are too
-        n_bundles += tiles.put(ref.bundle(), encode_bundle(raws))
-        n_tiles += tiles.put(ref, b"".join(leaves))
-    return n_tiles, n_bundles
+        yield ref.bundle(), encode_bundle(raws)
+        yield ref, b"".join(leaves)
+
+
+def _upper(store: LedgerStore, since: int, size: int) -> Iterator[tuple[TileRef, bytes]]:
+    """The hash tiles of levels 1 and up, from the stored tree nodes."""
+    level = 1
+    while size >> (TILE_HEIGHT * level):
+        refs = [t for t in tiles_for_size(size, since) if t.level == level]
+        first = refs[0].index * TILE_WIDTH
+        stop = refs[-1].index * TILE_WIDTH + refs[-1].width
+        hashes = _nodes(store, TILE_HEIGHT * level, first, stop)
+        for ref in refs:
+            yield ref, b"".join(next(hashes) for _ in range(ref.width))
+        level += 1
 
 
 def publish_tiles(data_dir: Path | str) -> PublishResult:
@@ -267,11 +291,16 @@ def publish_tiles(data_dir: Path | str) -> PublishResult:
             size = latest.size
             if size < since:
                 raise TileError(f"{tiles.root} is ahead of the ledger ({since} > {size})")
-            n_tiles, n_bundles = _write_level0(tiles, store, since, size)
-            level = 1
-            while size >> (TILE_HEIGHT * level):
-                n_tiles += _write_level(tiles, store, level, since, size)
-                level += 1
+            n_tiles = n_bundles = 0
+            batch: list[tuple[TileRef, bytes]] = []
+            for item in itertools.chain(_level0(store, since, size), _upper(store, since, size)):
+                batch.append(item)
+                if len(batch) >= _BATCH:
+                    n_bundles += tiles.put_many([b for b in batch if b[0].is_bundle])
+                    n_tiles += tiles.put_many([t for t in batch if not t[0].is_bundle])
+                    batch = []
+            n_bundles += tiles.put_many([b for b in batch if b[0].is_bundle])
+            n_tiles += tiles.put_many([t for t in batch if not t[0].is_bundle])
             text = published_checkpoint(paths.root, latest.note)
             if text != old:
                 tiles.put_checkpoint(text)

@@ -49,6 +49,7 @@ from custody.ledger.cosigstore import lines_at_sizes
 from custody.ledger.errors import LedgerCorruptError
 from custody.ledger.note import NoteError, Verifier, split_note
 from custody.ledger.store import LedgerStore, connect
+from custody.textfile import read_utf8_text
 
 FAILURE_CLASSES: dict[str, str] = {
     "non_canonical": "entry bytes are not RFC 8785 canonical JSON of allowed values",
@@ -86,6 +87,12 @@ class Failure:
     seq: int | None
     message: str
     checkpoint_size: int | None = None
+
+    def headline(self) -> str:
+        """``class at seq N: message``, or ``class: message`` when no entry is named (a
+        malformed checkpoint, or one of size 0)."""
+        where = "" if self.seq is None else f" at seq {self.seq}"
+        return f"{self.code}{where}: {self.message}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -143,8 +150,7 @@ class VerifyReport:
                     else ""
                 )
             )
-        f = self.failures[0]
-        return f"TAMPERED: {f.code} at seq {f.seq}: {f.message}"
+        return f"TAMPERED: {self.failures[0].headline()}"
 
 
 # --------------------------------------------------------------------------- chunk scan
@@ -874,13 +880,13 @@ def load_key(key: str | Path) -> Verifier:
     text = str(key)
     path = Path(text)
     if "+" not in text or path.is_file():
-        text = path.read_text()
+        text = read_utf8_text(path, what="verifier key file")
     return Verifier.from_vkey(text.strip())
 
 
 def read_checkpoint_files(files: Sequence[Path | str]) -> list[tuple[str, str]]:
     """``(label, note text)`` for each auditor checkpoint file."""
-    return [(f"auditor checkpoint {f}", Path(f).read_text()) for f in files]
+    return [(f"auditor checkpoint {f}", read_utf8_text(f, what="checkpoint file")) for f in files]
 
 
 def db_source(data_dir: Path) -> tuple[Source, Callable[[], None]]:

@@ -24,7 +24,8 @@ CHINESE = {
     "zhou": "周艳", "wu": "吴昊", "legal1": "区法制科", "audit1": "审计员甲",
 }
 PEOPLE = tuple(
-    PersonSettings(p.id, CHINESE[p.id], p.role, p.supervisor, p.phone) for p in SAMPLE_PEOPLE
+    PersonSettings(p.id, CHINESE[p.id], p.role, supervisor=p.supervisor, phone=p.phone)
+    for p in SAMPLE_PEOPLE
 )
 SETUP = ReportSetup(station="城关派出所", timezone="Asia/Shanghai", people=PEOPLE)
 COMPLAINANT_PHONE = "+8613955556666"

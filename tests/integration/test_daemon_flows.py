@@ -173,7 +173,9 @@ def test_forced_door_and_unexplained_removal_raise_alarms(tmp_path: Path) -> Non
         await _wait_kinds(h, "alarm.item_removed")
         entries = [e.body for e in h.rt.ledger.entries() if e.kind.startswith("alarm")]
         assert {e["compartment"] for e in entries} == {step.compartment}
-        assert all(e["item"] == lb for e in entries)
+        assert all(e["items"] == [lb] for e in entries)  # the one alarm body: a list
+        open_ = await h.rt.call(h.rt.custody.open_alarms)
+        assert [a.kind for a in open_] == ["door_forced", "item_removed"]
 
     run(tmp_path, body)
 

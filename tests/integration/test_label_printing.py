@@ -160,7 +160,8 @@ def test_locker_label_print(sim: SimulatedPrinter, tmp_path: Path,
         last = ledger.entry(ledger.size - 1).body
     assert last["kind"] == LABEL_PRINTED and last["reason"] == "reprint"
     sim.go_offline()
-    assert main([*base, "--item", "E2026-000010-1", "--printer", f"tcp://{sim.address}"]) == 1
+    # a printer that is down: the work could not be done (lockerd.exitcodes.FAILED)
+    assert main([*base, "--item", "E2026-000010-1", "--printer", f"tcp://{sim.address}"]) == 5
     assert "does not answer" in capsys.readouterr().err
 
 

@@ -83,7 +83,7 @@ def test_daemon_goes_on_without_its_witness_and_catches_it_up(tmp_path: Path) ->
 
             await until("the witness caught up", cosigned_latest)
             published = data / "tiles" / "checkpoint"
-            await until("the cosigned checkpoint published", lambda: bool(
+            await until("the cosigned checkpoint published", lambda: published.exists() and bool(
                 check_cosignatures(published.read_text(), [key]).cosigned))
 
             # later checkpoints are cosigned too, from the size it cosigned

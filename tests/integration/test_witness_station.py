@@ -197,3 +197,40 @@ def test_attack_a_rewritten_history_is_refused_and_fails_verification(two: Two) 
     append(two.data, [{"item": "EV-12"}, {"item": "EV-13"}])
     report = gather(two.data, two.settings)
     assert not report.outcomes[0].ok and "422" in report.outcomes[0].detail
+
+
+def test_locker_log_publish_gathers_and_skips_a_down_witness(two: Two) -> None:
+    data = str(two.data)
+    cfg = two.data / "config.toml"
+    cfg.write_text(
+        cfg.read_text()
+        + f'\n[[witness]]\nurl = "{two.w1.url}"\nkey = "{two.k1}"\n'
+        + f'\n[[witness]]\nurl = "{two.w2.url}"\nkey = "{two.k2}"\n'
+        + "\n[witnessing]\ntimeout_seconds = 5\n"
+    )
+    append(two.data, [{"n": i} for i in range(300)])
+    out = locker_cli("log", "publish", "--data", data)
+    assert "witness district.example/w1: size 300 cosigned" in out
+    assert "witness neighbour.example/w2: size 300 NOT cosigned" in out and "unreachable" in out
+    keys = [WitnessKey.from_vkey(two.k1), WitnessKey.from_vkey(two.k2)]
+    published = (two.data / "tiles" / "checkpoint").read_text()
+    assert list(check_cosignatures(published, keys).cosigned) == [two.k1]
+
+    two.w2.start()
+    out = locker_cli("log", "publish", "--data", data)
+    assert "witness neighbour.example/w2: size 300 cosigned" in out
+    published = (two.data / "tiles" / "checkpoint").read_text()
+    assert len(check_cosignatures(published, keys).cosigned) == 2
+
+
+def test_a_rolled_back_log_raises_an_alarm_at_once(two: Two) -> None:
+    bodies: list[dict[str, object]] = [{"item": f"EV-{i}"} for i in range(12)]
+    append(two.data, bodies)
+    assert gather(two.data, two.settings).outcomes[0].ok
+    short = _rewrite_history(two.data, bodies[:8])  # history cut back to 8 and re-signed
+    assert short.split("\n")[1] == "8"
+    report = gather(two.data, two.settings)  # (alarm_after_seconds = 0: no stall alarms)
+    assert not report.outcomes[0].ok and "rolled back" in report.outcomes[0].detail
+    [alarm] = report.alarms
+    assert alarm.body["witness"] == "district.example/w1"
+    assert "above this station's latest checkpoint 8" in alarm.body["detail"]
