@@ -120,3 +120,30 @@ def test_an_altered_attached_proof_fails(
     _replace_attachment(report_pdf, name, "\n".join(lines).encode(), altered)
     assert main(["audit", "verify-proof", "--pdf", str(altered), "--key", vkey]) == 1
     assert "FAILED: step #12" in capsys.readouterr().out
+
+
+def test_a_report_carries_the_witness_cosignatures(tmp_path: Path) -> None:
+    from custody.ledger.checkpoint import Checkpoint
+    from custody.ledger.cosigstore import CosignatureStore
+
+    st = build_report_station(tmp_path)
+    note = st.ledger.latest_checkpoint()
+    st.close()
+    assert note is not None
+    body = split_note(note)[0]
+    cp = Checkpoint.parse(body)
+    witness = Cosigner.generate("witness.example/district")
+    stamp = int(time.time())
+    store = CosignatureStore(st.data)
+    store.add(cp.size, cp.root, witness.vkey, witness.cosign(body, stamp), stamp, "now")
+    store.close()
+    out = tmp_path / "c9.pdf"
+    cfg = tmp_path / "station.toml"
+    cfg.write_text(people_toml(), encoding="utf-8")
+    assert main(["report", "--data", str(st.data), "--case", "C-9", "--out", str(out),
+                 "--config", str(cfg), "--role", "auditor"]) == 0
+    vkey = str(st.data / "station.vkey")
+    base = ["audit", "verify-proof", "--pdf", str(out), "--key", vkey]
+    assert main([*base, "--witness", witness.vkey]) == 0
+    other = Cosigner.generate("witness.example/other")
+    assert main([*base, "--witness", other.vkey]) == 1
