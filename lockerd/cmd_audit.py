@@ -23,6 +23,7 @@ from custody.ledger.ledger import Ledger
 from custody.ledger.note import NoteError
 from custody.ledger.verify import VerifyReport, report_json, verify_data_dir
 from lockerd import exitcodes
+from lockerd.cmd_verify_proof import add_verify_proof
 from lockerd.paths import existing_file, existing_path, new_file, station_dir
 
 
@@ -286,3 +287,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     co.add_argument("--old", required=True, type=int, metavar="N", help="the older tree size")
     co.add_argument("--new", type=int, metavar="M", help="the newer tree size (default: now)")
     co.set_defaults(func=_consistency)
+    add_verify_proof(asub)
