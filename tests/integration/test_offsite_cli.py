@@ -101,6 +101,10 @@ def test_mirror_restore_with_and_without_the_signing_key(station: Path, tmp_path
         assert ledger.size == 300
     code, _, err = locker("log", "publish", "--data", str(bare))
     assert code == 0  # publishing reads; it never signs
+    code, out, err = locker("audit", "proof", "--data", str(bare), "--seq", "5")
+    assert code == 0 and out.startswith("c2sp.org/tlog-proof@v1") and "reading only" in err
+    code, _, err = locker("daemon", "--config", str(bare / "config.toml"))
+    assert code != 0 and "signs nothing until station.key is put back" in err
 
     # with the key from the backup: the station signs again, on top of the same history
     keyed = tmp_path / "keyed"
