@@ -37,6 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -183,6 +184,8 @@ class Mirror:
         say: Say | None = None,
     ) -> None:
         self.dir = MirrorDir(mdir)
+        if urlsplit(url).path.strip("/") == "":
+            url = url.rstrip("/") + "/log"  # a station's base URL: its log is at /log/
         self.url = url.rstrip("/") + "/"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = client or httpx.Client(timeout=60.0)
