@@ -471,7 +471,7 @@ class Mirror:
             missing_path.unlink()
         if tiles.read_checkpoint() != note:
             tiles.put_checkpoint(note)
-        tiles.prune(complete, cp.size)
+        tiles.prune(complete, cp.size, until_full=False)  # the wider replaces the narrower
         return PullResult(cp.size, complete, n_tiles, n_bundles, n_photos, len(missing))
 
     def _prefetch(self, refs: list[TileRef]) -> Iterator[tuple[TileRef, bytes, bytes]]:

@@ -36,6 +36,7 @@ from tests.integration.conftest import wait_until
 from tests.integration.offsite_support import (
     ENV,
     OffsiteStation,
+    extra_files,
     locker_api,
     make_offsite_station,
     mirror_args,
@@ -133,7 +134,7 @@ def test_a_byte_flipped_in_transit_is_refused(
         proxy.flip = set()
         again = run_locker(*mirror_args(proxy.url, mdir, station.mirror_token))
         assert again.returncode == 0, again.stderr
-    assert tree_files(mdir) == tree_files(station.data / TILES_DIR)
+    assert tree_files(mdir) == tree_files(station.data / TILES_DIR) and not extra_files(mdir)
 
 
 def test_a_killed_mirror_resumes_without_gaps_or_doubles(
@@ -163,7 +164,7 @@ def test_a_killed_mirror_resumes_without_gaps_or_doubles(
         second = proxy.paths[first_run:]
     # nothing held was fetched again; nothing is missing; no leftovers
     assert not [p for p in second if p.rsplit("/", 1)[-1] in held and "entries" in p]
-    assert tree_files(mdir) == tree_files(station.data / TILES_DIR)
+    assert tree_files(mdir) == tree_files(station.data / TILES_DIR) and not extra_files(mdir)
     assert not [p for p in mdir.rglob("*.tmp") if p.is_file()]
     assert sorted(p.name for p in (mdir / "photos").glob("??/*")) == sorted(set(station.photos))
 
@@ -250,4 +251,4 @@ def test_a_following_mirror_keeps_up_and_stops_on_sigterm(
             out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert f"mirrored size {size + 300} (was {size})" in out
-    assert tree_files(mdir) == tree_files(station.data / TILES_DIR)
+    assert tree_files(mdir) == tree_files(station.data / TILES_DIR) and not extra_files(mdir)

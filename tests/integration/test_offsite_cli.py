@@ -21,7 +21,7 @@ from custody.ledger import Ledger
 from custody.ledger.note import Signer
 from custody.ledger.station import init_station
 from lockerd.cli import main
-from tests.integration.offsite_support import proxy_to, tree_files
+from tests.integration.offsite_support import extra_files, proxy_to, tree_files
 from tests.ledger_support import make_station, put_photo
 
 
@@ -141,8 +141,9 @@ def test_a_photo_the_station_lacks_is_listed_and_retried(station: Path, tmp_path
 
 
 def test_a_pull_overtaken_by_a_new_checkpoint_starts_again(station: Path, tmp_path: Path) -> None:
-    """The station publishes (and removes the partial tiles the mirror was about to fetch)
-    in the middle of a pull: the mirror pulls again from the newer checkpoint."""
+    """The station publishes (and, its tile now full, removes the partial tile the mirror
+    was about to fetch) in the middle of a pull: the mirror pulls again from the newer
+    checkpoint."""
     locker("log", "publish", "--data", str(station))
     token = _token(station)
     moved: list[str] = []
@@ -150,8 +151,9 @@ def test_a_pull_overtaken_by_a_new_checkpoint_starts_again(station: Path, tmp_pa
     def move_on(path: str) -> None:
         if path.endswith("/tile/entries/001.p/44") and not moved:
             moved.append(path)
+            # enough to fill tile 1: only then may the station drop its partial tiles
             with Ledger.open(station) as ledger:
-                ledger.append_many([("item.note", {"n": i}, "clerk:wang") for i in range(20)])
+                ledger.append_many([("item.note", {"n": i}, "clerk:wang") for i in range(220)])
                 ledger.checkpoint()
             locker("log", "publish", "--data", str(station))
 
@@ -161,8 +163,8 @@ def test_a_pull_overtaken_by_a_new_checkpoint_starts_again(station: Path, tmp_pa
         code, out, err = locker("mirror", "--from", proxy.url + "/log", "--data", str(mdir),
                                 "--token", token)
     assert moved and code == 0, err
-    assert "superseded by a newer checkpoint" in err and "mirrored size 320" in out
-    assert tree_files(mdir) == tree_files(station / "tiles")
+    assert "superseded by a newer checkpoint" in err and "mirrored size 520" in out
+    assert tree_files(mdir) == tree_files(station / "tiles") and not extra_files(mdir)
 
 
 def test_cosignature_lines_are_carried_to_the_mirror_and_the_restore(
