@@ -3,8 +3,8 @@
 A token is a random secret shown once when it is created (``locker token create``); only its
 SHA-256 is kept, in ``DATA/api.db``, so a copy of the data directory gives nobody a usable
 token. Each token has a role (:data:`custody.domain.roles.TOKEN_ROLES`: auditor, clerk,
-supervisor, officer, legal) and, for officers, the person it belongs to: officers see only
-their own cases.
+supervisor, officer, legal, mirror) and, for officers, the person it belongs to: officers see
+only their own cases; a mirror's token reads the published log (``/log/``) and no custody state.
 
 Every refusal (no token, an unknown or revoked token, a role that may not read the thing
 asked for) is logged through :mod:`logging` and kept in the ``refusals`` table, so an
@@ -85,7 +85,7 @@ class Principal:
     @property
     def sees_everything(self) -> bool:
         """Auditors, clerks and supervisors read the whole station's custody state."""
-        return self.role is not Role.OFFICER
+        return self.role in (Role.AUDITOR, Role.CLERK, Role.SUPERVISOR)
 
     def may_see_case(self, officer: str | None) -> bool:
         """Whether this principal may read a case whose responsible officer is ``officer``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-AREAS: tuple[str, ...] = ("ledger", "api", "scanner", "bridge", "custody", "daemon")
+AREAS: tuple[str, ...] = ("ledger", "api", "scanner", "bridge", "custody", "daemon", "tiles")
 
 
 def main() -> int:

@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lockerd.cmd_token",
     "lockerd.cmd_sim",
     "lockerd.cmd_scan",
+    "lockerd.cmd_log",
+    "lockerd.cmd_mirror",
 )
 
 

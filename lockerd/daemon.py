@@ -9,6 +9,8 @@ Tasks on one asyncio loop:
 - ``rules``: the custody rules tick (deadline ladders, notices) every ``rules_tick_seconds``;
 - ``checkpoints``: signs a checkpoint when one is due (``[ledger]`` every N entries / T s);
 - ``outbox-prune``: hourly, drops acknowledged outbox rows beyond the newest 100,000;
+- ``log-publish``: brings ``DATA/tiles/`` up to date after each checkpoint
+  (:mod:`lockerd.logpublish`);
 - ``api``: the read API under uvicorn (``[api] enabled``), with the kiosk screens of the
   ``terminal`` package under ``/terminal/`` (``[terminal] kiosk``);
 - the MQTT outbox publisher runs in its own thread (``[mqtt] enabled``).
@@ -35,6 +37,7 @@ from custody.ports import Cabinet, Camera, Clock
 from lockerd import settings as conv
 from lockerd.config import StationConfig
 from lockerd.flows import Flows
+from lockerd.logpublish import run_log_publisher
 from lockerd.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -120,6 +123,7 @@ class Daemon:
             "checkpoints", self._every(self.cfg.station.checkpoint_tick_seconds, self._checkpoint)
         )
         self._spawn("outbox-prune", self._every(3600, self._prune))
+        self._spawn("log-publish", run_log_publisher(rt.data_dir))
         if self._api_enabled:
             await self._start_api()
         log.info("lockerd started: station %s, %d cabinet(s), api %s, mqtt %s",

@@ -23,6 +23,7 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     LEGAL = "legal"
     AUDITOR = "auditor"
+    MIRROR = "mirror"  # an off-site mirror (`locker mirror`): reads /log/ and nothing else
 
 
 #: Roles a person in the config's ``[[people]]`` may hold.
@@ -39,7 +40,7 @@ LADDER_ROLES: tuple[Role, ...] = (Role.OFFICER, Role.SUPERVISOR, Role.LEGAL, Rol
 
 #: Roles that may hold a read-API token.
 TOKEN_ROLES: tuple[Role, ...] = (
-    Role.AUDITOR, Role.CLERK, Role.SUPERVISOR, Role.OFFICER, Role.LEGAL,
+    Role.AUDITOR, Role.CLERK, Role.SUPERVISOR, Role.OFFICER, Role.LEGAL, Role.MIRROR,
 )
 
 #: Who a notice may be addressed to: a ladder role, or a case's complainant (not staff,

@@ -18,6 +18,10 @@ class ReservedKeyError(InvalidEntryError):
     ``kind``, ``actor``)."""
 
 
+class EntryTooLargeError(InvalidEntryError):
+    """An entry's bytes exceed 65,535: a tlog-tiles entry bundle cannot hold it."""
+
+
 class LedgerLockedError(LedgerError):
     """Another process holds the ledger's writer lock (only one process may append)."""
 

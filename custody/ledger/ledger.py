@@ -31,6 +31,7 @@ from custody.ledger import accel, canonical, merkle
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.entry import FORMAT_VERSION, RESERVED_KEYS, Entry
 from custody.ledger.errors import (
+    EntryTooLargeError,
     InvalidEntryError,
     LedgerCorruptError,
     LedgerReadOnlyError,
@@ -53,6 +54,7 @@ from custody.ledger.store import (
     WriterLock,
     connect,
 )
+from custody.ledger.tiles import MAX_ENTRY_BYTES
 from custody.ledger.tlogproof import format_tlog_proof
 from custody.ports import Clock, SystemClock
 
@@ -129,7 +131,17 @@ class Ledger:
         signer: Signer | None = None
         if not readonly:
             if not paths.key.is_file():
-                raise StationNotFoundError(f"{paths.key} is missing: cannot sign checkpoints")
+                restored = (paths.root / "restored.json").is_file()
+                raise StationNotFoundError(
+                    f"{paths.key} is missing: cannot sign checkpoints"
+                    + (
+                        "; this station was restored from a mirror without its signing key: "
+                        "it can be read and verified but signs nothing until station.key is "
+                        "put back from its backup (docs/offsite.md)"
+                        if restored
+                        else ""
+                    )
+                )
             writer_lock = WriterLock(paths.lock)
             writer_lock.acquire()
         try:
@@ -250,7 +262,7 @@ class Ledger:
     def append(self, kind: str, body: Mapping[str, Any], *, actor: str) -> Entry:
         """Append one entry durably and return it. Raises an :class:`InvalidEntryError`
         subclass (writing nothing) for a reserved key, a float, an integer >= 2**53 in
-        magnitude or a non-string key."""
+        magnitude, a non-string key or an entry of more than 65,535 bytes."""
         return self.append_many([(kind, body, actor)])[0]
 
     def _rows_reference(
@@ -320,6 +332,18 @@ class Ledger:
             prev = b64(leaf, newline=False).decode()
         return raws, leaves, nodes, peaks
 
+    @staticmethod
+    def _too_large(
+        items: Sequence[tuple[str, Mapping[str, Any], str]], raws: Sequence[bytes]
+    ) -> NoReturn:
+        i = next(i for i, raw in enumerate(raws) if len(raw) > MAX_ENTRY_BYTES)
+        raise EntryTooLargeError(
+            f"{items[i][0]}: the entry would be {len(raws[i]):,} bytes; a ledger entry is at "
+            f"most {MAX_ENTRY_BYTES:,} bytes (a tlog-tiles entry bundle stores its length in "
+            "16 bits): keep large content in the photo store and reference it by hash"
+            + (f" (item {i} of the batch)" if len(raws) > 1 else "")
+        )
+
     def append_many(self, items: Sequence[tuple[str, Mapping[str, Any], str]]) -> list[Entry]:
         """Append ``(kind, body, actor)`` items in ONE transaction: all or none."""
         with self._lock:
@@ -351,6 +375,8 @@ class Ledger:
             raws, leaves, nodes, peaks = rows
             if not raws:
                 return []
+            if max(map(len, raws)) > MAX_ENTRY_BYTES:
+                self._too_large(items, raws)
             size = start + len(raws)
             leaf = leaves[-1]
             cp = self._sign(signer, size, _fold(peaks), now) if self._due(size, now) else None
