@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lockerd.cmd_scan",
     "lockerd.cmd_log",
     "lockerd.cmd_mirror",
+    "lockerd.cmd_witness",
 )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from custody.errors import UsageError
 from custody.ledger import accel
 from custody.ledger.bundle import export_bundle, verify_bundle
+from custody.ledger.cosign import WitnessKey, load_witness_keys
 from custody.ledger.errors import LedgerLockedError
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import NoteError
@@ -50,6 +51,9 @@ def _verify(args: argparse.Namespace) -> int:
     for cp in args.checkpoint:
         if not Path(cp).is_file():
             raise UsageError(f"checkpoint file {cp} does not exist")
+    witnesses = _witness_keys(args.witness)
+    if args.quorum is not None and not 1 <= args.quorum <= len(witnesses):
+        raise UsageError(f"--quorum must be between 1 and the {len(witnesses)} --witness keys")
     if args.reference:
         accel.NATIVE = None  # this process only: the CLI runs one command and exits
     bar = _ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
@@ -59,11 +63,13 @@ def _verify(args: argparse.Namespace) -> int:
             if not Path(args.bundle).exists():
                 raise UsageError(f"bundle {args.bundle} does not exist")
             report = verify_bundle(
-                args.bundle, key=args.key, checkpoints=args.checkpoint, progress=bar
+                args.bundle, key=args.key, checkpoints=args.checkpoint, progress=bar,
+                witnesses=witnesses, quorum=args.quorum,
             )
         else:
             report = verify_data_dir(
-                args.data, key=args.key, checkpoints=args.checkpoint, progress=bar
+                args.data, key=args.key, checkpoints=args.checkpoint, progress=bar,
+                witnesses=witnesses, quorum=args.quorum,
             )
     except (NoteError, OSError) as exc:
         raise UsageError(f"cannot read the verifier key or a checkpoint: {exc}") from None
@@ -77,6 +83,19 @@ def _verify(args: argparse.Namespace) -> int:
         for f in report.failures[1:10]:
             print(f"  also: {f.code} at seq {f.seq}: {f.message}")
     return 0 if report.ok else 1
+
+
+def _witness_keys(given: list[str]) -> list[WitnessKey]:
+    """``--witness`` values: a witness verifier key, or a file holding one."""
+    texts = []
+    try:
+        for value in given:
+            path = Path(value)
+            is_file = "+" not in value or path.is_file()
+            texts.append(path.read_text().strip() if is_file else value)
+        return load_witness_keys(texts)
+    except (NoteError, OSError) as exc:
+        raise UsageError(f"--witness: {exc}") from None
 
 
 def _open(data: str, *, write: bool) -> Ledger:
@@ -176,6 +195,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=[],
         help="a signed checkpoint the auditor kept earlier (repeatable); catches truncation, "
         "rollback and forks",
+    )
+    v.add_argument(
+        "--witness",
+        metavar="VKEY",
+        action="append",
+        default=[],
+        help="a witness verifier key (name+keyid+base64(0x04||key), text or a file; "
+        "repeatable): the latest checkpoint and every --checkpoint must carry its valid "
+        "cosignature",
+    )
+    v.add_argument(
+        "--quorum",
+        type=int,
+        metavar="N",
+        help="how many of the --witness keys must have cosigned (default: all of them)",
     )
     v.add_argument("--json", action="store_true", help="print a JSON report for machines")
     v.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")

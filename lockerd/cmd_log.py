@@ -1,9 +1,11 @@
 """``locker log publish``: bring ``DATA/tiles/`` (the ledger as a C2SP tlog-tiles log) up
-to the latest signed checkpoint. See docs/offsite.md."""
+to the latest signed checkpoint, and gather the ``[[witness]]`` cosignatures of it. See
+docs/offsite.md and docs/witness.md."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -19,6 +21,14 @@ def _publish(args: argparse.Namespace) -> int:
         f"{result.bundles} entry bundles written, {result.pruned} superseded partial files "
         f"removed, in {result.seconds * 1e3:.0f} ms"
     )
+    from lockerd.cosigning import cosign_published
+
+    report = cosign_published(Path(args.data))
+    for o in report.outcomes if report is not None else ():
+        state = "cosigned" if o.ok else "NOT cosigned"
+        print(f"witness {o.witness}: size {o.size} {state} ({o.detail})")
+    for alarm in report.alarms if report is not None else ():
+        print(f"ALARM: {alarm.body['detail']}", file=sys.stderr)
     return 0
 
 
@@ -39,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Write the hash tiles and entry bundles the entries since the last publish need, "
             "then the latest signed checkpoint (tiles first, each file atomically; a full "
-            "tile is never rewritten). Safe beside a running daemon, which does the same "
+            "tile is never rewritten). Then submit the checkpoint to every [[witness]] of "
+            "DATA/config.toml and keep their cosignatures (a witness that is down is "
+            "reported and skipped). Safe beside a running daemon, which does the same "
             "after each checkpoint."
         ),
     )

@@ -14,6 +14,8 @@ takes as it is (no copying field by field), checked in its ``__post_init__`` (ra
 - ``[camera]``, ``[scanner]``, ``[mqtt]``, ``[api]``: :class:`CameraSection`,
   :class:`ScannerSection`, :class:`MqttSection`, :class:`ApiSection` (the daemon)
 - ``[terminal]``: :class:`custody.settings.TerminalSettings` (the kiosk, the console)
+- ``[[witness]]``, ``[witnessing]``: :class:`WitnessEntry`, :class:`WitnessingSection` (the
+  station's cosigning client)
 
 Every section refuses keys it does not know, so a misspelt key is refused rather than
 silently ignored, and every error names the key *and* the line of the file it sits on
@@ -35,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import ErrorDetails
 
 from custody.domain.pins import check_pin, hash_pin
-from custody.errors import ConfigError, SettingError
+from custody.errors import ConfigError, LockerError, SettingError
 from custody.ledger.station import LedgerSettings
 from custody.settings import (
     DEFAULT_TIMEZONE,
@@ -51,8 +53,8 @@ from locker_firmware_bridge.factory import CabinetSettings
 __all__ = [
     "ApiSection", "CabinetSettings", "CameraSection", "LedgerSettings", "MqttSection",
     "PersonSettings", "RulesSettings", "ScannerSection", "Section", "StationConfig",
-    "StationSection", "TerminalSettings", "check_pin", "hash_pin", "load_config",
-    "locate_key", "parse_config",
+    "StationSection", "TerminalSettings", "WitnessEntry", "WitnessingSection", "check_pin",
+    "hash_pin", "load_config", "locate_key", "parse_config",
 ]
 
 
@@ -131,6 +133,31 @@ class ApiSection(Section):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class WitnessEntry(Section):
+    """``[[witness]]``: a C2SP tlog-witness that cosigns this station's checkpoints."""
+
+    url: str = Field(pattern=r"^https?://")  # the submission prefix (POST <url>/add-checkpoint)
+    key: str  # the witness verifier key, name+keyid+base64(0x04||key)
+
+    @field_validator("key")
+    @classmethod
+    def _witness_key(cls, value: str) -> str:
+        from custody.ledger.cosign import WitnessKey
+
+        try:
+            return WitnessKey.from_vkey(value).vkey
+        except LockerError as exc:
+            raise ValueError(str(exc)) from exc
+
+
+class WitnessingSection(Section):
+    """``[witnessing]``: when to retry witnesses and when an uncosigned checkpoint alarms."""
+
+    alarm_after_seconds: int = Field(default=3600, ge=0)  # 0: never
+    retry_seconds: int = Field(default=60, ge=1)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+
 class StationConfig(Section):
     """The whole file: one field per section (a table, or a list for ``[[...]]`` tables)."""
 
@@ -144,6 +171,8 @@ class StationConfig(Section):
     mqtt: MqttSection = MqttSection()
     api: ApiSection = ApiSection()
     terminal: TerminalSettings = TerminalSettings()
+    witness: list[WitnessEntry] = Field(default_factory=list)
+    witnessing: WitnessingSection = WitnessingSection()
 
     @model_validator(mode="before")
     @classmethod
@@ -170,6 +199,9 @@ class StationConfig(Section):
             # frozen: the one moment the validated config is completed
             rules = dataclasses.replace(self.rules, timezone=self.station.timezone)
             object.__setattr__(self, "rules", rules)
+        wkeys = [w.key for w in self.witness]
+        if len(set(wkeys)) != len(wkeys):
+            raise ValueError("witness: the same witness key is listed twice")
         return self
 
     def person(self, person_id: str) -> PersonSettings:

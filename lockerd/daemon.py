@@ -8,6 +8,8 @@ Tasks on one asyncio loop:
 - ``feeder``: feeds new ledger entries (and the latest checkpoint) to the MQTT outbox;
 - ``rules``: the custody rules tick (deadline ladders, notices) every ``rules_tick_seconds``;
 - ``checkpoints``: signs a checkpoint when one is due (``[ledger]`` every N entries / T s);
+- ``cosign``: submits each new checkpoint to the ``[[witness]]`` list and keeps their
+  cosignatures (:mod:`witness.station`; only when witnesses are configured);
 - ``outbox-prune``: hourly, drops acknowledged outbox rows beyond the newest 100,000;
 - ``log-publish``: brings ``DATA/tiles/`` up to date after each checkpoint
   (:mod:`lockerd.logpublish`);
@@ -39,6 +41,7 @@ from lockerd.config import StationConfig
 from lockerd.flows import Flows
 from lockerd.logpublish import run_log_publisher
 from lockerd.runtime import Runtime
+from witness.station import CosignTask
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +127,10 @@ class Daemon:
         )
         self._spawn("outbox-prune", self._every(3600, self._prune))
         self._spawn("log-publish", run_log_publisher(rt.data_dir))
+        self.cosign = CosignTask(rt.data_dir, conv.cosign_settings(self.cfg), rt.record,
+                                 clock=rt.clock)
+        if self.cfg.witness:
+            self._spawn("cosign", self.cosign.run())
         if self._api_enabled:
             await self._start_api()
         log.info("lockerd started: station %s, %d cabinet(s), api %s, mqtt %s",
@@ -222,6 +229,7 @@ class Daemon:
         note = await self.rt.call(self.rt.ledger.maybe_checkpoint)
         if note is not None:
             self.rt.ledger_changed()
+            self.cosign.wake()
 
     def _mount_kiosk(self, app: Any) -> None:
         """Serve the kiosk (package ``terminal``) under ``/terminal`` on the API's server.

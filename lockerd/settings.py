@@ -13,6 +13,7 @@ from locker_firmware_bridge.factory import CabinetSettings
 from lockerd.config import StationConfig
 from lockerd.mqtt import Topics
 from lockerd.outbox import BrokerSettings
+from witness.station import CosignSettings, WitnessSettings
 
 
 def rules_settings(cfg: StationConfig) -> RulesSettings:
@@ -47,4 +48,15 @@ def broker_settings(cfg: StationConfig) -> BrokerSettings:
         username=m.username,
         password=m.password,
         window=m.inflight_window,
+    )
+
+
+def cosign_settings(cfg: StationConfig) -> CosignSettings:
+    """``[[witness]]`` and ``[witnessing]`` for the station's cosigning client."""
+    w = cfg.witnessing
+    return CosignSettings(
+        witnesses=tuple(WitnessSettings(url=e.url, key=e.key) for e in cfg.witness),
+        alarm_after_seconds=w.alarm_after_seconds,
+        retry_seconds=w.retry_seconds,
+        timeout_seconds=w.timeout_seconds,
     )

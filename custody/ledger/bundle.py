@@ -6,7 +6,8 @@ A bundle is a directory, or the same directory as a ``.tar.gz`` / ``.tgz``::
     station.vkey        the verifier key (an auditor should compare it with their own copy)
     entries.jsonl       the exact entry bytes, one per line, in seq order (canonical JSON
                         never holds a raw newline)
-    checkpoints.jsonl   one JSON object per stored checkpoint: {"note", "signed_at"}
+    checkpoints.jsonl   one JSON object per stored checkpoint: {"note", "signed_at"}; the
+                        note carries the witnesses' cosignatures the station holds for it
     photos/<aa>/<sha>   every referenced photo present in the station's store
 
 ``locker audit verify --bundle PATH`` checks it exactly as a data directory, except that a
@@ -25,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from custody.ledger import canonical
+from custody.ledger.cosign import WitnessKey, add_signature_lines
+from custody.ledger.cosigstore import cosignature_lines
 from custody.ledger.errors import BundleError, LedgerLockedError
 from custody.ledger.ledger import Ledger, format_ts
 from custody.ledger.station import require_station
@@ -101,9 +104,12 @@ def export_bundle(
             store.conn.execute("COMMIT")
         finally:
             store.close()
+        cosigs = cosignature_lines(paths.root)
         with (root / "checkpoints.jsonl").open("w") as f:
             for cp in cps:
-                f.write(json.dumps({"note": cp.note, "signed_at": cp.signed_at}) + "\n")
+                lines = cosigs.get((cp.size, cp.root))
+                note = add_signature_lines(cp.note, lines) if lines else cp.note
+                f.write(json.dumps({"note": note, "signed_at": cp.signed_at}) + "\n")
         vkey = paths.vkey.read_text().strip()
         (root / "station.vkey").write_text(vkey + "\n")
         copied = missing = 0
@@ -194,9 +200,19 @@ def verify_bundle(
     key: str | Path | None = None,
     checkpoints: Sequence[Path | str] = (),
     progress: Progress | None = None,
+    witnesses: Sequence[WitnessKey] = (),
+    quorum: int | None = None,
 ) -> VerifyReport:
-    """Verify an audit bundle, with its own ``station.vkey`` unless the auditor's ``key``."""
+    """Verify an audit bundle, with its own ``station.vkey`` unless the auditor's ``key``;
+    with ``witnesses``, demand their cosignatures on its latest checkpoint and the auditor's."""
     with open_bundle(path) as root:
         src = bundle_source(root)
         verifier = load_key(key if key is not None else root / "station.vkey")
-        return verify_source(src, verifier, read_checkpoint_files(checkpoints), progress=progress)
+        return verify_source(
+            src,
+            verifier,
+            read_checkpoint_files(checkpoints),
+            progress=progress,
+            witnesses=witnesses,
+            quorum=quorum,
+        )

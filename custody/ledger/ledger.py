@@ -29,6 +29,7 @@ from typing import Any, NoReturn
 
 from custody.ledger import accel, canonical, merkle
 from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosigstore import cosigned_note
 from custody.ledger.entry import FORMAT_VERSION, RESERVED_KEYS, Entry
 from custody.ledger.errors import (
     EntryTooLargeError,
@@ -63,7 +64,7 @@ ZERO_HASH = bytes(32)
 _LEAF_HASHER = hashlib.sha256(b"\x00")
 _NODE_HASHER = hashlib.sha256(b"\x01")
 
-__all__ = ["Entry", "Ledger", "format_ts"]
+__all__ = ["Entry", "Ledger", "format_ts", "parse_ts"]
 
 
 def format_ts(when: datetime) -> str:
@@ -74,7 +75,8 @@ def format_ts(when: datetime) -> str:
     return u.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def _parse_ts(text: str) -> datetime:
+def parse_ts(text: str) -> datetime:
+    """The inverse of :func:`format_ts` (a stored ``ts`` or ``signed_at``)."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
@@ -115,7 +117,7 @@ class Ledger:
         self._last_leaf = store.get_node(0, self._size - 1) if self._size else ZERO_HASH
         latest = store.latest_checkpoint()
         self._cp_size = latest.size if latest else 0
-        self._cp_at = _parse_ts(latest.signed_at) if latest else clock.now()
+        self._cp_at = parse_ts(latest.signed_at) if latest else clock.now()
 
     # ------------------------------------------------------------------ life cycle
 
@@ -477,7 +479,8 @@ class Ledger:
 
     def proof_text(self, seq: int) -> str:
         """A ``tlog-proof@v1`` for entry ``seq`` (its bytes as ``extra``) against the latest
-        checkpoint, signing a new checkpoint first if none covers the entry yet."""
+        checkpoint (with its witnesses' cosignatures), signing a new checkpoint first if none
+        covers the entry yet."""
         with self._lock:
             raw, _leaf = self._store.row(seq)
             latest = self._store.latest_checkpoint()
@@ -491,4 +494,6 @@ class Ledger:
                 latest = self._store.latest_checkpoint()
                 assert latest is not None
             proof = merkle.inclusion_proof(seq, latest.size, self._store.get_node)
-            return format_tlog_proof(seq, proof, latest.note, raw)
+            # the checkpoint travels with the witnesses' cosignatures the station holds
+            note = cosigned_note(self.paths.root, latest.note)
+            return format_tlog_proof(seq, proof, note, raw)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from custody.ledger import merkle
 from custody.ledger.checkpoint import Checkpoint, CheckpointError
+from custody.ledger.cosigstore import cosigned_note
 from custody.ledger.note import NoteError, split_note
 from custody.ledger.station import require_station
 from custody.ledger.store import LedgerStore, connect, node_id
@@ -204,8 +205,10 @@ def _pool() -> ThreadPoolExecutor:
 
 def published_checkpoint(data_dir: Path, note: str) -> str:
     """The text published as ``DATA/tiles/checkpoint`` for the stored signed checkpoint
-    ``note``: the ONE place that decides it (witness cosignatures are added here)."""
-    return note
+    ``note``: the ONE place that decides it. It carries the witnesses' cosignatures the
+    station holds for that tree head (``DATA/cosignatures.db``), so a mirror or an auditor
+    fetching it gets the cosigned checkpoint."""
+    return cosigned_note(data_dir, note)
 
 
 @dataclass(frozen=True)
