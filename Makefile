@@ -5,7 +5,7 @@
 VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
-APT_PKGS := libzbar0 mosquitto mbpoll chromium fonts-noto-cjk gcc libc6-dev libssl-dev
+APT_PKGS := libzbar0 mosquitto mbpoll chromium fonts-noto-cjk gcc libc6-dev libssl-dev postgresql
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: test demo lint typecheck pytest bench screens sysdeps venv clean

@@ -1,0 +1,213 @@
+"""A follower per station: the mirror's verified pull, then the replica in PostgreSQL.
+
+Each round runs :class:`district.mirror.Mirror` into the station's mirror folder
+(``<district data>/stations/<id>/``), which stores nothing it has not verified: the
+checkpoint against the station's key, every tile against the signed root, every entry
+against its leaf hash, every photo against its SHA-256 (photos stay there, by hash: the
+district's content-addressed photo folder). Only then are the entries of the verified
+bundles copied into ``entries`` (``ON CONFLICT DO NOTHING`` on ``(origin, seq)``: a replay
+inserts nothing twice), with the accepted checkpoints and their cosignatures, and alarm
+entries into ``station_alarms``; then the station's state is folded on
+(:mod:`district.state`).
+
+A station that cannot be reached is retried with exponential backoff (``poll_seconds``
+doubling up to ``backoff_max_seconds``); after three failures in a row a "mirror failing"
+district alarm opens (closed by the next success). A fork stops the follower: the mirror
+keeps both checkpoints (its ``forks/`` and ``checkpoints/``), the replica keeps the held
+one, and a "fork" district alarm names both.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+
+from custody.ledger.note import split_note
+from custody.ledger.publish import checkpoint_size
+from custody.ledger.tiles import TILE_WIDTH, TileRef, iter_bundle
+from district import db
+from district.config import DistrictConfig, StationEntry
+from district.mirror import ForkError, Mirror, MirrorDir, MirrorError
+from district.state import fold_station
+
+FAILING_AFTER = 3  # failures in a row before "mirror failing"
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """What one round of a follower did."""
+
+    station: str
+    size: int
+    inserted: int
+    error: str = ""
+    forked: bool = False
+
+
+def mirror_dir(cfg: DistrictConfig, station: StationEntry) -> Path:
+    return cfg.district.data / "stations" / station.id
+
+
+def photo_path(cfg: DistrictConfig, station: StationEntry, sha: str) -> Path:
+    """Where the district keeps a station's photo (content-addressed, verified)."""
+    return MirrorDir(mirror_dir(cfg, station)).photo(sha)
+
+
+def register_stations(conn: psycopg.Connection[tuple[object, ...]], cfg: DistrictConfig) -> None:
+    for s in cfg.stations:
+        conn.execute(
+            "INSERT INTO stations (id, origin, url) VALUES (%s, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url",
+            (s.id, s.origin, s.url),
+        )
+    conn.commit()
+
+
+def _entries(mdir: MirrorDir, start: int, end: int) -> list[tuple[int, bytes]]:
+    """The verified entries ``start..end-1`` from the mirror's stored bundles."""
+    out: list[tuple[int, bytes]] = []
+    for index in range(start // TILE_WIDTH, (end + TILE_WIDTH - 1) // TILE_WIDTH):
+        width = min(TILE_WIDTH, end - index * TILE_WIDTH)
+        ref = TileRef(-1, index, width)
+        if not mdir.tiles.has(ref):  # a full tile once the log grew past it
+            ref = TileRef(-1, index)
+        for i, raw in enumerate(iter_bundle(mdir.tiles.read(ref))):
+            seq = index * TILE_WIDTH + i
+            if start <= seq < end:
+                out.append((seq, raw))
+    return out
+
+
+def _cosignatures(note: str) -> int:
+    _, sigs = split_note(note)
+    return max(0, len(sigs) - 1)  # every line but the station's own signature
+
+
+class Follower:
+    """Follows one station into the replica."""
+
+    def __init__(self, cfg: DistrictConfig, station: StationEntry) -> None:
+        self.cfg = cfg
+        self.station = station
+        self.mdir = MirrorDir(mirror_dir(cfg, station))
+
+    def _mirror(self) -> Mirror:
+        return Mirror(self.mdir.root, self.station.url, token=self.station.token or None,
+                      key=self.station.key)
+
+    def due(self, conn: psycopg.Connection[tuple[object, ...]], now: datetime) -> bool:
+        row = conn.execute(
+            "SELECT forked, next_try FROM stations WHERE id = %s", (self.station.id,)
+        ).fetchone()
+        if row is None or row[0]:
+            return False
+        next_try = row[1]
+        return next_try is None or (isinstance(next_try, datetime) and next_try <= now)
+
+    def round(self, conn: psycopg.Connection[tuple[object, ...]]) -> RoundResult:
+        """Pull, copy into the replica, fold; never raises for a station's failure."""
+        sid = self.station.id
+        now = datetime.now(UTC)
+        mirror = self._mirror()
+        try:
+            mirror.pull()
+        except ForkError as exc:
+            conn.execute("UPDATE stations SET forked = true, last_error = %s WHERE id = %s",
+                         (str(exc), sid))
+            db.raise_alarm(conn, sid, "fork", f"fork:{sid}", str(exc))
+            conn.commit()
+            return RoundResult(sid, 0, 0, str(exc), forked=True)
+        except MirrorError as exc:
+            return self._failed(conn, now, str(exc))
+        finally:
+            mirror.close()
+        inserted = self.ingest(conn)
+        conn.execute(
+            "UPDATE stations SET failures = 0, next_try = %s, last_error = '', last_pull = %s "
+            "WHERE id = %s",
+            (now + timedelta(seconds=self.cfg.district.poll_seconds), now, sid),
+        )
+        db.clear_alarm(conn, f"mirror_failing:{sid}")
+        conn.commit()
+        fold_station(conn, self.cfg, self.station)
+        size = self.mdir.complete_size()
+        return RoundResult(sid, size, inserted)
+
+    def _failed(self, conn: psycopg.Connection[tuple[object, ...]], now: datetime,
+                error: str) -> RoundResult:
+        sid = self.station.id
+        row = conn.execute("SELECT failures FROM stations WHERE id = %s", (sid,)).fetchone()
+        failures = (int(str(row[0])) if row else 0) + 1
+        d = self.cfg.district
+        wait = min(d.backoff_max_seconds, d.poll_seconds * 2 ** min(failures, 20))
+        conn.execute(
+            "UPDATE stations SET failures = %s, next_try = %s, last_error = %s WHERE id = %s",
+            (failures, now + timedelta(seconds=wait), error, sid),
+        )
+        if failures >= FAILING_AFTER:
+            db.raise_alarm(conn, sid, "mirror_failing", f"mirror_failing:{sid}",
+                           f"{failures} pulls failed in a row: {error}")
+        conn.commit()
+        return RoundResult(sid, 0, 0, error)
+
+    def ingest(self, conn: psycopg.Connection[tuple[object, ...]]) -> int:
+        """Copy what the mirror holds verified and the replica lacks; returns entries added."""
+        sid, origin = self.station.id, self.station.origin
+        note = self.mdir.tiles.read_checkpoint()
+        if note is None:
+            return 0
+        size = checkpoint_size(note)[0]
+        row = conn.execute("SELECT mirrored_size FROM stations WHERE id = %s", (sid,)).fetchone()
+        held = int(str(row[0])) if row else 0
+        inserted = 0
+        if size > held:
+            rows = _entries(self.mdir, held, size)
+            with conn.cursor() as cur:
+                # COPY into a session table, then insert what is new: a replay of rows the
+                # replica already holds adds nothing (and fails nothing)
+                cur.execute("CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE entries) "
+                            "ON COMMIT DELETE ROWS")
+                with cur.copy("COPY incoming (origin, seq, kind, ts, body, raw) FROM STDIN") as cp:
+                    alarms = []
+                    for seq, raw in rows:
+                        body = json.loads(raw)
+                        kind = str(body.get("kind", ""))
+                        cp.write_row((origin, seq, kind, str(body.get("ts", "")),
+                                      raw.decode(), raw))
+                        if kind.startswith("alarm"):
+                            alarms.append((sid, seq, kind, str(body.get("ts", "")),
+                                           raw.decode()))
+                cur.execute("INSERT INTO entries SELECT * FROM incoming ON CONFLICT DO NOTHING")
+                inserted = cur.rowcount
+                if alarms:
+                    cur.executemany(
+                        "INSERT INTO station_alarms (station, seq, kind, ts, body, via) "
+                        "VALUES (%s, %s, %s, %s, %s, 'pull') ON CONFLICT DO NOTHING",
+                        alarms,
+                    )
+        self._checkpoints(conn)
+        conn.execute("UPDATE stations SET mirrored_size = GREATEST(mirrored_size, %s) "
+                     "WHERE id = %s", (size, sid))
+        conn.commit()
+        return inserted
+
+    def _checkpoints(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        origin, sid = self.station.origin, self.station.id
+        for size, note, first_seen in self.mdir.accepted():
+            conn.execute(
+                "INSERT INTO checkpoints (origin, size, note, cosignatures, first_seen) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (origin, size) DO UPDATE SET "
+                "note = EXCLUDED.note, cosignatures = EXCLUDED.cosignatures",
+                (origin, size, note, _cosignatures(note), first_seen),
+            )
+        conn.execute(
+            "UPDATE stations SET checkpoint_size = c.size, checkpoint_seen = c.first_seen, "
+            "cosigned_size = COALESCE((SELECT max(size) FROM checkpoints WHERE origin = %s "
+            "AND cosignatures > 0), 0) FROM (SELECT size, first_seen FROM checkpoints "
+            "WHERE origin = %s ORDER BY size DESC LIMIT 1) c WHERE stations.id = %s",
+            (origin, origin, sid),
+        )

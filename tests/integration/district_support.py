@@ -1,0 +1,127 @@
+"""The district tests' parts: one real PostgreSQL per test session (a fresh database per
+test), stations built by the real custody services and served over real HTTP (``/log/``),
+and a district config naming them."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from api.app import create_app
+from api.auth import Role, TokenStore
+from api.server import running_server
+from custody.ledger.publish import publish_tiles
+from district.config import DistrictConfig, parse_district_config
+from district.db import create_schema
+from district.pgserver import PgServer
+from tests.integration.api_support import Station, build_station
+from tests.integration.offsite_support import free_port
+
+_db_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL for the whole session, on a free port in a temporary folder."""
+    server = PgServer(free_port()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def district_dsn(pg_server: PgServer) -> str:
+    """A fresh database with the district schema."""
+    dsn = pg_server.create_database(f"district_{next(_db_names)}")
+    create_schema(dsn)
+    return dsn
+
+
+@dataclass
+class ServedStation:
+    """A station (real ledger, services, photos) and its API with ``/log/`` on a port."""
+
+    id: str
+    st: Station
+    url: str
+    token: str
+    vkey: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def publish(self) -> None:
+        self.st.ledger.checkpoint()
+        publish_tiles(self.st.data)
+
+
+def make_station(root: Path, sid: str, *, tick: bool = True) -> Station:
+    """The API tests' station (a morning of custody; a late check-out), origin per id."""
+    return build_station(root / sid, origin=f"test.example/{sid}", tick=tick)
+
+
+@contextmanager
+def served_stations(root: Path, ids: list[str], **kw: bool) -> Iterator[list[ServedStation]]:
+    """Stations built and served over real HTTP, each with a mirror token."""
+    with ExitStack() as stack:
+        out = []
+        for sid in ids:
+            st = make_station(root, sid, **kw)
+            stack.callback(st.close)
+            publish_tiles(st.data)
+            store = TokenStore(st.data)
+            try:
+                token = store.create(Role.MIRROR, note="district")[1]
+            finally:
+                store.close()
+            url = stack.enter_context(running_server(create_app(st.data, clock=st.clock)))
+            vkey = (st.data / "station.vkey").read_text().strip()
+            out.append(ServedStation(sid, st, url + "/log/", token, vkey))
+        yield out
+
+
+def district_config(root: Path, dsn: str, stations: list[ServedStation],
+                    extra: str = "") -> DistrictConfig:
+    text = f"""
+[district]
+name = "test-district"
+data = "{root / 'district'}"
+poll_seconds = 0.2
+escalation_grace_seconds = 0
+language = "en"
+
+[database]
+dsn = "{dsn}"
+"""
+    for s in stations:
+        text += f"""
+[[stations]]
+id = "{s.id}"
+url = "{s.url}"
+token = "{s.token}"
+key = "{s.vkey}"
+rules = {{ timezone = "Asia/Shanghai" }}
+"""
+    text += """
+[[people]]
+id = "li"
+name = "Li Fa"
+role = "legal"
+""" + "".join(f"""
+[[people]]
+id = "sup-{s.id}"
+name = "Supervisor {s.id}"
+role = "supervisor"
+station = "{s.id}"
+""" for s in stations) + extra
+    return parse_district_config(text, "test district config")
+
+
+def late(st: Station, hours: int) -> None:
+    """Let the station's clock run on (nothing else happens at the station)."""
+    st.clock.advance(timedelta(hours=hours))
