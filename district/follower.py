@@ -20,6 +20,7 @@ one, and a "fork" district alarm names both.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -108,8 +109,10 @@ class Follower:
         next_try = row[1]
         return next_try is None or (isinstance(next_try, datetime) and next_try <= now)
 
-    def round(self, conn: psycopg.Connection[tuple[object, ...]]) -> RoundResult:
-        """Pull, copy into the replica, fold; never raises for a station's failure."""
+    def round(self, conn: psycopg.Connection[tuple[object, ...]],
+              clock: Callable[[], datetime] | None = None) -> RoundResult:
+        """Pull, copy into the replica, fold and check (the rules' "now" from ``clock``,
+        real time by default); never raises for a station's failure."""
         sid = self.station.id
         now = datetime.now(UTC)
         mirror = self._mirror()
@@ -133,7 +136,7 @@ class Follower:
         )
         db.clear_alarm(conn, f"mirror_failing:{sid}")
         conn.commit()
-        fold_station(conn, self.cfg, self.station)
+        fold_station(conn, self.cfg, self.station, clock() if clock else None)
         size = self.mdir.complete_size()
         return RoundResult(sid, size, inserted)
 

@@ -93,7 +93,6 @@ name = "test-district"
 data = "{root / 'district'}"
 poll_seconds = 0.2
 escalation_grace_seconds = 0
-language = "en"
 
 [database]
 dsn = "{dsn}"
@@ -125,3 +124,33 @@ station = "{s.id}"
 def late(st: Station, hours: int) -> None:
     """Let the station's clock run on (nothing else happens at the station)."""
     st.clock.advance(timedelta(hours=hours))
+
+
+def rewrite_history(data: Path, origin: str, tmp: Path) -> None:
+    """The operator's attack (as in test_offsite): the same entries, one changed, plus a
+    new one, signed with the station's own key and published over the station's tiles."""
+    import shutil
+
+    from custody.ledger import Ledger
+    from custody.ledger.publish import TILES_DIR
+    from custody.ledger.station import init_station
+    from custody.testing import FakeClock
+
+    forged = tmp / "forged"
+    init_station(forged, origin)
+    for name in ("station.key", "station.vkey"):
+        shutil.copy(data / name, forged / name)
+    with Ledger.open(data, readonly=True) as ledger:
+        bodies = [e.body for e in ledger.entries()]
+    reserved = {"v", "seq", "prev", "ts", "kind", "actor"}
+    with Ledger.open(forged, clock=FakeClock()) as ledger:
+        for i, body in enumerate(bodies):
+            rest = {k: v for k, v in body.items() if k not in reserved}
+            if i == 1:
+                rest["title"] = "nothing was ever here"
+            ledger.append(body["kind"], rest, actor=body["actor"])
+        ledger.append("item.note", {"note": "after the rewrite"}, actor="clerk:zhou")
+        ledger.checkpoint()
+    publish_tiles(forged)
+    shutil.rmtree(data / TILES_DIR)
+    shutil.copytree(forged / TILES_DIR, data / TILES_DIR)
