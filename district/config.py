@@ -45,6 +45,7 @@ class DistrictSection(Section):
     silent_after_seconds: int = Field(default=3600, ge=1)  # no new checkpoint: "station silent"
     escalation_grace_seconds: int = Field(default=600, ge=0)  # a step this late: "missing"
     language: Literal["zh_CN", "en"] = "zh_CN"
+    witness: Path | None = None  # the district's witness folder (`locker witness init`)
     page_size: int = Field(default=25, ge=1, le=500)
 
 
@@ -138,9 +139,14 @@ def parse_district_config(
             msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
             parts.append(f"{where}: {key}: {msg}")
         raise ConfigError("; ".join(parts)) from exc
-    if base is not None and not cfg.district.data.is_absolute():
-        section = cfg.district.model_copy(update={"data": base / cfg.district.data})
-        cfg = cfg.model_copy(update={"district": section})
+    if base is not None:
+        d = cfg.district
+        update: dict[str, Path] = {}
+        if not d.data.is_absolute():
+            update["data"] = base / d.data
+        if d.witness is not None and not d.witness.is_absolute():
+            update["witness"] = base / d.witness
+        cfg = cfg.model_copy(update={"district": d.model_copy(update=update)})
     return cfg
 
 

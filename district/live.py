@@ -19,14 +19,11 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
-from district.config import DistrictConfig, StationEntry
 
-
-def bridge_config(station: StationEntry, district_host: str, district_port: int,
+def bridge_config(sid: str, district_host: str, district_port: int,
                   prefix: str = "locker") -> str:
-    """The lines to append to a station's mosquitto.conf (the station's broker also needs
-    ``persistence true`` so the queue survives its own restart)."""
-    sid = station.id
+    """The lines to append to station ``sid``'s mosquitto.conf (the station's broker also
+    needs ``persistence true`` so the queue survives its own restart)."""
     return (
         f"# evidence-locker: bridge station {sid}'s alarms and legal notices to the district\n"
         f"connection district-{sid}\n"
@@ -45,16 +42,16 @@ def bridge_config(station: StationEntry, district_host: str, district_port: int,
 class AlarmListener:
     """Subscribes at the district's broker and records every bridged alarm."""
 
-    def __init__(self, cfg: DistrictConfig, host: str, port: int, prefix: str = "locker") -> None:
-        self.cfg = cfg
+    def __init__(self, dsn: str, name: str, host: str, port: int, *,
+                 ids: set[str] | None = None, prefix: str = "locker") -> None:
         self.prefix = prefix
-        self.ids = {s.id for s in cfg.stations}
+        self.ids = ids  # the configured station ids (None: whatever the bridges bring)
         self.received = 0
-        self._conn = psycopg.connect(cfg.database.dsn, autocommit=True)
+        self._conn = psycopg.connect(dsn, autocommit=True)
         self._lock = threading.Lock()
+        # a persistent session: what arrives while this process is down waits at the broker
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                  client_id=f"locker-district-{cfg.district.name}",
-                                  clean_session=False)
+                                  client_id=f"locker-district-{name}", clean_session=False)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 10)
@@ -76,7 +73,7 @@ class AlarmListener:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         parts = msg.topic.split("/")
-        if len(parts) < 3 or parts[1] not in self.ids:
+        if len(parts) < 3 or (self.ids is not None and parts[1] not in self.ids):
             return
         station = parts[1]
         try:

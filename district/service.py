@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from district.config import DistrictConfig
-from district.db import create_schema
+from district.db import create_schema, raise_alarm
 from district.follower import Follower, RoundResult, register_stations
 from district.state import check_station, projection_of
 
@@ -34,6 +34,45 @@ class District:
         register_stations(self.conn, cfg)
         self.followers = [Follower(cfg, s) for s in cfg.stations]
         self._checked: dict[str, float] = {}
+        if cfg.district.witness is not None:
+            self._witness_logs()
+
+    def _witness_logs(self) -> None:
+        """The district's witness follows every configured station's log."""
+        from custody.ledger.ledger import format_ts
+        from witness.store import WitnessStore
+
+        assert self.cfg.district.witness is not None
+        store = WitnessStore(self.cfg.district.witness)
+        try:
+            for s in self.cfg.stations:
+                store.add_log(s.origin, s.key, format_ts(datetime.now(UTC)))
+        finally:
+            store.close()
+
+    def check_witness(self) -> int:
+        """A "witness refused" district alarm for every checkpoint the district's witness
+        refused (a station that showed it something inconsistent); returns how many are new."""
+        from witness.store import WitnessStore
+
+        if self.cfg.district.witness is None:
+            return 0
+        by_origin = {s.origin: s.id for s in self.cfg.stations}
+        store = WitnessStore(self.cfg.district.witness)
+        try:
+            refused = store.refused()
+        finally:
+            store.close()
+        new = 0
+        for r in refused:
+            sid = by_origin.get(r.origin)
+            if sid is not None:
+                new += raise_alarm(self.conn, sid, "witness_refused",
+                                   f"witness_refused:{sid}:{r.id}",
+                                   f"the district witness refused a checkpoint (HTTP "
+                                   f"{r.status}: {r.reason}) at {r.received_at}")
+        self.conn.commit()
+        return new
 
     def close(self) -> None:
         self.conn.close()
@@ -52,6 +91,7 @@ class District:
                               self.clock() if self.clock else None)
                 self.conn.commit()
                 self._checked[f.station.id] = time.monotonic()
+        self.check_witness()
         return out
 
     def run(self, stop: threading.Event) -> None:

@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lockerd.cmd_log",
     "lockerd.cmd_mirror",
     "lockerd.cmd_witness",
+    "lockerd.cmd_district",
 )
 
 
