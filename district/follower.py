@@ -19,13 +19,14 @@ one, and a "fork" district alarm names both.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import psycopg
+import psycopg.errors
 
 from custody.ledger.note import split_note
 from custody.ledger.publish import checkpoint_size
@@ -86,6 +87,33 @@ def _entries(mdir: MirrorDir, start: int, end: int) -> list[tuple[int, bytes]]:
 def _cosignatures(note: str) -> int:
     _, sigs = split_note(note)
     return max(0, len(sigs) - 1)  # every line but the station's own signature
+
+
+_COLUMNS = "(origin, seq, kind, ts, body, raw)"
+
+
+def _copy_entries(conn: psycopg.Connection[tuple[object, ...]],
+                  rows: Sequence[tuple[object, ...]]) -> int:
+    """COPY the rows into ``entries``; returns how many were new. ``mirrored_size`` says
+    where the replica stops, so the direct COPY is the rule; if rows are there already (a
+    replay), the COPY fails on the key and the rows go through a session table with
+    ``ON CONFLICT DO NOTHING`` instead: a replay adds nothing and fails nothing."""
+    try:
+        with conn.transaction(), conn.cursor() as cur, \
+                cur.copy(f"COPY entries {_COLUMNS} FROM STDIN") as cp:
+            for row in rows:
+                cp.write_row(row)
+        return len(rows)
+    except psycopg.errors.UniqueViolation:
+        pass
+    with conn.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE entries) "
+                    "ON COMMIT DELETE ROWS")
+        with cur.copy(f"COPY incoming {_COLUMNS} FROM STDIN") as cp:
+            for row in rows:
+                cp.write_row(row)
+        cur.execute("INSERT INTO entries SELECT * FROM incoming ON CONFLICT DO NOTHING")
+        return cur.rowcount
 
 
 class Follower:
@@ -168,25 +196,17 @@ class Follower:
         held = int(str(row[0])) if row else 0
         inserted = 0
         if size > held:
-            rows = _entries(self.mdir, held, size)
-            with conn.cursor() as cur:
-                # COPY into a session table, then insert what is new: a replay of rows the
-                # replica already holds adds nothing (and fails nothing)
-                cur.execute("CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE entries) "
-                            "ON COMMIT DELETE ROWS")
-                with cur.copy("COPY incoming (origin, seq, kind, ts, body, raw) FROM STDIN") as cp:
-                    alarms = []
-                    for seq, raw in rows:
-                        body = json.loads(raw)
-                        kind = str(body.get("kind", ""))
-                        cp.write_row((origin, seq, kind, str(body.get("ts", "")),
-                                      raw.decode(), raw))
-                        if kind.startswith("alarm"):
-                            alarms.append((sid, seq, kind, str(body.get("ts", "")),
-                                           raw.decode()))
-                cur.execute("INSERT INTO entries SELECT * FROM incoming ON CONFLICT DO NOTHING")
-                inserted = cur.rowcount
-                if alarms:
+            rows = []
+            alarms = []
+            for seq, raw in _entries(self.mdir, held, size):
+                body = orjson.loads(raw)
+                kind, ts, text = str(body.get("kind", "")), str(body.get("ts", "")), raw.decode()
+                rows.append((origin, seq, kind, ts, text, raw))
+                if kind.startswith("alarm"):
+                    alarms.append((sid, seq, kind, ts, text))
+            inserted = _copy_entries(conn, rows)
+            if alarms:
+                with conn.cursor() as cur:
                     cur.executemany(
                         "INSERT INTO station_alarms (station, seq, kind, ts, body, via) "
                         "VALUES (%s, %s, %s, %s, %s, 'pull') ON CONFLICT DO NOTHING",
