@@ -246,6 +246,27 @@ def dashboard(cfg: DistrictConfig, n: int = 200) -> dict[str, list[float]]:
     return times
 
 
+def trivial_baseline(n: int = 200) -> list[float]:
+    """The same client and server harness answering a constant (the floor of a request
+    here: a loaded 2-core machine, client and server in one process)."""
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/x")
+    def x() -> dict[str, int]:
+        return {"a": 1}
+
+    out = []
+    with running_server(app) as url, httpx.Client(base_url=url) as http:
+        http.get("/x")
+        for _ in range(n):
+            t = time.perf_counter()
+            http.get("/x")
+            out.append(time.perf_counter() - t)
+    return out
+
+
 def _pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -282,6 +303,9 @@ def main(argv: list[str]) -> None:
         print(f"PG ingest {rows / c['ingest']:,.0f} entries/s vs raw COPY {rows / t_raw:,.0f}/s"
               f": ratio {t_raw / c['ingest']:.2f} (goal >= 0.5)", flush=True)
         times = dashboard(cfg)
+        base = trivial_baseline()
+        print(f"baseline, a constant answered by the same harness: p50 "
+              f"{_pct(base, 50) * 1000:.1f} ms, p99 {_pct(base, 99) * 1000:.1f} ms")
         for name, ts in times.items():
             print(f"screen {name}: p50 {_pct(ts, 50) * 1000:.1f} ms, p99 "
                   f"{_pct(ts, 99) * 1000:.1f} ms (goal p99 <= 100 ms)")
