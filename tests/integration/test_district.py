@@ -32,9 +32,16 @@ from tests.integration.district_support import (
     rewrite_history,
     served_stations,
 )
+from tests.integration.test_terminal_support import SCREENS
 
 __all__ = ["district_dsn", "pg_server"]
 NEW = make_label("exhibit", 2026, 900).text
+
+
+def shot(page: Page, name: str, width: int, height: int) -> None:
+    """A screenshot for docs/district.md (`make screens` writes them into docs/screens)."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
 
 
 def _count(dsn: str, sql: str, *args: object) -> int:
@@ -49,7 +56,7 @@ def test_new_entry_reaches_the_replica_and_the_screen(
 ) -> None:
     with served_stations(tmp_path, ["s1", "s2"]) as stations:
         cfg = district_config(tmp_path, district_dsn, stations)
-        district = District(cfg)
+        district = District(cfg, clock=stations[0].st.clock.now)
         try:
             district.pass_once()
             _, token = create_token(district_dsn, cfg, "legal", "li")
@@ -59,6 +66,9 @@ def test_new_entry_reaches_the_replica_and_the_screen(
                 page.click("#signin")
                 page.wait_for_selector("#stations tr[data-station='s2']")
                 assert "区法制部门" in page.content()  # Chinese by default
+                shot(page, "district-dashboard-zh_CN-1280x800", 1280, 800)
+                page.goto(url + "/?lang=en")
+                shot(page, "district-dashboard-en-1920x1080", 1920, 1080)
                 st = stations[0].st
                 st.service.register_case(
                     "C-NEW-9", title="Stolen scooter", officer="wang",
@@ -85,6 +95,7 @@ def test_new_entry_reaches_the_replica_and_the_screen(
                 loaded = page.eval_on_selector_all(
                     "#item img.photo", "els => els.map(e => e.naturalWidth > 0)")
                 assert loaded and all(loaded)
+                shot(page, "district-item-en-1280x800", 1280, 800)
         finally:
             district.close()
 

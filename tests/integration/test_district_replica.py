@@ -39,3 +39,25 @@ def test_entries_checkpoints_state_and_replay(tmp_path: Path, district_dsn: str)
             assert {s for s, _l, _st in items} == {"s1", "s2"}
             cps = conn.execute("SELECT count(*) FROM checkpoints").fetchone()
             assert cps is not None and cps[0] >= 2
+
+
+def test_district_tokens_only_for_people_who_exist(tmp_path: Path, district_dsn: str) -> None:
+    import pytest
+
+    from custody.errors import UsageError
+    from district.auth import NotSignedInError, check_token, create_token, revoke_token
+
+    with served_stations(tmp_path, ["s1"]) as stations:
+        cfg = district_config(tmp_path, district_dsn, stations)
+    with pytest.raises(UsageError, match="no person 'ghost'"):
+        create_token(district_dsn, cfg, "legal", "ghost")
+    with pytest.raises(UsageError, match="is supervisor, not legal"):
+        create_token(district_dsn, cfg, "legal", "sup-s1")
+    token_id, secret = create_token(district_dsn, cfg, "supervisor", "sup-s1")
+    with psycopg.connect(district_dsn) as conn:
+        who = check_token(conn, cfg, secret)
+        assert (who.role, who.station, who.may_read("s1"), who.may_read("s2")) == (
+            "supervisor", "s1", True, False)
+        revoke_token(district_dsn, token_id)
+        with pytest.raises(NotSignedInError):
+            check_token(conn, cfg, secret)
