@@ -295,6 +295,7 @@ def main(argv: list[str]) -> None:
         dsn = pg.create_database("bench")
         cfg = config(root, dsn, url, ids, args.poll)
         c = catch_up(cfg, dsn)
+        rss_catchup = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t_raw = raw_copy(cfg, dsn)
         rows = c["rows"]
         print(f"catch-up: {rows:,.0f} entries in {c['total']:.1f} s = {rows / c['total']:,.0f}/s "
@@ -313,9 +314,8 @@ def main(argv: list[str]) -> None:
         print(f"steady state ({len(lags)} checkpoints, poll {args.poll} s): lag p50 "
               f"{_pct(lags, 50):.2f} s, p95 {_pct(lags, 95):.2f} s (goal <= "
               f"{args.poll + 2:.1f} s)")
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"district process peak RSS {rss:.0f} MB (with the bench's own stations and "
-              f"static server in it)")
+        print(f"peak RSS of the process after the catch-up: {rss_catchup:.0f} MB (the district, "
+              "and the stations it built and serves; before the raw COPY's rows are loaded)")
         server.shutdown()
     finally:
         pg.stop()

@@ -48,6 +48,7 @@ class RoundResult:
     inserted: int
     error: str = ""
     forked: bool = False
+    folded: bool = False  # folded and checked in this round
 
 
 def mirror_dir(cfg: DistrictConfig, station: StationEntry) -> Path:
@@ -123,6 +124,7 @@ class Follower:
         self.cfg = cfg
         self.station = station
         self.mdir = MirrorDir(mirror_dir(cfg, station))
+        self._first = True  # fold and check at the first round whatever it brings
 
     def _mirror(self) -> Mirror:
         return Mirror(self.mdir.root, self.station.url, token=self.station.token or None,
@@ -164,9 +166,14 @@ class Follower:
         )
         db.clear_alarm(conn, f"mirror_failing:{sid}")
         conn.commit()
-        fold_station(conn, self.cfg, self.station, clock() if clock else None)
+        folded = bool(inserted or self._first)
+        if folded:
+            # nothing new: the state is as folded (the follow loop re-checks it on its own
+            # schedule, deadlines move with the clock)
+            fold_station(conn, self.cfg, self.station, clock() if clock else None)
+            self._first = False
         size = self.mdir.complete_size()
-        return RoundResult(sid, size, inserted)
+        return RoundResult(sid, size, inserted, folded=folded)
 
     def _failed(self, conn: psycopg.Connection[tuple[object, ...]], now: datetime,
                 error: str) -> RoundResult:
@@ -219,13 +226,22 @@ class Follower:
         return inserted
 
     def _checkpoints(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        """Copy the checkpoints the mirror accepted since the last round (and the latest
+        one again: its cosignature lines may have grown)."""
         origin, sid = self.station.origin, self.station.id
-        for size, note, first_seen in self.mdir.accepted():
+        row = conn.execute("SELECT checkpoint_size FROM stations WHERE id = %s",
+                           (sid,)).fetchone()
+        held = int(str(row[0])) if row else 0
+        folder = self.mdir.root / "checkpoints"
+        sizes = sorted(int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit())
+        for size in (n for n in sizes if n >= held):
+            rec = orjson.loads(self.mdir.checkpoint_file(size).read_bytes())
+            note = str(rec["note"])
             conn.execute(
                 "INSERT INTO checkpoints (origin, size, note, cosignatures, first_seen) "
                 "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (origin, size) DO UPDATE SET "
                 "note = EXCLUDED.note, cosignatures = EXCLUDED.cosignatures",
-                (origin, size, note, _cosignatures(note), first_seen),
+                (origin, size, note, _cosignatures(note), str(rec["first_seen"])),
             )
         conn.execute(
             "UPDATE stations SET checkpoint_size = c.size, checkpoint_seen = c.first_seen, "

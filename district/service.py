@@ -82,10 +82,15 @@ class District:
         out = []
         now = datetime.now(UTC)
         for f in self.followers:
+            checked = False
             if f.due(self.conn, now):
-                out.append(f.round(self.conn, self.clock))
+                result = f.round(self.conn, self.clock)
+                out.append(result)
+                checked = result.folded
+            last = self._checked.get(f.station.id, 0.0)
+            if checked:
                 self._checked[f.station.id] = time.monotonic()
-            elif time.monotonic() - self._checked.get(f.station.id, 0.0) > CHECK_EVERY_S:
+            elif time.monotonic() - last > CHECK_EVERY_S:
                 check_station(self.conn, self.cfg, f.station,
                               projection_of(self.conn, f.station.id),
                               self.clock() if self.clock else None)

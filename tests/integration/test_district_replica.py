@@ -61,3 +61,53 @@ def test_district_tokens_only_for_people_who_exist(tmp_path: Path, district_dsn:
         revoke_token(district_dsn, token_id)
         with pytest.raises(NotSignedInError):
             check_token(conn, cfg, secret)
+
+
+def test_a_station_down_backs_off_then_mirror_failing_then_silent(
+    tmp_path: Path, district_dsn: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from district.service import District
+    from tests.integration.offsite_support import free_port
+
+    with served_stations(tmp_path, ["s1"]) as stations:
+        cfg = district_config(tmp_path, district_dsn, stations)
+        clock = stations[0].st.clock.now  # the checks at the station's hour
+        district = District(cfg, clock=clock)
+        try:
+            district.pass_once()  # mirrored while it was up
+        finally:
+            district.close()
+    # the station is gone: every pull fails, and waits longer each time
+    down = cfg.model_copy(update={"stations": [cfg.stations[0].model_copy(
+        update={"url": f"http://127.0.0.1:{free_port()}/log/"})]})
+    district = District(down, clock=clock)
+    waits = []
+    try:
+        for _ in range(3):
+            with psycopg.connect(district_dsn) as conn:
+                conn.execute("UPDATE stations SET next_try = NULL")
+            before = datetime.now(UTC)
+            [result] = district.pass_once()
+            assert result.error
+            row = district.conn.execute("SELECT next_try FROM stations").fetchone()
+            assert row is not None and isinstance(row[0], datetime)
+            waits.append(row[0] - before)
+        assert waits[0] < waits[1] < waits[2]
+        alarms = district.conn.execute(
+            "SELECT kind FROM district_alarms WHERE cleared IS NULL").fetchall()
+        assert [a[0] for a in alarms] == ["mirror_failing"]
+        # no new checkpoint for longer than silent_after_seconds: "station silent"
+        from district.state import check_station, projection_of
+
+        later = datetime.now(UTC) + timedelta(seconds=cfg.district.silent_after_seconds + 1)
+        check_station(district.conn, down, down.stations[0],
+                      projection_of(district.conn, "s1"), later)
+        district.conn.commit()
+        kinds = {str(a[0]) for a in district.conn.execute(
+            "SELECT kind FROM district_alarms WHERE cleared IS NULL").fetchall()}
+        # (at real time every deadline of this March station has passed: escalations too)
+        assert kinds == {"mirror_failing", "station_silent", "escalation_missing"}
+    finally:
+        district.close()
