@@ -111,3 +111,31 @@ def test_a_station_down_backs_off_then_mirror_failing_then_silent(
         assert kinds == {"mirror_failing", "station_silent", "escalation_missing"}
     finally:
         district.close()
+
+
+def test_witness_refused_raises_a_district_alarm(tmp_path: Path, district_dsn: str) -> None:
+    from district.service import District
+    from witness.store import WitnessStore, init_witness
+
+    init_witness(tmp_path / "witness", "district.test/witness")
+    with served_stations(tmp_path, ["s1"]) as stations:
+        cfg = district_config(tmp_path, district_dsn, stations)
+    section = cfg.district.model_copy(update={"witness": tmp_path / "witness"})
+    cfg = cfg.model_copy(update={"district": section})
+    district = District(cfg)  # adds the station's log to its witness
+    try:
+        store = WitnessStore(tmp_path / "witness")
+        try:
+            assert store.origins() == ["test.example/s1"]
+            # what the witness records when a station shows it an inconsistent checkpoint
+            store.add_refused("test.example/s1", 8, "", "note", 409, "inconsistent",
+                              "2026-03-02T12:00:00.000Z")
+        finally:
+            store.close()
+        assert district.check_witness() == 1
+        assert district.check_witness() == 0  # one alarm per refusal
+        kinds = district.conn.execute(
+            "SELECT station, kind FROM district_alarms WHERE cleared IS NULL").fetchall()
+        assert kinds == [("s1", "witness_refused")]
+    finally:
+        district.close()
