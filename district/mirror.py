@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import os
 import re
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +57,7 @@ from custody.ledger.tiles import (
 )
 
 FORMAT = "evidence-locker-mirror/1"
+_STORE_BATCH = 16  # checked tiles stored together (their fsyncs in parallel)
 _SHA = re.compile(r"[0-9a-f]{64}")
 Say = Callable[[str], None]
 
@@ -64,6 +68,11 @@ class MirrorError(LockerError):
 
 class RefusedError(MirrorError):
     """A response failed verification: nothing from it was stored."""
+
+
+class GoneError(MirrorError):
+    """A file the checkpoint needs is gone (the station published a newer checkpoint and
+    removed a superseded partial tile meanwhile): pull again from the newer one."""
 
 
 class ForkError(MirrorError):
@@ -179,6 +188,7 @@ class Mirror:
         self.headers = headers
         self.key_text = key
         self.say: Say = say or (lambda _m: None)
+        self._have_photos: set[str] = set()  # checked present in this run
 
     def close(self) -> None:
         self.http.close()
@@ -190,6 +200,8 @@ class Mirror:
             r = self.http.get(self.url + path, headers=self.headers)
         except httpx.HTTPError as exc:
             raise MirrorError(f"GET {self.url}{path}: {exc}") from None
+        if r.status_code == 404 and ".p/" in path:
+            raise GoneError(f"GET {self.url}{path}: HTTP 404 (superseded by a newer checkpoint)")
         if r.status_code != 200:
             hint = ""
             if r.status_code in (401, 403):
@@ -210,8 +222,9 @@ class Mirror:
     # ------------------------------------------------------------------ key and checkpoint
 
     def verifier(self) -> Verifier:
-        """The station's key: ``--key``, else the pinned one, else pinned now from the
-        station (trust on first use, said loudly)."""
+        """The station's key: ``--key``, else the pinned one, else the one the station
+        serves (trust on first use, said loudly). It is pinned once a checkpoint verifies
+        with it."""
         pinned = self.dir.vkey.read_text().strip() if self.dir.vkey.is_file() else None
         if self.key_text is not None:
             text = self.key_text.strip()
@@ -223,13 +236,10 @@ class Mirror:
                     f"--key differs from the key pinned in {self.dir.vkey}: a station's key "
                     "does not change; if it really did, mirror it into a new directory"
                 )
-            if pinned is None:
-                write_atomic(self.dir.vkey, (given.vkey + "\n").encode())
             return given
         if pinned is not None:
             return Verifier.from_vkey(pinned)
         fetched = Verifier.from_vkey(self._get("key").decode().strip())
-        write_atomic(self.dir.vkey, (fetched.vkey + "\n").encode())
         self.say(
             f"pinned the station's key on first use: {fetched.vkey} -- compare it with "
             "`locker audit key` at the station (or pass --key next time)"
@@ -345,17 +355,30 @@ class Mirror:
             except canonical.CanonicalError as exc:
                 raise RefusedError(f"entry {seq0 + i} is not ledger JSON: {exc}") from None
             for sha, size in refs:
+                if sha in self._have_photos:
+                    continue
                 if self.dir.photo(sha).is_file():
+                    self._have_photos.add(sha)
                     continue
                 if self._fetch_photo(sha, size):
                     fetched += 1
                     missing.pop(sha, None)
+                    self._have_photos.add(sha)
                 else:
                     missing[sha] = f"{sha} {size} entry {seq0 + i}"
         return fetched
 
     def pull(self) -> PullResult:
-        """One pull up to the station's current checkpoint (see the module text)."""
+        """One pull up to the station's current checkpoint (see the module text); when the
+        station moves on mid-pull and removes a partial tile, again from its new one."""
+        for _ in range(4):
+            try:
+                return self._pull_once()
+            except GoneError as exc:
+                self.say(f"{exc}: pulling again from the station's newer checkpoint")
+        return self._pull_once()
+
+    def _pull_once(self) -> PullResult:
         fork = self.dir.root / "FORK"
         if fork.is_file():
             raise ForkError(
@@ -367,6 +390,8 @@ class Mirror:
             self.dir.clean_temporaries()
             verifier = self.verifier()
             note, cp = self._checkpoint(verifier)
+            if not self.dir.vkey.is_file():
+                write_atomic(self.dir.vkey, (verifier.vkey + "\n").encode())
             accepted = self.dir.accepted()
             if accepted:
                 size, held_note, _ = accepted[-1]
@@ -398,17 +423,20 @@ class Mirror:
             for ref in sorted((r for r in refs if r.level > 0), key=lambda r: -r.level):
                 if not tiles.has(ref):
                     n_tiles += tiles.put(ref, vt.get(ref), compare=False)
-            for ref in (r for r in refs if r.level == 0):
+            level0 = [
+                r for r in refs if r.level == 0 and not (tiles.has(r) and tiles.has(r.bundle()))
+            ]
+            pending: list[tuple[TileRef, bytes, bytes]] = []
+            for ref, tile, bundle in self._prefetch(level0):
+                data = vt.check(ref, tile)
                 bref = ref.bundle()
-                if tiles.has(ref) and tiles.has(bref):
-                    continue
-                data = vt.get(ref)
-                bundle = self._remote(bref)
                 entries = check_bundle(bundle, split_tile(data, ref), bref)
                 n_photos += self._photos_of(entries, ref.index * TILE_WIDTH, missing)
-                # the photos, then the bundle, then the tile: a tile held means all of it is
-                n_bundles += tiles.put(bref, bundle)
-                n_tiles += tiles.put(ref, data)
+                pending.append((ref, data, bundle))
+                if len(pending) >= _STORE_BATCH:
+                    n_tiles, n_bundles = self._store(pending, n_tiles, n_bundles)
+                    pending = []
+            n_tiles, n_bundles = self._store(pending, n_tiles, n_bundles)
         except TileError as exc:
             raise RefusedError(f"refused (nothing from it stored): {exc}") from None
         if missing:
@@ -421,6 +449,40 @@ class Mirror:
             tiles.put_checkpoint(note)
         tiles.prune(complete, cp.size)
         return PullResult(cp.size, complete, n_tiles, n_bundles, n_photos, len(missing))
+
+    def _prefetch(self, refs: list[TileRef]) -> Iterator[tuple[TileRef, bytes, bytes]]:
+        """``(ref, tile bytes, bundle bytes)`` in order, fetched a few ahead on parallel
+        connections (a bounded window: memory stays small whatever the log's size)."""
+        def both(ref: TileRef) -> tuple[TileRef, bytes, bytes]:
+            # a bundle held without its tile (a pull killed between the two) is checked
+            # against the tile like a fetched one, not fetched again
+            return ref, self._local_first(ref), self._local_first(ref.bundle())
+
+        window: deque[Future[tuple[TileRef, bytes, bytes]]] = deque()
+        with ThreadPoolExecutor(4, thread_name_prefix="mirror-fetch") as pool:
+            it = iter(refs)
+            try:
+                for ref in itertools.islice(it, 8):
+                    window.append(pool.submit(both, ref))
+                while window:
+                    got = window.popleft().result()
+                    nxt = next(it, None)
+                    if nxt is not None:
+                        window.append(pool.submit(both, nxt))
+                    yield got
+            finally:
+                for f in window:
+                    f.cancel()
+
+    def _store(
+        self, pending: list[tuple[TileRef, bytes, bytes]], n_tiles: int, n_bundles: int
+    ) -> tuple[int, int]:
+        """Store checked bundles, then their tiles (a tile held means all of it is; the
+        photos its entries name were stored before)."""
+        tiles = self.dir.tiles
+        n_bundles += tiles.put_many([(ref.bundle(), bundle) for ref, _d, bundle in pending])
+        n_tiles += tiles.put_many([(ref, data) for ref, data, _b in pending])
+        return n_tiles, n_bundles
 
     @staticmethod
     def _size_hint(line: str) -> object:

@@ -28,7 +28,7 @@ from pathlib import Path
 from custody.ledger import canonical
 from custody.ledger.cosign import WitnessKey, add_signature_lines
 from custody.ledger.cosigstore import cosignature_lines
-from custody.ledger.errors import BundleError, LedgerLockedError
+from custody.ledger.errors import BundleError, LedgerLockedError, StationNotFoundError
 from custody.ledger.ledger import Ledger, format_ts
 from custody.ledger.station import require_station
 from custody.ledger.store import LedgerStore, connect
@@ -65,8 +65,9 @@ def export_bundle(
 ) -> BundleInfo:
     """Write an audit bundle of a station to ``out`` (a directory, or ``*.tar.gz``).
 
-    When no other process is writing, a checkpoint covering every entry is signed first so
-    the bundle is fully authenticated; otherwise the latest stored checkpoints are used.
+    When no other process is writing and the station has its signing key, a checkpoint
+    covering every entry is signed first so the bundle is fully authenticated; otherwise
+    the latest stored checkpoints are used.
     """
     paths = require_station(data_dir)
     out = Path(out)
@@ -78,6 +79,8 @@ def export_bundle(
             ledger.checkpoint()
     except LedgerLockedError:
         pass  # the running writer signs checkpoints on its own schedule
+    except StationNotFoundError:
+        pass  # no signing key (a restored station): the stored checkpoints are what there is
     work = Path(tempfile.mkdtemp(prefix="bundle-", dir=out.parent if out.parent.exists() else None))
     try:
         root = work / "bundle"

@@ -256,7 +256,16 @@ class VerifiedTiles:
             return self._check_partials()[ref]
         if ref in self._cache:
             return self._cache[ref]
-        data = self._fetch(ref)
+        return self.check(ref, self._fetch(ref))
+
+    def check(self, ref: TileRef, data: bytes) -> bytes:
+        """Check the bytes of a tile got elsewhere (e.g. fetched ahead); returns them."""
+        if ref != self.ref(ref.level, ref.index):
+            raise TileError(f"{ref.path} is not a tile of a tree of size {self.size}")
+        if not ref.full:
+            if self._check_partials()[ref] != data:
+                raise TileError(f"{ref.path} differs from the partial tile checked before")
+            return data
         hashes = split_tile(data, ref)
         above = self.ref(ref.level + 1, ref.index // TILE_WIDTH)
         expected = split_tile(self.get(above), above)[ref.index % TILE_WIDTH]

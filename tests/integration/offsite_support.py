@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -104,11 +104,14 @@ class Proxy:
         self.flip: set[str] = set()
         self.delay = 0.0
         self.paths: list[str] = []
+        self.before: Callable[[str], None] | None = None  # called with each path first
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 proxy.paths.append(self.path)
+                if proxy.before is not None:
+                    proxy.before(self.path)
                 headers = {k: v for k, v in self.headers.items() if k.lower() == "authorization"}
                 r = httpx.get(proxy.upstream + self.path, headers=headers, timeout=60)
                 body = bytearray(r.content)

@@ -139,11 +139,11 @@ def test_a_byte_flipped_in_transit_is_refused(
 def test_a_killed_mirror_resumes_without_gaps_or_doubles(
     tmp_path: Path,
 ) -> None:
-    station = make_offsite_station(tmp_path / "s", extra=256 * 12)
+    station = make_offsite_station(tmp_path / "s", extra=256 * 48)
     station.st.close()
     mdir = tmp_path / "mirror"
     with locker_api(station.data) as url, proxy_to(url) as proxy:
-        proxy.delay = 0.05
+        proxy.delay = 0.1
         proc = subprocess.Popen(
             [sys.executable, "-m", "lockerd.cli",
              *mirror_args(proxy.url, mdir, station.mirror_token)],

@@ -35,9 +35,9 @@ class Setup:
         self.wkey = init_witness_dir(self.wdir, "district.example/w1", ORIGIN, self.vkey)
         self.notes: dict[int, str] = {}
         with Ledger.open(self.data) as ledger:
-            for i in range(1, 21):
+            for i in range(1, 31):
                 ledger.append("test.event", {"n": i}, actor="test")
-                if i in (5, 10, 20):
+                if i in (5, 10, 20, 25, 30):
                     self.notes[i] = ledger.checkpoint()
         self.witness = WitnessProcess(self.wdir).start()
         self.http = httpx.Client(timeout=30)
@@ -155,3 +155,18 @@ def test_every_status_code_and_a_restart(setup: Setup) -> None:
     assert [r["status"] for r in refused] == [400, 409, 422, 409, 409]
     assert refused[3]["note"] == forked  # the fork's evidence, verbatim
     assert refused[2]["proof"].count("\n") == len(bad)
+
+    # two submissions from the same old size at once: the check and the update are one
+    # transaction, so exactly one is cosigned and the other is told the new size
+    from concurrent.futures import ThreadPoolExecutor
+
+    bodies = [request_body(20, s.proof(20, n), s.notes[n]) for n in (25, 30)]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(s.post, bodies))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200, 409], [a.text for a in answers]
+    won = 25 if answers[0].status_code == 200 else 30
+    loser = next(a for a in answers if a.status_code == 409)
+    assert loser.text == f"{won}\n"
+    status = json.loads(locker_cli("witness", "status", "--data", str(s.wdir), "--json"))
+    assert status["logs"][0]["cosigned_size"] == won
