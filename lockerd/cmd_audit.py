@@ -16,7 +16,7 @@ from custody.errors import UsageError
 from custody.ledger import accel
 from custody.ledger.bundle import export_bundle, verify_bundle
 from custody.ledger.cosign import WitnessKey, load_witness_keys
-from custody.ledger.errors import LedgerLockedError
+from custody.ledger.errors import LedgerLockedError, StationNotFoundError
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import NoteError
 from custody.ledger.verify import VerifyReport, report_json, verify_data_dir
@@ -104,6 +104,12 @@ def _open(data: str, *, write: bool) -> Ledger:
             return Ledger.open(data)
         except LedgerLockedError:
             pass  # the daemon is writing: read alongside it
+        except StationNotFoundError:
+            if not (Path(data) / "ledger.db").is_file():
+                raise
+            # e.g. a station restored from a mirror without its key: it reads, never signs
+            print("locker: no signing key (station.key) here: reading only, nothing is signed",
+                  file=sys.stderr)
     return Ledger.open(data, readonly=True)
 
 
