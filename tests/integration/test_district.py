@@ -168,6 +168,13 @@ def test_escalation_missing_when_the_station_stayed_silent(
             district.pass_once()
         finally:
             district.close()
+    _, legal = create_token(district_dsn, cfg, "legal", "li")
+    with running_server(create_screen(cfg)) as url:
+        page = httpx.get(url + "/?lang=en", headers={"Authorization": f"Bearer {legal}"},
+                         timeout=30).text
+    # on the screen: the quiet station's overdue file, its missing step, the alarm
+    assert page.count("escalation missing: step 1 (officer)") == 1
+    assert 'data-kind="escalation_missing"' in page
     alarms = _count(district_dsn, "SELECT count(*) FROM district_alarms WHERE kind = "
                     "'escalation_missing' AND station = 'quiet'")
     assert alarms >= 1
@@ -198,6 +205,10 @@ def test_supervisor_of_a_cannot_read_b(tmp_path: Path, district_dsn: str) -> Non
             label = stations[1].st.service.projection.cases["C-1"].items[0]
             assert http.get(f"/item/b/{label}", headers=h).status_code == 403
             assert http.get(f"/item/a/{label}", headers=h).status_code == 200
+            sha = stations[1].st.photo_refs[0].sha256
+            assert http.get(f"/photo/b/{sha}", headers=h).status_code == 403
+            assert http.get(f"/photo/a/{stations[0].st.photo_refs[0].sha256}",
+                            headers=h).status_code == 200
             dash = http.get("/?lang=en", headers=h).text
             assert "data-station=\"b\"" not in dash and "data-station=\"a\"" in dash
             lh = {"Authorization": f"Bearer {legal}"}
