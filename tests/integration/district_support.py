@@ -1,47 +1,21 @@
-"""The district tests' parts: one real PostgreSQL per test session (a fresh database per
-test), stations built by the real custody services and served over real HTTP (``/log/``),
-and a district config naming them."""
+"""The district tests' parts: stations built by the real custody services and served over
+real HTTP (``/log/``), and a district config naming them. (The session's PostgreSQL and a
+fresh database per test are the ``pg_server`` and ``district_dsn`` fixtures of conftest.py.)"""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from api.app import create_app
 from api.auth import Role, TokenStore
 from api.server import running_server
 from custody.ledger.publish import publish_tiles
 from district.config import DistrictConfig, parse_district_config
-from district.db import create_schema
-from district.pgserver import PgServer
 from tests.integration.api_support import Station, build_station
-from tests.integration.offsite_support import free_port
-
-_db_names = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """One PostgreSQL for the whole session, on a free port in a temporary folder."""
-    server = PgServer(free_port()).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture()
-def district_dsn(pg_server: PgServer) -> str:
-    """A fresh database with the district schema."""
-    dsn = pg_server.create_database(f"district_{next(_db_names)}")
-    create_schema(dsn)
-    return dsn
 
 
 @dataclass

@@ -27,14 +27,11 @@ from district.screen import create_screen
 from district.service import District
 from tests.integration.district_support import (
     district_config,
-    district_dsn,
-    pg_server,
     rewrite_history,
     served_stations,
 )
 from tests.integration.test_terminal_support import SCREENS
 
-__all__ = ["district_dsn", "pg_server"]
 NEW = make_label("exhibit", 2026, 900).text
 
 

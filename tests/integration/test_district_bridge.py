@@ -16,12 +16,8 @@ from lockerd.mqtt import Topics, custody_messages
 from tests.integration.conftest import BROKER_START_S, wait_until
 from tests.integration.district_support import (
     district_config,
-    district_dsn,
-    pg_server,
     served_stations,
 )
-
-__all__ = ["district_dsn", "pg_server"]
 
 
 def _publisher(port: int) -> mqtt.Client:

@@ -9,12 +9,8 @@ import pytest
 
 from lockerd.cli import main
 from tests.integration.district_support import (
-    district_dsn,
-    pg_server,
     served_stations,
 )
-
-__all__ = ["district_dsn", "pg_server"]
 
 
 def test_district_commands(tmp_path: Path, district_dsn: str,

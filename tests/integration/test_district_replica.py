@@ -9,12 +9,8 @@ import psycopg
 from district.follower import Follower, register_stations
 from tests.integration.district_support import (
     district_config,
-    district_dsn,
-    pg_server,
     served_stations,
 )
-
-__all__ = ["district_dsn", "pg_server"]
 
 
 def test_entries_checkpoints_state_and_replay(tmp_path: Path, district_dsn: str) -> None:
