@@ -155,7 +155,10 @@ def run_demo(folder: Path | None, *, once: bool) -> int:
         district = District(cfg)
         stack.callback(district.close)
         for r in district.pass_once():
-            out(f"  {r.station}: {r.size} entries mirrored into PostgreSQL"
+            row = district.conn.execute("SELECT cosigned_size FROM stations WHERE id = %s",
+                                        (r.station,)).fetchone()
+            out(f"  {r.station}: {r.size} entries mirrored into PostgreSQL, cosigned by the "
+                f"district witness up to {row[0] if row else 0}"
                 + (f" ({r.error})" if r.error else ""))
         _, legal = create_token(dsn, cfg, "legal", "li")
         _, sup = create_token(dsn, cfg, "supervisor", "sup-s1")

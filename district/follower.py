@@ -28,6 +28,7 @@ import orjson
 import psycopg
 import psycopg.errors
 
+from custody.ledger.cosign import WitnessKey, check_cosignatures
 from custody.ledger.note import split_note
 from custody.ledger.publish import checkpoint_size
 from custody.ledger.tiles import TILE_WIDTH, TileRef, iter_bundle
@@ -85,9 +86,23 @@ def _entries(mdir: MirrorDir, start: int, end: int) -> list[tuple[int, bytes]]:
     return out
 
 
-def _cosignatures(note: str) -> int:
+def _cosignatures(note: str, witness: WitnessKey | None) -> int:
+    """The district witness's valid cosignatures on ``note`` (0 or 1) when the district runs
+    one; otherwise the count of signature lines besides the station's own (unverified)."""
+    if witness is not None:
+        return len(check_cosignatures(note, [witness]).cosigned)
     _, sigs = split_note(note)
-    return max(0, len(sigs) - 1)  # every line but the station's own signature
+    return max(0, len(sigs) - 1)
+
+
+def district_witness_key(cfg: DistrictConfig) -> WitnessKey | None:
+    """The district witness's key (``[district] witness``), if it runs one."""
+    if cfg.district.witness is None:
+        return None
+    from witness.store import WitnessPaths
+
+    path = WitnessPaths(cfg.district.witness).vkey
+    return WitnessKey.from_vkey(path.read_text().strip()) if path.is_file() else None
 
 
 _COLUMNS = "(origin, seq, kind, ts, body, raw)"
@@ -125,6 +140,7 @@ class Follower:
         self.station = station
         self.mdir = MirrorDir(mirror_dir(cfg, station))
         self._first = True  # fold and check at the first round whatever it brings
+        self.witness = district_witness_key(cfg)
 
     def _mirror(self) -> Mirror:
         return Mirror(self.mdir.root, self.station.url, token=self.station.token or None,
@@ -241,7 +257,7 @@ class Follower:
                 "INSERT INTO checkpoints (origin, size, note, cosignatures, first_seen) "
                 "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (origin, size) DO UPDATE SET "
                 "note = EXCLUDED.note, cosignatures = EXCLUDED.cosignatures",
-                (origin, size, note, _cosignatures(note), str(rec["first_seen"])),
+                (origin, size, note, _cosignatures(note, self.witness), str(rec["first_seen"])),
             )
         conn.execute(
             "UPDATE stations SET checkpoint_size = c.size, checkpoint_seen = c.first_seen, "
