@@ -76,6 +76,8 @@ class ItemView:
     disposal: str | None = None
     approved_by: str | None = None
     history: list[int] = field(default_factory=list)  # seqs of every entry about the item
+    #: the compartment it was last stored in (kept while it is out: where it came from)
+    last_compartment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,7 @@ class Projection:
 
     def _stored(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
         item = self._move(body["item"], ItemState.STORED, seq, at)
-        item.compartment = body["compartment"]
+        item.compartment = item.last_compartment = body["compartment"]
         item.clerk = body["actor"]
         item.holder = item.due_back = None
         self.compartments.setdefault(body["compartment"], set()).add(item.label)
@@ -298,6 +300,12 @@ class Projection:
     def _returned(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
         item = self._move(body["item"], ItemState.RETURNED, seq, at)
         item.holder = item.due_back = None
+        # the compartment the file was put back in, awaiting the clerk's store step (older
+        # entries name none: the store step then picks one)
+        where = body.get("compartment")
+        if where is not None:
+            item.compartment = str(where)
+            self.compartments.setdefault(item.compartment, set()).add(item.label)
         return {item.label}
 
     def _disposed(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
@@ -364,13 +372,13 @@ _HANDLERS = {
 # entry ledger has over a hundred thousand items); the field names are written into the
 # state and must match on restore, so a change of fields is a change of format.
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 ITEM_FIELDS = (
     "label", "case_id", "kind", "category", "description", "quantity", "seized_from",
     "seized_at", "seizing_officer", "handover_due", "registered_seq", "state", "state_seq",
     "state_since", "compartment", "holder", "due_back", "clerk", "disposal", "approved_by",
-    "history",
+    "history", "last_compartment",
 )
 CASE_FIELDS = (
     "case_id", "title", "officer", "officers", "complainant", "registered_at",
@@ -436,19 +444,21 @@ def _item_row(i: ItemView) -> list[Any]:
         _t(i.seized_at), i.seizing_officer, _t(i.handover_due), i.registered_seq,
         i.state.value, i.state_seq, _t(i.state_since), i.compartment, i.holder,
         _t_opt(i.due_back), i.clerk, i.disposal, i.approved_by, list(i.history),
+        i.last_compartment,
     ]
 
 
 def _item_from(row: Any) -> ItemView:
     (label, case_id, kind, category, description, quantity, seized_from, seized_at,
      seizing_officer, handover_due, registered_seq, state, state_seq, state_since,
-     compartment, holder, due_back, clerk, disposal, approved_by, history) = row
+     compartment, holder, due_back, clerk, disposal, approved_by, history,
+     last_compartment) = row
     # positional, in ITEM_FIELDS order (the dataclass's own order): keywords cost more here
     return ItemView(
         label, case_id, kind, category, description, quantity, seized_from, _dt(seized_at),
         seizing_officer, _dt(handover_due), registered_seq, _STATES[state], state_seq,
         _dt(state_since), compartment, holder, None if due_back is None else _dt(due_back),
-        clerk, disposal, approved_by, _list(history),
+        clerk, disposal, approved_by, _list(history), last_compartment,
     )
 
 

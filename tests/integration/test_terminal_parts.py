@@ -38,6 +38,7 @@ from terminal.i18n import (
     translate,
 )
 from terminal.idempotency import ActionLog, BadActionIdError
+from terminal.ports import REASONS
 from terminal.sessions import (
     BadgeHolder,
     LockedOutError,
@@ -77,6 +78,7 @@ def _used_keys() -> set[str]:
         keys |= {f"bay.title_{purpose}", f"bay.commit_{purpose}",
                  f"bay.instructions_{purpose}", f"bay.recorded_{purpose}"}
     keys |= {f"scan.{status}" for status in ("ticked", "extra", "already")}
+    keys |= {f"bay.reason_{reason}" for reason in REASONS}
     keys |= {f"alarm.{kind}" for kind in ALARM_KINDS}
     for module in (terminal_errors, terminal_sessions):
         for value in vars(module).values():
