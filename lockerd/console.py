@@ -30,7 +30,7 @@ from custody.domain.states import ItemState
 from custody.errors import LockerError
 from lockerd.daemon import Daemon
 from lockerd.steps import StepService
-from terminal.errors import StepFailedError
+from terminal.errors import RoleRefusedError, StepFailedError
 from terminal.ports import BayStep
 from terminal.sessions import Session
 
@@ -127,8 +127,8 @@ class Console:
         """The person signed in (the idle lock applies), in one of ``roles``."""
         session = self.steps.sessions.get(self.token, touch=True)
         if session.person.role not in roles:
-            raise LockerError(f"{session.person.role} may not do this; "
-                              f"sign in as {' or '.join(roles)}")
+            raise RoleRefusedError(f"{session.person.role} may not do this; "
+                                   f"sign in as {' or '.join(roles)}")
         return session
 
     # ------------------------------------------------------------------ handover

@@ -74,6 +74,7 @@ from terminal.errors import (
 from terminal.i18n import normalise_language
 from terminal.ports import BayStep, HandoverDraft, ScanOutcome
 from terminal.sessions import BadgeHolder, Session, Sessions, TerminalSettings
+from terminal.station import CompartmentNameError
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +169,15 @@ class StepService:
 
     async def compartment_state(self, name: str) -> CompartmentState:
         """A compartment's door and sensor as the poller last read them."""
-        cab, idx = split_where(name)
-        status = self.rt.poller.last_status(cab) if cab in self.rt.cabinets else None
-        if status is None or idx >= len(status.compartments):
+        cab, _, number = name.rpartition("/")
+        if cab not in self.rt.cabinets or not number.isdigit():
+            raise CompartmentNameError(f"no compartment {name!r} at this station")
+        idx = int(number)
+        status = self.rt.poller.last_status(cab)
+        if status is None:
             status = await self.rt.cabinets[cab].read_status()
+        if idx >= len(status.compartments):
+            raise CompartmentNameError(f"no compartment {name!r} at this station")
         return status.compartments[idx]
 
     # ------------------------------------------------------------------ camera
