@@ -383,7 +383,8 @@ class StepService:
         self._watchers[step.person] = task
 
     async def _watch_door(self, step: BayStep) -> None:
-        outcome = await self.hand.watch(step, lambda: self._live(step))
+        outcome = await self.hand.watch(step, lambda: self._live(step),
+                                        lambda: self._alone(step))
         if outcome in ("ok", "gone"):
             return
         message = f"compartment {step.compartment}: door {outcome.replace('_', ' ')} in time"
@@ -395,6 +396,13 @@ class StepService:
             return
         step.failed_seq, step.failed_message = seq, message
         await self._end(step, None)
+
+    def _alone(self, step: BayStep) -> bool:
+        """No other step under way in the step's cabinet."""
+        cab = split_where(step.compartment)[0]
+        return not any(other is not step and self._live(other)
+                       and split_where(other.compartment)[0] == cab
+                       for other in self.steps.values())
 
     def _live(self, step: BayStep) -> bool:
         return (self.steps.get(step.person) is step and not step.done
@@ -451,7 +459,7 @@ class StepService:
             raise PhotoMissingError("take the step's photo first")
         _, idx = split_where(step.compartment)
         status = await self.hand.read(step.compartment)
-        self.hand.note_door(step, status)
+        self.hand.note_door(step, status, alone=self._alone(step))
         state = status.compartments[idx]
         if not state.door_closed:
             raise DoorOpenError("close the door first", compartment=step.compartment)
@@ -588,4 +596,4 @@ class StepService:
         await asyncio.gather(*self._watchers.values(), *self._background,
                              return_exceptions=True)
         self._watchers.clear()
-        await self.hand.drain()
+        await self.hand.close()

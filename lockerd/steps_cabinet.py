@@ -168,10 +168,13 @@ class CabinetHand:
         # the poller delivers a read's events before it reads again, so they were judged
         self._unclaim(key, generation)
 
-    async def drain(self) -> None:
-        """Wait for claims still waiting on the poller (at shutdown)."""
-        if self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    async def close(self) -> None:
+        """Stop waiting on the poller (at shutdown: the poller has stopped, and claims live
+        in memory only)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # ------------------------------------------------------------------ doors
 
@@ -189,17 +192,21 @@ class CabinetHand:
                 return False
             await asyncio.sleep(self.tick)
 
-    def note_door(self, step: BayStep, status: CabinetStatus) -> None:
-        """Update what the step knows of its door from a read."""
+    def note_door(self, step: BayStep, status: CabinetStatus, *, alone: bool) -> None:
+        """Update what the step knows of its door from a read. The door-event counter is
+        the cabinet's: it tells of a cycle quicker than a poll only while no other step
+        works in that cabinet (``alone``)."""
         _, idx = split_where(step.compartment)
         closed = status.compartments[idx].door_closed
         moved = (status.door_event_counter - step.counter_at_open) % 65536
         if not closed:
             step.door_seen_open = True
-        if closed and (step.door_seen_open or moved >= 2):
+        if closed and (step.door_seen_open or (alone and moved >= 2)):
             step.door_cycled = True
 
-    async def watch(self, step: BayStep, still_mine: Callable[[], bool]) -> str:
+    async def watch(
+        self, step: BayStep, still_mine: Callable[[], bool], alone: Callable[[], bool]
+    ) -> str:
         """Follow the released door: ``ok`` once it opened and shut, ``not_opened`` or
         ``not_closed`` on a timeout, ``gone`` when the step ended some other way."""
         cab, _ = split_where(step.compartment)
@@ -210,7 +217,7 @@ class CabinetHand:
         while still_mine():
             status = self.rt.poller.last_status(cab)
             if status is not None:
-                self.note_door(step, status)
+                self.note_door(step, status, alone=alone())
             if step.door_cycled:
                 return "ok"
             now = loop.time()
