@@ -63,9 +63,9 @@ def create_app(
         version=API_VERSION,
         description=(
             "Read-only access to the custody ledger and the state derived from it: cases, "
-            "items and their chain of custody, deadlines, cabinets, checkpoints and proofs, "
-            "photos, and printable chain-of-custody reports. Every route needs a bearer "
-            "token from `locker token create` except `/v1/health`."
+            "items and their chain of custody, deadlines, cabinets, open alarms, checkpoints "
+            "and proofs, photos, and printable chain-of-custody reports. Every route needs a "
+            "bearer token from `locker token create` except `/v1/health`."
         ),
         lifespan=lifespan,
     )
@@ -101,6 +101,7 @@ def create_app(
         return JSONResponse(status_code=409, content={"detail": str(exc)})
 
     from api import (
+        routes_alarms,
         routes_cabinets,
         routes_custody,
         routes_ledger,
@@ -113,6 +114,7 @@ def create_app(
         routes_meta,
         routes_custody,
         routes_cabinets,
+        routes_alarms,
         routes_ledger,
         routes_photos,
         routes_reports,

@@ -40,6 +40,7 @@ from custody.ledger.errors import NoSuchEntryError
 from custody.ledger.note import split_note
 from custody.ledger.tlogproof import format_tlog_proof
 from custody.projection import ProjectionError, ProjectionStateError
+from custody.queries import alarms_by_place, compartments_by_cabinet
 from custody.settings import RulesSettings
 
 T = TypeVar("T")
@@ -83,6 +84,7 @@ class Reader:
         self._case_ids: list[str] = []
         self._cases_at = -1
         self._cabinets: dict[str, dict[str, set[str]]] = {}
+        self._alarm_places: dict[str, list[int]] = {}
         self._cabinets_at = -1
 
     def refresh(self) -> None:
@@ -212,11 +214,16 @@ class Reader:
         the projection changes; the label sets are the projection's own: copy before they
         leave this thread)."""
         if self._cabinets_at != self.custody.projection.size:
-            grouped: dict[str, dict[str, set[str]]] = {}
-            for compartment, labels in self.custody.projection.compartments.items():
-                grouped.setdefault(compartment.rpartition("/")[0], {})[compartment] = labels
-            self._cabinets, self._cabinets_at = grouped, self.custody.projection.size
+            self._cabinets = compartments_by_cabinet(self.custody.projection)
+            self._alarm_places = alarms_by_place(self.custody.projection)
+            self._cabinets_at = self.custody.projection.size
         return self._cabinets
+
+    def alarms_at(self) -> dict[str, list[int]]:
+        """Compartment or cabinet -> seqs of its open alarms (cached like
+        :meth:`cabinet_compartments`)."""
+        self.cabinet_compartments()
+        return self._alarm_places
 
     def case_seqs(self, case_id: str) -> list[int]:
         """Seqs of every entry naming the case or any of its items, in ledger order."""

@@ -1,9 +1,10 @@
-"""The custody state the API serves: the ledger's projection, plus deadlines and escalation.
+"""The custody state the API serves: the ledger's projection, and its open deadlines.
 
 Derived state only, restored from the API's saved snapshot (:mod:`api.snapshot`) or rebuilt
 from the ledger when the API starts, and caught up entry by entry as the ledger grows (on
-the API's ledger thread). Who may see a case is decided here
-too, from the case's officers.
+the API's ledger thread). Nothing here folds entries: the projection does (ladder steps,
+open alarms, the responsible officer included); this adds the rules engine's open deadlines
+and who may see a case, from the case's officers.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.auth import Principal
-from custody.domain.states import ItemState
 from custody.projection import (
-    NOTICE_SENT,
     CaseView,
     ItemView,
     NoticeRecord,
@@ -59,8 +58,6 @@ class CustodyView:
         self._catalogue = load_catalogue(settings.catalogue)
         self.projection = Projection()
         self.engine = RulesEngine(settings, self._catalogue)
-        # matter key -> (highest ladder step notified, its latest notice key)
-        self._steps: dict[str, tuple[int, str]] = {}
         self._deadlines: list[Deadline] = []
         self._deadlines_at = -1
 
@@ -74,27 +71,15 @@ class CustodyView:
         changed = self.projection.apply(body)
         for label in changed:
             self.engine.refresh(self.projection.items[label])
-        if body.get("kind") == NOTICE_SENT:
-            refs = body.get("refs")
-            step = refs.get("step") if isinstance(refs, Mapping) else None
-            key = str(body.get("key", ""))
-            # A ladder notice's key is "<matter key>:<step>:<person>" (custody.services).
-            if isinstance(step, str) and step.isdigit() and key.count(":") >= 4:
-                matter = key.rsplit(":", 2)[0]
-                if int(step) >= self._steps.get(matter, (0, ""))[0]:
-                    self._steps[matter] = (int(step), key)
 
     # ------------------------------------------------------------------ saved state
 
     def to_state(self) -> dict[str, Any]:
-        """The view's ledger-derived state as plain JSON values: the projection and the
-        highest ladder step notified per matter. The rules engine is not in it: its matters
-        follow from the items and the *current* settings, so they are recomputed on restore
-        (a station that changed its rules gets deadlines under the new ones)."""
-        return {
-            "projection": self.projection.to_state(),
-            "notice_steps": [[matter, step, key] for matter, (step, key) in self._steps.items()],
-        }
+        """The view's ledger-derived state as plain JSON values: the projection (ladder
+        steps and open alarms included). The rules engine is not in it: its matters follow
+        from the items and the *current* settings, so they are recomputed on restore (a
+        station that changed its rules gets deadlines under the new ones)."""
+        return {"projection": self.projection.to_state()}
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Replace the view's state with a saved one (from :meth:`to_state`), all or nothing.
@@ -102,24 +87,16 @@ class CustodyView:
         Raises :class:`ProjectionStateError` when ``state`` is not a state this version
         wrote; the view is then unchanged.
         """
-        if not isinstance(state, Mapping) or set(state) != {"projection", "notice_steps"}:
+        if not isinstance(state, Mapping) or set(state) != {"projection"}:
             raise ProjectionStateError("custody view state has other parts than expected")
         projection = Projection.from_state(state["projection"])
-        steps: dict[str, tuple[int, str]] = {}
-        for row in state["notice_steps"] if type(state["notice_steps"]) is list else [None]:
-            if not (
-                type(row) is list and len(row) == 3 and type(row[0]) is str
-                and type(row[1]) is int and type(row[2]) is str
-            ):
-                raise ProjectionStateError(f"custody view state: bad notice step {row!r}")
-            steps[row[0]] = (row[1], row[2])
         engine = RulesEngine(self._settings, self._catalogue)
         # Every item, not only the open ones: folding entry by entry refreshed each item
         # after its last change, so its matters are those of its current state, whatever
         # that state is; refreshing them all now gives exactly the same set.
         for item in projection.items.values():
             engine.refresh(item)
-        self.projection, self.engine, self._steps = projection, engine, steps
+        self.projection, self.engine = projection, engine
         self._deadlines, self._deadlines_at = [], -1
 
     # ------------------------------------------------------------------ lookups
@@ -152,14 +129,6 @@ class CustodyView:
         item = self.projection.items.get(label)
         return item is not None and self.may_see_case(who, item.case_id)
 
-    def _officer(self, item: ItemView) -> str:
-        if item.state is ItemState.CHECKED_OUT and item.holder:
-            return item.holder
-        if item.state is ItemState.REGISTERED:
-            return item.seizing_officer
-        case = self.projection.cases.get(item.case_id)
-        return case.officer if case else ""
-
     def open_deadlines(self) -> list[Deadline]:
         """Every open deadline (handover, daily return, catalogue points), soonest first.
 
@@ -172,8 +141,11 @@ class CustodyView:
         out: list[Deadline] = []
         for matter in self.engine.matters():
             item = self.projection.items[matter.label]
-            step, key = self._steps.get(matter.key, (0, ""))
-            last: NoticeRecord | None = self.projection.notices.get(key) if key else None
+            ladder = self.projection.ladder.get(matter.key)
+            step = ladder.step if ladder is not None else 0
+            last: NoticeRecord | None = (
+                self.projection.notices.get(ladder.key) if ladder is not None else None
+            )
             out.append(
                 Deadline(
                     key=matter.key,
@@ -182,7 +154,7 @@ class CustodyView:
                     rule=matter.point.id,
                     rule_name=matter.point.name,
                     due=datetime.fromtimestamp(matter.deadline_ms / 1000, tz=UTC),
-                    officer=self._officer(item),
+                    officer=self.projection.responsible_officer(item),
                     overdue=False,
                     step=step,
                     ladder_steps=len(matter.point.ladder),

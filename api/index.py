@@ -7,7 +7,8 @@ and thrown away and rebuilt when it does not match the ledger (a different ledge
 shorter than what was indexed). Deleting the file is always safe. The ledger stays the truth.
 
 The index records, per entry, the labels, cases and photos the entry names, found by
-:func:`references` in the entry's fields.
+:func:`references` in the entry's fields: an alarm's ``items`` list names each of its items
+(and so does the comma-joined ``item`` of alarms written before that list existed).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ INDEX_NAME = "api-index.db"
 class IndexOrderError(ApiError):
     """Entries were handed to the index out of order (a bug in the caller, never data)."""
 
-_VERSION = "1"
+_VERSION = "2"  # 2: comma-joined "item" values split into their labels
 
 # Field names under which entries name an item, a case, or list several items. Kept broad
 # on purpose: an entry naming a thing under any of them belongs to its history.
@@ -87,8 +88,12 @@ def _walk(value: Any, refs: References, key: str | None) -> None:
         for v in value:
             _walk(v, refs, key)
     elif isinstance(value, str) and key is not None:
-        if key in ITEM_KEYS or key in ITEM_LIST_KEYS:
+        if key in ITEM_LIST_KEYS:
             refs.items.add(value)
+        elif key in ITEM_KEYS:
+            # alarms written before their body had one definition joined several labels
+            # with commas in "item" (a label never holds one): each is an item of its own
+            refs.items.update(x for x in value.split(",") if x)
         elif key in CASE_KEYS:
             refs.cases.add(value)
 

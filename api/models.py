@@ -38,6 +38,8 @@ class ItemOut(BaseModel):
     state_since: str
     state_seq: int = Field(description="the entry that put the item in its current state")
     compartment: str | None = Field(description="cabinet/n while stored")
+    last_compartment: str | None = Field(
+        default=None, description="where it was last stored (kept while it is out)")
     holder: str | None = Field(description="the officer holding it while checked out")
     due_back: str | None
     disposal: str | None
@@ -137,6 +139,7 @@ def item_out(item: ItemView) -> ItemOut:
         state_since=utc(item.state_since) or "",
         state_seq=item.state_seq,
         compartment=item.compartment,
+        last_compartment=item.last_compartment,
         holder=item.holder,
         due_back=utc(item.due_back),
         disposal=item.disposal,

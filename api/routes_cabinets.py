@@ -4,7 +4,10 @@ to what the ledger says each compartment holds.
 ``source`` is ``live`` when the state comes from the poller, ``ledger`` when the API runs
 without a daemon (then doors, locks and occupancy are unknown: null). ``consistent`` flags a
 compartment whose occupancy sensor disagrees with the ledger (occupied but nothing stored,
-or empty while an item is stored there).
+or empty while an item is stored there). ``alarms`` are the seqs of the open alarms about a
+compartment (or, on the cabinet, about the whole cabinet): what the ledger says is in each
+place and what is alarmed there both come from the custody projection
+(:mod:`custody.queries`).
 
 The list is paginated like every other list (``offset``/``limit`` in, a ``Page`` out), in
 a stable order: the live cabinets in the poller's (configuration) order, then the cabinets
@@ -39,6 +42,8 @@ class CompartmentOut(BaseModel):
     locked: bool | None
     items: list[str]
     consistent: bool | None = Field(description="sensor agrees with the ledger; null unknown")
+    alarms: list[int] = Field(
+        default_factory=list, description="seqs of the open alarms about this compartment")
 
 
 class CabinetOut(BaseModel):
@@ -51,6 +56,8 @@ class CabinetOut(BaseModel):
     door_event_counter: int | None
     firmware_version: int | None
     compartments: list[CompartmentOut]
+    alarms: list[int] = Field(
+        default_factory=list, description="seqs of the open alarms about the whole cabinet")
 
 
 def _split(compartment: str) -> tuple[str, int]:
@@ -59,9 +66,13 @@ def _split(compartment: str) -> tuple[str, int]:
 
 
 def build_cabinets(
-    live: Sequence[LiveCabinet] | None, stored: Mapping[str, set[str]]
+    live: Sequence[LiveCabinet] | None,
+    stored: Mapping[str, set[str]],
+    alarms: Mapping[str, list[int]] | None = None,
 ) -> list[CabinetOut]:
-    """Merge the live snapshot (or none) with the ledger's compartment contents."""
+    """Merge the live snapshot (or none) with the ledger's compartment contents and open
+    alarms (compartment or cabinet -> alarm seqs)."""
+    alarms = alarms or {}
     by_cabinet: dict[str, dict[int, list[str]]] = {}
     for compartment, labels in stored.items():
         cab_id, idx = _split(compartment)
@@ -84,6 +95,7 @@ def build_cabinets(
                     locked=st.locked,
                     items=items,
                     consistent=st.occupied == bool(items),
+                    alarms=list(alarms.get(f"{cab.cabinet_id}/{st.index}", ())),
                 )
             )
         out.append(
@@ -95,6 +107,7 @@ def build_cabinets(
                 door_event_counter=cab.status.door_event_counter if cab.status else None,
                 firmware_version=cab.status.firmware_version if cab.status else None,
                 compartments=comps,
+                alarms=list(alarms.get(cab.cabinet_id, ())),
             )
         )
     for cab_id in sorted(set(by_cabinet) - seen):  # cabinets only the ledger knows
@@ -107,6 +120,7 @@ def build_cabinets(
                 locked=None,
                 items=labels,
                 consistent=None,
+                alarms=list(alarms.get(f"{cab_id}/{idx}", ())),
             )
             for idx, labels in sorted(by_cabinet[cab_id].items())
         ]
@@ -119,6 +133,7 @@ def build_cabinets(
                 door_event_counter=None,
                 firmware_version=None,
                 compartments=comps,
+                alarms=list(alarms.get(cab_id, ())),
             )
         )
     return out
@@ -131,15 +146,24 @@ def cabinet_order(live: Sequence[LiveCabinet] | None, ledger_ids: Iterable[str])
     return seen + sorted(set(ledger_ids) - set(seen))
 
 
-def _contents(r: Reader, wanted: Iterable[str]) -> dict[str, set[str]]:
-    """Compartment -> labels for the ``wanted`` cabinets, copied off the ledger thread's
-    state (the event loop builds the answer while the ledger thread may fold on)."""
+def _contents(
+    r: Reader, wanted: Iterable[str]
+) -> tuple[dict[str, set[str]], dict[str, list[int]]]:
+    """Compartment -> labels for the ``wanted`` cabinets, and place -> open alarm seqs, copied
+    off the ledger thread's state (the event loop builds the answer while the ledger thread
+    may fold on)."""
     grouped = r.cabinet_compartments()
-    return {
+    wanted = set(wanted)
+    contents = {
         comp: set(labels)
         for cab in wanted
         for comp, labels in grouped.get(cab, {}).items()
     }
+    alarms = {
+        place: list(seqs) for place, seqs in r.alarms_at().items()
+        if place.rpartition("/")[0] in wanted or place in wanted
+    }
+    return contents, alarms
 
 
 def _live(request: Request) -> list[LiveCabinet] | None:
@@ -157,16 +181,20 @@ async def cabinets(
 ) -> Page[CabinetOut]:
     live = _live(request)
 
-    def run(r: Reader) -> tuple[list[str], dict[str, set[str]]]:
+    def run(
+        r: Reader,
+    ) -> tuple[list[str], tuple[dict[str, set[str]], dict[str, list[int]]]]:
         ids = cabinet_order(live, r.cabinet_compartments())
         return ids, _contents(r, ids[page.offset : page.offset + page.limit])
 
-    ids, contents = await request.app.state.backend.call(run)
+    ids, (contents, alarms) = await request.app.state.backend.call(run)
     chosen = ids[page.offset : page.offset + page.limit]
     wanted = set(chosen)
     built = {
         cab.cabinet_id: cab
-        for cab in build_cabinets([c for c in live or () if c.cabinet_id in wanted], contents)
+        for cab in build_cabinets(
+            [c for c in live or () if c.cabinet_id in wanted], contents, alarms
+        )
     }
     return page.page([built[c] for c in chosen], len(ids))
 
@@ -175,11 +203,11 @@ async def cabinets(
 async def cabinet(request: Request, who: StationRole, cabinet_id: str) -> CabinetOut:
     live = [c for c in _live(request) or () if c.cabinet_id == cabinet_id]
 
-    def run(r: Reader) -> dict[str, set[str]]:
+    def run(r: Reader) -> tuple[dict[str, set[str]], dict[str, list[int]]]:
         return _contents(r, [cabinet_id])
 
-    contents = await request.app.state.backend.call(run)
-    for cab in build_cabinets(live, contents):
+    contents, alarms = await request.app.state.backend.call(run)
+    for cab in build_cabinets(live, contents, alarms):
         if cab.cabinet_id == cabinet_id:
             return cab
     raise NotFoundError(f"no cabinet {cabinet_id!r}")

@@ -1,9 +1,15 @@
-"""The custody state, rebuilt from the ledger's entries.
+"""The custody state, rebuilt from the ledger's entries: the ONE fold of the ledger.
 
 :meth:`Projection.rebuild` folds every entry through :meth:`Projection.apply`; the live
 services call the same :meth:`Projection.apply` on each entry they append, so the live state
 and a rebuild from the ledger alone are equal by construction (the stateful test checks it).
 Entries of kinds this module does not know (the ledger's own, other packages') are skipped.
+
+The state: cases and items (with each item's last compartment), notices, each deadline
+ladder's highest step notified (:attr:`Projection.ladder`), open alarms
+(:attr:`Projection.alarms`, raised by ``alarm.*`` entries and closed by
+``alarm.acknowledged``), compartments and reconciliations. What the screens ask of it is
+answered by :mod:`custody.queries`; saving and restoring it is :mod:`custody.projection_state`.
 
 The views are plain dataclasses; treat them as read-only (copy before changing anything).
 """
@@ -15,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from custody.alarms import ALARM_ACKNOWLEDGED, AlarmView, alarm_from_entry, is_alarm
 from custody.domain.people import Complainant
 from custody.domain.states import ItemState
 from custody.domain.values import parse_utc
@@ -49,6 +56,10 @@ KINDS = (
 
 class ProjectionError(LockerError):
     """Entries were folded out of order (a projection must see every entry, in order)."""
+
+
+class ProjectionStateError(ProjectionError):
+    """A saved projection state cannot be restored (another format, or damaged)."""
 
 
 @dataclass(slots=True)
@@ -130,6 +141,43 @@ class NoticeRecord:
 
 
 @dataclass(frozen=True)
+class LadderStep:
+    """How far one deadline's escalation ladder has gone: its highest step notified.
+
+    ``matter`` is the rules engine's matter key ``<point>:<label>:<seq>``; ``step`` counts
+    from 1; ``key``, ``role`` and ``at`` are those of the latest notice of that step.
+    """
+
+    matter: str
+    step: int
+    role: str
+    key: str
+    at: datetime
+
+
+def matter_key(point: str, label: str, state_seq: int) -> str:
+    """A deadline's id (the rules engine's matter): ``<point>:<label>:<seq of the entry that
+    put the item in the watched state>``, so a second check-out starts a fresh ladder."""
+    return f"{point}:{label}:{state_seq}"
+
+
+def ladder_step_of(key: str, refs: Mapping[str, Any]) -> tuple[str, int] | None:
+    """(matter, step) of a ladder notice, None for any other notice.
+
+    A ladder notice's key is ``<matter>:<step>:<person>`` with the matter
+    ``<point>:<label>:<seq>`` (no part but the person can hold a colon), and its refs carry
+    the same ``step``.
+    """
+    step = refs.get("step")
+    if not isinstance(step, str) or not step.isdigit():
+        return None
+    parts = key.split(":", 4)
+    if len(parts) != 5 or parts[3] != step:
+        return None
+    return ":".join(parts[:3]), int(step)
+
+
+@dataclass(frozen=True)
 class ReconciliationRecord:
     """A daily reconciliation's findings."""
 
@@ -154,13 +202,17 @@ def _photos(body: Mapping[str, Any]) -> tuple[PhotoRef, ...]:
 
 @dataclass
 class Projection:
-    """Cases, items, notices and reconciliations, as the ledger says they are."""
+    """Cases, items, notices, ladders, alarms and reconciliations, as the ledger says."""
 
     cases: dict[str, CaseView] = field(default_factory=dict)
     items: dict[str, ItemView] = field(default_factory=dict)
     notices: dict[str, NoticeRecord] = field(default_factory=dict)
     compartments: dict[str, set[str]] = field(default_factory=dict)
     reconciliations: list[ReconciliationRecord] = field(default_factory=list)
+    #: matter key -> its ladder's highest step notified (matters that got no notice: absent)
+    ladder: dict[str, LadderStep] = field(default_factory=dict)
+    #: open alarms (raised, not acknowledged) by the seq of their entry, oldest first
+    alarms: dict[int, AlarmView] = field(default_factory=dict)
     size: int = 0  # entries seen (custody or not): the next seq
 
     @classmethod
@@ -174,15 +226,20 @@ class Projection:
 
     def to_state(self) -> dict[str, Any]:
         """The projection as plain JSON values (objects, arrays, strings, integers, booleans,
-        null), format :data:`STATE_VERSION`; :meth:`from_state` restores it."""
-        return _to_state(self)
+        null), format :data:`custody.projection_state.STATE_VERSION`; :meth:`from_state`
+        restores it."""
+        from custody.projection_state import to_state  # it imports this module
+
+        return to_state(self)
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> Projection:
         """A projection equal to the one :meth:`to_state` saved, folding on from
         ``state["size"]``. Raises :class:`ProjectionStateError` for another format version
         or a damaged state (never returns a half-restored projection)."""
-        return _from_state(state)
+        from custody.projection_state import from_state
+
+        return from_state(state)
 
     # ------------------------------------------------------------------ queries
 
@@ -198,6 +255,17 @@ class Projection:
         """Notices nobody has acknowledged yet, oldest first."""
         return [n for n in self.notices.values() if n.acknowledged_seq is None]
 
+    def responsible_officer(self, item: ItemView) -> str:
+        """The officer answerable for an item now (the ``officer`` of its deadline ladders):
+        the holder while checked out, the seizing officer while registered, else the case's
+        lead officer."""
+        if item.state is ItemState.CHECKED_OUT and item.holder:
+            return item.holder
+        if item.state is ItemState.REGISTERED:
+            return item.seizing_officer
+        case = self.cases.get(item.case_id)
+        return case.officer if case else ""
+
     # ------------------------------------------------------------------ folding
 
     def apply(self, body: Mapping[str, Any]) -> set[str]:
@@ -209,7 +277,9 @@ class Projection:
         kind = str(body.get("kind"))
         handler = _HANDLERS.get(kind)
         if handler is None:
-            return set()
+            if not is_alarm(kind):
+                return set()
+            handler = Projection._alarm
         try:
             return handler(self, body, seq, parse_utc(str(body["ts"])))
         except (KeyError, TypeError, ValueError) as exc:
@@ -315,7 +385,7 @@ class Projection:
         return {item.label}
 
     def _notice(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
-        self.notices[body["key"]] = NoticeRecord(
+        notice = NoticeRecord(
             key=body["key"],
             role=body["role"],
             person=body["person"],
@@ -325,11 +395,28 @@ class Projection:
             seq=seq,
             at=at,
         )
+        self.notices[notice.key] = notice
+        found = ladder_step_of(notice.key, notice.refs)
+        if found is not None:
+            matter, step = found
+            old = self.ladder.get(matter)
+            if old is None or step >= old.step:  # the same step to another person: latest
+                self.ladder[matter] = LadderStep(matter, step, notice.role, notice.key, at)
         return set()
 
     def _acknowledged(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
         notice = self.notices[body["key"]]
         notice.acknowledged_at, notice.acknowledged_seq = at, seq
+        return set()
+
+    def _alarm(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        self.alarms[seq] = alarm_from_entry(seq, at, body)
+        return set()
+
+    def _alarm_acknowledged(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        # acknowledging a closed (or unknown) alarm changes nothing: the writer refuses it,
+        # a ledger from elsewhere may still hold one
+        self.alarms.pop(int(body["alarm"]), None)
         return set()
 
     def _reconciled(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
@@ -360,240 +447,5 @@ _HANDLERS = {
     NOTICE_SENT: Projection._notice,
     NOTICE_ACKNOWLEDGED: Projection._acknowledged,
     RECONCILIATION: Projection._reconciled,
+    ALARM_ACKNOWLEDGED: Projection._alarm_acknowledged,
 }
-
-
-# ---------------------------------------------------------------------- serialisation
-#
-# A projection can be saved as plain JSON values and restored, so that a reader (the API)
-# can start from a saved state instead of folding the whole ledger again. The state is
-# derived data: whoever saves it must tie it to the ledger prefix it was folded from and
-# throw it away when that prefix no longer matches. Rows are positional arrays (a million-
-# entry ledger has over a hundred thousand items); the field names are written into the
-# state and must match on restore, so a change of fields is a change of format.
-
-STATE_VERSION = 2
-
-ITEM_FIELDS = (
-    "label", "case_id", "kind", "category", "description", "quantity", "seized_from",
-    "seized_at", "seizing_officer", "handover_due", "registered_seq", "state", "state_seq",
-    "state_since", "compartment", "holder", "due_back", "clerk", "disposal", "approved_by",
-    "history", "last_compartment",
-)
-CASE_FIELDS = (
-    "case_id", "title", "officer", "officers", "complainant", "registered_at",
-    "registered_seq", "items", "handovers",
-)
-HANDOVER_FIELDS = ("seq", "at", "clerk", "items", "missing", "extra", "reason", "photos")
-NOTICE_FIELDS = (
-    "key", "role", "person", "subject", "text", "refs", "seq", "at", "acknowledged_at",
-    "acknowledged_seq",
-)
-RECONCILIATION_FIELDS = (
-    "seq", "at", "day", "checked_out_not_back", "registered_not_handed_over",
-    "stored_but_empty", "occupancy_known",
-)
-_FIELDS = {
-    "items": ITEM_FIELDS,
-    "cases": CASE_FIELDS,
-    "handovers": HANDOVER_FIELDS,
-    "notices": NOTICE_FIELDS,
-    "reconciliations": RECONCILIATION_FIELDS,
-}
-
-
-class ProjectionStateError(ProjectionError):
-    """A saved projection state cannot be restored (another format, or damaged)."""
-
-
-def _t(moment: datetime) -> str:
-    # isoformat keeps every digit (microseconds too), so a restore gives equal datetimes
-    return moment.isoformat()
-
-
-def _t_opt(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def _dt(text: Any) -> datetime:
-    moment = datetime.fromisoformat(text)  # TypeError for a non-string
-    if moment.tzinfo is None:
-        raise ValueError(f"time {text!r} has no UTC offset")
-    return moment
-
-
-def _dt_opt(text: Any) -> datetime | None:
-    return None if text is None else _dt(text)
-
-
-_STATES = {s.value: s for s in ItemState}  # KeyError for an unknown state
-
-
-def _list(value: Any) -> list[Any]:
-    # Elements are not type-checked one by one (a million-entry state has millions): the
-    # saver hashes what it wrote, and the cross-checks below catch a state that does not
-    # hang together.
-    if type(value) is not list:
-        raise TypeError(f"expected a list, got {value!r}")
-    return value
-
-
-def _item_row(i: ItemView) -> list[Any]:
-    return [
-        i.label, i.case_id, i.kind, i.category, i.description, i.quantity, i.seized_from,
-        _t(i.seized_at), i.seizing_officer, _t(i.handover_due), i.registered_seq,
-        i.state.value, i.state_seq, _t(i.state_since), i.compartment, i.holder,
-        _t_opt(i.due_back), i.clerk, i.disposal, i.approved_by, list(i.history),
-        i.last_compartment,
-    ]
-
-
-def _item_from(row: Any) -> ItemView:
-    (label, case_id, kind, category, description, quantity, seized_from, seized_at,
-     seizing_officer, handover_due, registered_seq, state, state_seq, state_since,
-     compartment, holder, due_back, clerk, disposal, approved_by, history,
-     last_compartment) = row
-    # positional, in ITEM_FIELDS order (the dataclass's own order): keywords cost more here
-    return ItemView(
-        label, case_id, kind, category, description, quantity, seized_from, _dt(seized_at),
-        seizing_officer, _dt(handover_due), registered_seq, _STATES[state], state_seq,
-        _dt(state_since), compartment, holder, None if due_back is None else _dt(due_back),
-        clerk, disposal, approved_by, _list(history), last_compartment,
-    )
-
-
-def _handover_row(h: HandoverRecord) -> list[Any]:
-    return [
-        h.seq, _t(h.at), h.clerk, list(h.items), list(h.missing), list(h.extra), h.reason,
-        [[p.sha256, p.bytes] for p in h.photos],
-    ]
-
-
-def _handover_from(row: Any) -> HandoverRecord:
-    seq, at, clerk, items, missing, extra, reason, photos = row
-    return HandoverRecord(
-        seq, _dt(at), clerk, tuple(_list(items)), tuple(_list(missing)), tuple(_list(extra)),
-        reason, tuple([PhotoRef(sha, size) for sha, size in photos]),
-    )
-
-
-def _case_row(c: CaseView) -> list[Any]:
-    complainant = None if c.complainant is None else [c.complainant.name, c.complainant.contact]
-    return [
-        c.case_id, c.title, c.officer, list(c.officers), complainant, _t(c.registered_at),
-        c.registered_seq, list(c.items), [_handover_row(h) for h in c.handovers],
-    ]
-
-
-def _case_from(row: Any) -> CaseView:
-    case_id, title, officer, officers, complainant, registered_at, seq, items, handovers = row
-    return CaseView(
-        case_id, title, officer, tuple(_list(officers)),
-        None if complainant is None else Complainant(*complainant), _dt(registered_at), seq,
-        _list(items), [_handover_from(h) for h in _list(handovers)],
-    )
-
-
-def _notice_row(n: NoticeRecord) -> list[Any]:
-    return [
-        n.key, n.role, n.person, n.subject, n.text, dict(n.refs), n.seq, _t(n.at),
-        _t_opt(n.acknowledged_at), n.acknowledged_seq,
-    ]
-
-
-def _notice_from(row: Any) -> NoticeRecord:
-    key, role, person, subject, text, refs, seq, at, ack_at, ack_seq = row
-    if type(refs) is not dict:
-        raise TypeError(f"notice refs must be an object, got {refs!r}")
-    return NoticeRecord(
-        key=key, role=role, person=person, subject=subject, text=text, refs=dict(refs),
-        seq=seq, at=_dt(at), acknowledged_at=_dt_opt(ack_at), acknowledged_seq=ack_seq,
-    )
-
-
-def _reconciliation_row(r: ReconciliationRecord) -> list[Any]:
-    return [
-        r.seq, _t(r.at), r.day, list(r.checked_out_not_back),
-        list(r.registered_not_handed_over), [[lab, comp] for lab, comp in r.stored_but_empty],
-        r.occupancy_known,
-    ]
-
-
-def _reconciliation_from(row: Any) -> ReconciliationRecord:
-    seq, at, day, not_back, not_handed, empty, occupancy_known = row
-    return ReconciliationRecord(
-        seq=seq, at=_dt(at), day=day, checked_out_not_back=tuple(_list(not_back)),
-        registered_not_handed_over=tuple(_list(not_handed)),
-        stored_but_empty=tuple((lab, comp) for lab, comp in empty),
-        occupancy_known=occupancy_known,
-    )
-
-
-def _to_state(p: Projection) -> dict[str, Any]:
-    return {
-        "version": STATE_VERSION,
-        "fields": {k: list(v) for k, v in _FIELDS.items()},
-        "size": p.size,
-        # dicts as lists in their order: what iterates them (notices oldest first) sees the
-        # same order after a restore as after a replay
-        "items": [_item_row(i) for i in p.items.values()],
-        "cases": [_case_row(c) for c in p.cases.values()],
-        "notices": [_notice_row(n) for n in p.notices.values()],
-        "compartments": [[name, list(labels)] for name, labels in p.compartments.items()],
-        "reconciliations": [_reconciliation_row(r) for r in p.reconciliations],
-    }
-
-
-def _check_consistent(p: Projection) -> None:
-    """Cheap cross-checks between the restored tables (a damaged state fails here)."""
-    for case in p.cases.values():
-        for label in case.items:
-            if p.items[label].case_id != case.case_id:
-                raise ValueError(f"item {label} is listed in case {case.case_id} but not of it")
-    placed = 0
-    for name, labels in p.compartments.items():
-        for label in labels:
-            if p.items[label].compartment != name:
-                raise ValueError(f"compartment {name} lists {label}, which is not there")
-        placed += len(labels)
-    if placed != sum(1 for i in p.items.values() if i.compartment is not None):
-        raise ValueError("items placed in compartments do not match the compartment lists")
-    for item in p.items.values():
-        if item.case_id not in p.cases:
-            raise ValueError(f"item {item.label} belongs to unknown case {item.case_id}")
-        if item.history and item.history[-1] >= p.size:
-            raise ValueError(f"item {item.label} has history beyond size {p.size}")
-        if item.state is ItemState.CHECKED_OUT and item.due_back is None:
-            raise ValueError(f"item {item.label} is checked out with no due time")
-
-
-def _from_state(state: Mapping[str, Any]) -> Projection:
-    if not isinstance(state, Mapping):
-        raise ProjectionStateError("a projection state is a JSON object")
-    if state.get("version") != STATE_VERSION:
-        raise ProjectionStateError(
-            f"projection state version {state.get('version')!r} is not {STATE_VERSION}"
-        )
-    if state.get("fields") != {k: list(v) for k, v in _FIELDS.items()}:
-        raise ProjectionStateError("projection state fields differ from this version's")
-    try:
-        size = state["size"]
-        if type(size) is not int or size < 0:
-            raise ValueError(f"size {size!r} is not a count")
-        p = Projection(size=size)
-        for row in state["items"]:
-            item = _item_from(row)
-            p.items[item.label] = item
-        for row in state["cases"]:
-            case = _case_from(row)
-            p.cases[case.case_id] = case
-        for row in state["notices"]:
-            notice = _notice_from(row)
-            p.notices[notice.key] = notice
-        for name, labels in state["compartments"]:
-            p.compartments[name] = set(_list(labels))
-        p.reconciliations = [_reconciliation_from(r) for r in state["reconciliations"]]
-        _check_consistent(p)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ProjectionStateError(f"projection state is damaged: {exc!r}") from exc
-    return p

@@ -1,4 +1,4 @@
-"""Cabinet events no flow explains become alarm entries in the ledger (and MQTT alarms).
+"""Cabinet events no step explains become alarm entries in the ledger (and MQTT alarms).
 
 A flow *claims* the compartments it is working on before it releases a lock and lets go of
 them once the poller has seen the final state. The poller's events are delivered to
@@ -12,31 +12,39 @@ as they were when the poller read the status that caused it. Judgement:
   ``online``: ``cabinet.online`` (recorded, not an alarm).
 
 Every event also refreshes the compartment's retained MQTT state. Alarm entries are written
-by a task (:meth:`AlarmDesk.run`) through the runtime's single custody thread.
+by a task (:meth:`AlarmDesk.run`) through the runtime's single custody thread, with the one
+alarm body (:func:`custody.alarms.alarm_body`); the open alarms are the custody
+projection's (:func:`custody.queries.open_alarms`), not kept here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from custody.alarms import CABINET_ONLINE, AlarmKind, alarm_body
 from custody.ports import CabinetEvent, CabinetEventKind
 
 log = logging.getLogger(__name__)
 K = CabinetEventKind
 
-ALARM_DOOR_FORCED = "alarm.door_forced"
-ALARM_ITEM_REMOVED = "alarm.item_removed"
-ALARM_ITEM_PLACED = "alarm.item_placed"
-ALARM_DOOR_LEFT_OPEN = "alarm.door_left_open"
-ALARM_CABINET_OFFLINE = "alarm.cabinet_offline"
-ALARM_WRONG_COMPARTMENT = "alarm.wrong_compartment"
-ALARM_PIN_LOCKOUT = "alarm.pin_lockout"
-CABINET_ONLINE = "cabinet.online"
+# entry kinds (the kinds are defined in custody.alarms; these names are kept for callers)
+ALARM_DOOR_FORCED = AlarmKind.DOOR_FORCED.entry_kind
+ALARM_ITEM_REMOVED = AlarmKind.ITEM_REMOVED.entry_kind
+ALARM_ITEM_PLACED = AlarmKind.ITEM_PLACED.entry_kind
+ALARM_DOOR_LEFT_OPEN = AlarmKind.DOOR_LEFT_OPEN.entry_kind
+ALARM_CABINET_OFFLINE = AlarmKind.CABINET_OFFLINE.entry_kind
+ALARM_WRONG_COMPARTMENT = AlarmKind.WRONG_COMPARTMENT.entry_kind
+ALARM_PIN_LOCKOUT = AlarmKind.PIN_LOCKOUT.entry_kind
 FLOW_FAILED = "flow.failed"
+__all__ = [
+    "ALARM_CABINET_OFFLINE", "ALARM_DOOR_FORCED", "ALARM_DOOR_LEFT_OPEN", "ALARM_ITEM_PLACED",
+    "ALARM_ITEM_REMOVED", "ALARM_PIN_LOCKOUT", "ALARM_WRONG_COMPARTMENT", "CABINET_ONLINE",
+    "DAEMON_ACTOR", "FLOW_FAILED", "AlarmDesk", "AlarmRecord",
+]
 
 #: the ledger actor of entries the daemon writes on its own
 DAEMON_ACTOR = "lockerd"
@@ -44,7 +52,8 @@ DAEMON_ACTOR = "lockerd"
 
 @dataclass(frozen=True)
 class AlarmRecord:
-    """An entry to write: its kind and body."""
+    """An entry to write: its kind and body (an alarm's from
+    :func:`custody.alarms.alarm_body`; ``cabinet.online``'s has the same fields)."""
 
     kind: str
     body: dict[str, Any]
@@ -57,12 +66,12 @@ StateHook = Callable[[CabinetEvent], None]
 class AlarmDesk:
     """Keeps the flows' claims and turns unexplained events into alarm records."""
 
-    def __init__(self, *, item_at: Callable[[str], str | None] | None = None) -> None:
+    def __init__(self, *, items_at: Callable[[str], Iterable[str]] | None = None) -> None:
         self._claims: dict[tuple[str, int], str] = {}
         self._queue: asyncio.Queue[AlarmRecord] = asyncio.Queue()
-        self._item_at = item_at or (lambda compartment: None)
+        # the labels the ledger puts in a compartment (the custody projection's)
+        self._items_at = items_at or (lambda compartment: ())
         self.state_hooks: list[StateHook] = []
-        self.raised: list[tuple[int, AlarmRecord]] = []  # (seq, record), for reports
 
     # ------------------------------------------------------------------ claims
 
@@ -94,29 +103,26 @@ class AlarmDesk:
     def judge(self, ev: CabinetEvent) -> AlarmRecord | None:
         """The alarm an event means, if any."""
         where = f"{ev.cabinet_id}/{ev.compartment}" if ev.compartment is not None else None
-        base: dict[str, Any] = {
-            "cabinet": ev.cabinet_id,
-            "compartment": where,
-            "event": ev.kind.value,
-            "detail": ev.detail,
-        }
         claimed = ev.compartment is not None and self.claimed(ev.cabinet_id, ev.compartment)
-        if ev.kind is K.TAMPER:
-            return AlarmRecord(ALARM_DOOR_FORCED, {**base, "item": self._at(where)})
-        if ev.kind is K.ITEM_REMOVED and not claimed:
-            return AlarmRecord(ALARM_ITEM_REMOVED, {**base, "item": self._at(where)})
-        if ev.kind is K.ITEM_PLACED and not claimed:
-            return AlarmRecord(ALARM_ITEM_PLACED, base)
-        if ev.kind is K.DOOR_LEFT_OPEN:
-            return AlarmRecord(ALARM_DOOR_LEFT_OPEN, {**base, "item": self._at(where)})
-        if ev.kind is K.OFFLINE:
-            return AlarmRecord(ALARM_CABINET_OFFLINE, base)
-        if ev.kind is K.ONLINE:
-            return AlarmRecord(CABINET_ONLINE, base)
-        return None
 
-    def _at(self, where: str | None) -> str | None:
-        return self._item_at(where) if where is not None else None
+        def body(*, with_items: bool) -> dict[str, Any]:
+            items = self._items_at(where) if with_items and where is not None else ()
+            return alarm_body(cabinet=ev.cabinet_id, compartment=where, items=items,
+                              event=ev.kind.value, detail=ev.detail)
+
+        if ev.kind is K.TAMPER:
+            return AlarmRecord(ALARM_DOOR_FORCED, body(with_items=True))
+        if ev.kind is K.ITEM_REMOVED and not claimed:
+            return AlarmRecord(ALARM_ITEM_REMOVED, body(with_items=True))
+        if ev.kind is K.ITEM_PLACED and not claimed:
+            return AlarmRecord(ALARM_ITEM_PLACED, body(with_items=False))
+        if ev.kind is K.DOOR_LEFT_OPEN:
+            return AlarmRecord(ALARM_DOOR_LEFT_OPEN, body(with_items=True))
+        if ev.kind is K.OFFLINE:
+            return AlarmRecord(ALARM_CABINET_OFFLINE, body(with_items=False))
+        if ev.kind is K.ONLINE:
+            return AlarmRecord(CABINET_ONLINE, body(with_items=False))
+        return None
 
     def raise_alarm(self, record: AlarmRecord) -> None:
         """Queue an alarm found by a flow (e.g. a file in the wrong compartment)."""
@@ -130,7 +136,6 @@ class AlarmDesk:
             record = await self._queue.get()
             try:
                 seq = await write(record)
-                self.raised.append((seq, record))
                 log.warning("%s at %s: seq %d", record.kind, record.body.get("compartment")
                             or record.body.get("cabinet"), seq)
             except Exception:

@@ -13,7 +13,7 @@ each attributed to the person signed in with badge and PIN. Commands::
     return                   (officer) scan each file brought back; it goes where it belongs
     show LABEL [LABEL...]    (simulated camera) hold these labels up to the camera
     status                   cabinets, doors and occupancy
-    alarms                   alarms recorded since the console started
+    alarms                   the open alarms (not acknowledged yet)
     help, quit
 
 At each compartment the console says what to do ("open A/0 now", "waiting for the door")
@@ -39,11 +39,10 @@ Write = Callable[[str], None]
 
 HELP = (__doc__ or "").split("Commands::", 1)[1].split("At each compartment", 1)[0].rstrip()
 
-#: why a compartment was chosen, as the console says it
+#: why a store step's compartment was chosen, as the console says it (a return says its
+#: custody.queries.ReturnPlace's own text)
 REASON_TEXT = {
-    "where_it_was": "where it was taken from",
-    "with_its_case": "with the rest of its case",
-    "free": "a free compartment",
+    "free_compartment": "a free compartment",
     "returned_here": "where its return put it",
     "stored_here": "where its case is stored",
 }
@@ -60,7 +59,6 @@ class Console:
         self.read = read
         self.write = write
         self.token: str | None = None
-        self._alarms_seen = len(daemon.rt.alarms.raised)
 
     async def run(self) -> None:
         """Read commands until ``quit`` or the end of input."""
@@ -169,8 +167,10 @@ class Console:
     async def _work(self, step: BayStep) -> BayStep:
         """Say where and why, wait for the door, photograph, confirm."""
         person = step.person
+        why = step.place.text if step.place is not None else REASON_TEXT.get(step.reason,
+                                                                           step.reason)
         self.write(f"open {step.compartment} now: {DOING[step.purpose]}, then shut the door "
-                   f"({', '.join(step.labels)}; {REASON_TEXT.get(step.reason, step.reason)})")
+                   f"({', '.join(step.labels)}; {why})")
         self.write("waiting for the door ...")
         await self.steps.wait_door(person)
         self.write(f"door of {step.compartment} shut; photographing and confirming")
@@ -248,9 +248,11 @@ class Console:
             self.write(f"cabinet {cab} ({online}): {cells}")
 
     async def alarms(self, args: list[str]) -> None:
-        raised = self.d.rt.alarms.raised[self._alarms_seen:]
-        if not raised:
+        # the custody projection's open alarms (folded on the custody thread)
+        found = await self.d.rt.call(self.d.rt.custody.open_alarms)
+        if not found:
             self.write("no alarms")
-        for seq, rec in raised:
-            where = rec.body.get("compartment") or rec.body.get("cabinet")
-            self.write(f"entry {seq}: {rec.kind} at {where} (item {rec.body.get('item')})")
+        for a in found:
+            items = ", ".join(a.items) or "-"
+            self.write(f"entry {a.seq}: {a.kind} at {a.where} {a.at:%Y-%m-%d %H:%M:%S}Z "
+                       f"(items {items}): {a.what_to_do}")

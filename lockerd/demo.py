@@ -23,12 +23,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from custody.alarms import AlarmView
 from custody.domain.people import Complainant
 from custody.domain.values import ItemSpec
 from custody.errors import LockerError, UsageError
 from custody.labels import make_label
 from custody.ledger.station import init_station
 from custody.ledger.verify import verify_data_dir
+from custody.queries import alarms_after
 from custody.testing import ShiftedClock
 from hw_sim.camera_sim import SimulatedCamera
 from hw_sim.station import SimStation
@@ -305,20 +307,26 @@ class Script:
         assert where is not None
         cab, _, idx = where.partition("/")
         unit = 1 if cab == "A" else 2
-        before = len(rt.alarms.raised)
+        before = rt.ledger.size - 1  # alarms raised after this entry are the forced door's
+
+        def raised() -> list[AlarmView]:
+            cs.catch_up()
+            return alarms_after(cs.projection, before)
+
         self.sim.world.force_door(unit, int(idx))
         await self.seen(cab, int(idx), door_closed=False)
         self.sim.world.take_item(unit, int(idx))
         await self.seen(cab, int(idx), occupied=False)
         self.sim.world.close_door(unit, int(idx))
         for _ in range(1500):
-            if len(rt.alarms.raised) >= before + 2:
+            if len(await rt.call(raised)) >= 2:
                 break
             await asyncio.sleep(0.02)
-        for seq, alarm in rt.alarms.raised[before:]:
-            self.log(f"ALARM {alarm.kind} at {alarm.body.get('compartment')} "
-                     f"(item {alarm.body.get('item')}) seq {seq}")
-        if len(rt.alarms.raised) < before + 2:
+        for alarm in await rt.call(raised):
+            self.log(f"ALARM alarm.{alarm.kind} at {alarm.where} "
+                     f"(items {', '.join(alarm.items)}) "
+                     f"seq {alarm.seq}")
+        if len(await rt.call(raised)) < 2:
             self.problems.append("the forced door did not raise both alarms")
 
         # ---------------------------------------------------------- nightly reconciliation

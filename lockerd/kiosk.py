@@ -2,42 +2,61 @@
 
 :func:`terminal_station` gives the kiosk (package ``terminal``) the daemon's one step
 service, the custody service (read only there), the photo store, the clock, the
-``[terminal]`` sign-in settings, and an alarm board whose acknowledgements are written
-through the runtime's one writer (and wake the MQTT feeder) like every other entry.
+``[terminal]`` sign-in settings, and an alarm board over the custody state whose
+acknowledgements are written through the runtime's one writer (and wake the MQTT feeder)
+like every other entry.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from custody.ledger.entry import Entry
+from custody.alarms import AlarmView
+from custody.domain.errors import UnknownAlarmError
 from lockerd.runtime import Runtime
 from lockerd.steps import StepService, terminal_settings
-from terminal.alarm_board import LedgerAlarmBoard
 from terminal.station import TerminalStation
+
+T = TypeVar("T")
+
+
+class RuntimeAlarmBoard:
+    """The kiosk's alarm board (``terminal.station.AlarmBoard``) over the custody state, on
+    the runtime's one writer: the kiosk calls it from worker threads, and both the fold of
+    new entries and the acknowledgement run on the custody thread (the acknowledgement then
+    wakes the MQTT feeder)."""
+
+    def __init__(self, rt: Runtime, loop: asyncio.AbstractEventLoop) -> None:
+        self._rt = rt
+        self._loop = loop
+
+    def _on_writer(self, fn: Callable[[], T]) -> T:
+        return asyncio.run_coroutine_threadsafe(self._rt.call(fn), self._loop).result()
+
+    def open_alarms(self) -> Sequence[AlarmView]:
+        """Alarms nobody has acknowledged, oldest first (the custody projection's)."""
+        return self._on_writer(self._rt.custody.open_alarms)
+
+    def acknowledge(self, alarm_id: str, *, clerk: str) -> None:
+        """Record the clerk's acknowledgement (``alarm.acknowledged``)."""
+        try:
+            seq = int(alarm_id)
+        except ValueError:
+            raise UnknownAlarmError(f"no open alarm {alarm_id!r}") from None
+        self._on_writer(lambda: self._rt.custody.acknowledge_alarm(seq, clerk=clerk))
+        self._loop.call_soon_threadsafe(self._rt.ledger_changed)
 
 
 def terminal_station(rt: Runtime, steps: StepService) -> TerminalStation:
     """The kiosk's :class:`TerminalStation` (call it on the daemon's loop)."""
-    loop = asyncio.get_running_loop()
-
-    def write(kind: str, body: Mapping[str, Any], actor: str) -> int:
-        # called from a worker thread (the board's acknowledge): the entry goes through the
-        # runtime's one writer on the daemon's loop, which also feeds it to MQTT
-        return asyncio.run_coroutine_threadsafe(rt.record(kind, dict(body), actor),
-                                                loop).result()
-
-    def entries(start: int) -> Iterable[Entry]:
-        return rt.ledger.entries(start)
-
     return TerminalStation(
         custody=rt.custody,
         steps=steps,
         photos=rt.photos,
         clock=rt.clock,
         settings=terminal_settings(rt.cfg),
-        alarms=LedgerAlarmBoard(entries, write),
+        alarms=RuntimeAlarmBoard(rt, asyncio.get_running_loop()),
         station_name=rt.cfg.station.name or rt.cfg.station.station_id,
     )

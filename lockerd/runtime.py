@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from custody.alarms import is_alarm
 from custody.ledger.ledger import Ledger
 from custody.ports import Cabinet, CabinetEvent, Camera, Clock, PhotoRef, SystemClock
 from custody.services import CustodyService
@@ -84,7 +85,7 @@ class Runtime:
         self.outbox = OutboxStore(self.data_dir / "outbox.db")
         self.publisher: OutboxPublisher | None = None
         self.notifier = MqttNotifier(self.outbox, self.topics, wake=self._wake_publisher)
-        self.alarms = AlarmDesk(item_at=self._item_at)
+        self.alarms = AlarmDesk(items_at=self._items_at)
         self._last_checkpoint_size = -1
         self._feed_event = asyncio.Event()
 
@@ -157,9 +158,14 @@ class Runtime:
         if self.publisher is not None:
             self.publisher.wake()
 
+    def _items_at(self, compartment: str) -> list[str]:
+        # a copy taken in one C call (under the GIL) while the custody thread may fold on
+        return sorted(self.custody.projection.compartments.get(compartment, ()))
+
     def _item_at(self, compartment: str) -> str | None:
-        held = self.custody.projection.compartments.get(compartment)
-        return ",".join(sorted(held)) if held else None
+        # the MQTT compartment state's "item" field (docs/mqtt.md): the labels, joined
+        held = self._items_at(compartment)
+        return ",".join(held) if held else None
 
     def ledger_changed(self) -> None:
         """New entries: feed them to the outbox soon."""
@@ -190,8 +196,14 @@ class Runtime:
         return entry.seq
 
     async def write_alarm(self, record: AlarmRecord) -> int:
-        """The alarm desk's writer."""
-        return await self.record(record.kind, record.body)
+        """The alarm desk's writer: alarms through the custody service (so its projection
+        holds them at once), ``cabinet.online`` as a plain station entry."""
+        if not is_alarm(record.kind):
+            return await self.record(record.kind, record.body)
+        alarm = await self.call(self.custody.raise_alarm, record.kind, actor=DAEMON_ACTOR,
+                                **record.body)
+        self.ledger_changed()
+        return alarm.seq
 
     def _publish_compartment(self, ev: CabinetEvent) -> None:
         if ev.compartment is None:

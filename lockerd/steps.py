@@ -10,7 +10,7 @@ kiosk's, resumable one:
   console's clerk steps need the PIN too.
 - **handover**: scans tick a draft (photographed), the commit writes ``case.handed_over``.
 - **compartment steps** (store, check-out, return): *open* picks the compartment (one rule,
-  :mod:`lockerd.steps_cabinet`; a returned file: :func:`custody.queries.return_compartment`),
+  :mod:`lockerd.steps_cabinet`; a returned file: :func:`custody.queries.return_place`),
   claims, lights and releases it and says why it was chosen; the door is then watched
   through the poller; *photo* takes the step's photo; *commit* judges the door (shut, after
   a cycle) and the sensor, then records; *cancel* ends it unrecorded (an occupancy change
@@ -34,21 +34,17 @@ import logging
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
+from custody import queries
+from custody.alarms import AlarmKind
 from custody.domain.errors import UnknownCaseError, UnknownItemError
 from custody.domain.people import Role
 from custody.domain.states import ItemState
 from custody.labels import LabelError, parse_label
 from custody.ports import CabinetStatus, CompartmentState, PhotoRef
 from custody.projection import CaseView, ItemView
-from custody.queries import return_compartment
+from custody.queries import ScanStatus
 from custody.services import HandoverResult
-from lockerd.alarms import (
-    ALARM_ITEM_PLACED,
-    ALARM_ITEM_REMOVED,
-    ALARM_PIN_LOCKOUT,
-    ALARM_WRONG_COMPARTMENT,
-    FLOW_FAILED,
-)
+from lockerd.alarms import FLOW_FAILED
 from lockerd.config import StationConfig, check_pin
 from lockerd.runtime import Runtime
 from lockerd.steps_cabinet import CabinetHand, split_where
@@ -140,9 +136,16 @@ class StepService:
         finally:
             while self._lockouts:
                 person, tries = self._lockouts.pop(0)
-                await self.rt.record(ALARM_PIN_LOCKOUT, {"badge": person.badge,
-                                                         "person": person.id,
-                                                         "attempts": tries}, STEP_ACTOR)
+                await self._alarm(AlarmKind.PIN_LOCKOUT, STEP_ACTOR, event="wrong_pin",
+                                  detail=f"{tries} wrong PINs", badge=person.badge,
+                                  person=person.id, attempts=tries)
+
+    async def _alarm(self, kind: AlarmKind, actor: str, **fields: Any) -> int:
+        """Raise an alarm through the custody service (the one alarm body), on the one
+        writer; returns its seq."""
+        alarm = await self.rt.call(self.rt.custody.raise_alarm, kind, actor=actor, **fields)
+        self.rt.ledger_changed()
+        return alarm.seq
 
     def _require(self, person: str, *roles: Role) -> None:
         self.rt.custody.directory.require(person, *roles)
@@ -241,13 +244,16 @@ class StepService:
         with self.rt.custody.lock:
             proj = self.rt.custody.projection
             for text in labels:
-                item = proj.items.get(text)
+                verdict = queries.handover_scan(proj, case_id, text)
                 if text in draft.ticked or text in draft.extra:
                     outcomes.append(ScanOutcome("already", text, ref.sha256))
                     continue
+                if verdict.status is ScanStatus.HANDED_OVER:
+                    # taken over before: not ticked, not an extra (the service refuses it)
+                    outcomes.append(ScanOutcome("handed_over", text, ref.sha256))
+                    continue
                 draft.photos[ref.sha256] = ref
-                if (item is not None and item.case_id == case_id
-                        and item.state is ItemState.REGISTERED):
+                if verdict.status is ScanStatus.ON_MANIFEST:
                     draft.ticked[text] = ref.sha256
                     outcomes.append(ScanOutcome("ticked", text, ref.sha256))
                 else:
@@ -335,26 +341,26 @@ class StepService:
 
     async def open_return(self, person: str, typed: str | None) -> BayStep:
         """Identify a file brought back (scanner or camera) and open where it goes: the
-        custody rule (:func:`custody.queries.return_compartment`), else a free one."""
+        custody rule (:func:`custody.queries.return_place`: where it was, else with its
+        case, else a free compartment), skipping compartments other steps work on."""
         self._require(person, Role.OFFICER, Role.CLERK)
         labels, shot = await self.identify(typed)
         item = self.item(labels[0])
         if item.state is not ItemState.CHECKED_OUT or item.holder != person:
             raise NotYoursError(f"{item.label} is not checked out to {person}",
                                 label=item.label)
+        busy = {w for w in self.hand.claims() if not self._mine(person, w)}
+        free = self.hand.free_compartments()
         with self.rt.custody.lock:
-            place = return_compartment(self.rt.custody.projection, item)
-        if place is not None:
-            where, reason = place.compartment, place.reason
-        else:
-            free = self.hand.first_free()
-            if free is None:
-                await self._no_free(person, "return", (item.label,))
-            where, reason = free, "free"
-        if self.hand.busy(where) and not self._mine(person, where):
-            raise CompartmentBusyError(f"compartment {where} is in use", compartment=where)
-        step = BayStep("return", (item.label,), where, item.case_id, reason, person)
+            place = queries.return_place(self.rt.custody.projection, item.label,
+                                         exclude=busy, free=free)
+        if place.compartment is None:
+            await self._no_free(person, "return", (item.label,))
+        where = place.compartment
+        step = BayStep("return", (item.label,), where, item.case_id, place.reason.value,
+                       person, place=place)
         step.scan_photo = await self.keep(shot, step="return", actor=person, compartment=where)
+        step.photo = step.scan_photo  # shown at once; a photo of the step may replace it
         return await self._open(step)
 
     def _mine(self, person: str, where: str) -> bool:
@@ -488,17 +494,21 @@ class StepService:
         where, labels = step.compartment, ", ".join(step.labels)
         error: type[StepFailedError]
         if step.purpose == "return":
-            kind, error = ALARM_WRONG_COMPARTMENT, WrongCompartmentError
+            error = WrongCompartmentError
             message = (f"{labels} is not in compartment {where}, which reads empty: the file "
                        "went into another compartment")
-        elif failure == "empty":
-            kind, error = FLOW_FAILED, CompartmentEmptyError
-            message = f"compartment {where} still reads empty after the door closed"
+            seq = await self._alarm(AlarmKind.WRONG_COMPARTMENT, step.person,
+                                    compartment=where, items=step.labels, event="occupancy",
+                                    detail=message, flow=step.purpose)
         else:
-            kind, error = FLOW_FAILED, ItemNotRemovedError
-            message = f"compartment {where} still reads occupied: {labels} was not taken"
-        seq = await self._record_failure(kind, step.purpose, "occupancy", step.person,
-                                         step.labels, where, message)
+            if failure == "empty":
+                error = CompartmentEmptyError
+                message = f"compartment {where} still reads empty after the door closed"
+            else:
+                error = ItemNotRemovedError
+                message = f"compartment {where} still reads occupied: {labels} was not taken"
+            seq = await self._record_failure(FLOW_FAILED, step.purpose, "occupancy",
+                                             step.person, step.labels, where, message)
         self.steps.pop(step.person, None)
         await self._end(step, status)
         raise error(f"{message} (recorded as entry {seq})", seq=seq, step="occupancy",
@@ -508,7 +518,7 @@ class StepService:
         """The step's custody entries (skipping what an earlier try already wrote)."""
         cs, where = self.rt.custody, step.compartment
         assert step.photo is not None
-        photos = [p for p in (step.scan_photo, step.photo) if p is not None]
+        photos = list(dict.fromkeys(p for p in (step.scan_photo, step.photo) if p is not None))
         for label in step.labels:
             item = self.item(label)
             if step.purpose == "store":
@@ -580,12 +590,11 @@ class StepService:
             raise DoorOpenError("close the door first", compartment=step.compartment)
         self.steps.pop(person, None)
         if step.occupied_at_open is not None and state.occupied != step.occupied_at_open:
-            kind = ALARM_ITEM_REMOVED if step.occupied_at_open else ALARM_ITEM_PLACED
-            body = {"cabinet": cab, "compartment": step.compartment, "event": why,
-                    "detail": f"{step.purpose} of {', '.join(step.labels)} by {person} was "
-                              "not confirmed after the occupancy changed",
-                    "item": ",".join(step.labels)}
-            await self.rt.record(kind, body, STEP_ACTOR)
+            kind = AlarmKind.ITEM_REMOVED if step.occupied_at_open else AlarmKind.ITEM_PLACED
+            await self._alarm(kind, STEP_ACTOR, cabinet=cab, compartment=step.compartment,
+                              items=step.labels, event=why,
+                              detail=f"{step.purpose} of {', '.join(step.labels)} by {person} "
+                                     "was not confirmed after the occupancy changed")
         await self._end(step, status)
         return step
 

@@ -19,8 +19,8 @@ import logging
 from collections.abc import Callable
 
 from custody.errors import LockerError
-from custody.ports import CabinetStatus
-from custody.queries import compartments_of_case
+from custody.ports import CabinetStatus, CompartmentState
+from custody.queries import case_compartments
 from lockerd.runtime import Runtime
 from terminal.ports import BayStep
 
@@ -75,19 +75,33 @@ class CabinetHand:
         """(compartment, reason) for a case's items, or None when nothing is free."""
         proj = self.rt.custody.projection
         with self.rt.custody.lock:
-            mine = compartments_of_case(proj, case_id)
-            used = set(proj.compartments)
+            mine = case_compartments(proj, case_id)
         for where in mine:
             if self.usable(where):
                 return where, "stored_here"
-        free = self.first_free(used)
-        return (free, "free") if free is not None else None
+        free = self.first_free()
+        return (free, "free_compartment") if free is not None else None
 
-    def first_free(self, used: set[str] | None = None) -> str | None:
+    def first_free(self) -> str | None:
         """The first compartment empty by the ledger and by its sensors, shut, unclaimed."""
-        if used is None:
-            with self.rt.custody.lock:
-                used = set(self.rt.custody.projection.compartments)
+        free = self.free_compartments()
+        return free[0] if free else None
+
+    def claims(self) -> list[str]:
+        """The compartments steps under way work on."""
+        return [f"{cab}/{c.index}" for cab in sorted(self.rt.cabinets)
+                for c in (self._status_or_empty(cab)) if self.busy(f"{cab}/{c.index}")]
+
+    def _status_or_empty(self, cab: str) -> tuple[CompartmentState, ...]:
+        status = self.rt.poller.last_status(cab)
+        return status.compartments if status is not None else ()
+
+    def free_compartments(self) -> list[str]:
+        """Every compartment empty by the ledger and by its sensors, shut, unclaimed, its
+        cabinet online, in cabinet and index order."""
+        with self.rt.custody.lock:
+            used = set(self.rt.custody.projection.compartments)
+        out = []
         for cab in sorted(self.rt.cabinets):
             status = self.rt.poller.last_status(cab)
             if status is None or not self.rt.poller.is_online(cab):
@@ -97,8 +111,8 @@ class CabinetHand:
                 if where in used or self.busy(where):
                     continue
                 if comp.door_closed and not comp.occupied:
-                    return where
-        return None
+                    out.append(where)
+        return out
 
     # ------------------------------------------------------------------ claims and locks
 

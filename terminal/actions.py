@@ -16,12 +16,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from custody.alarms import AlarmKind
 from custody.errors import LockerError
 from terminal.app import LANG_COOKIE, SESSION_COOKIE, Terminal
 from terminal.errors import RoleRefusedError, message_for
 from terminal.i18n import normalise_language, translate
 from terminal.idempotency import BadActionIdError
-from terminal.pages import draft_json
+from terminal.pages import alarm_json, draft_json, return_reason
 from terminal.ports import BayStep
 from terminal.sessions import Session, SessionExpiredError, SignInError
 
@@ -138,14 +139,9 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         board = terminal.station.alarms
         alarms = []
         if board is not None:
+            zone = terminal.station.custody.settings.zone
             for alarm in await asyncio.to_thread(board.open_alarms):
-                alarms.append({
-                    "id": alarm.id, "kind": alarm.kind, "compartment": alarm.compartment,
-                    "at": alarm.raised_at,
-                    "text": translate(f"alarm.{alarm.kind}", lang, where=alarm.compartment)
-                    if _known_alarm(alarm.kind) else
-                    translate("alarm.other", lang, where=alarm.compartment, kind=alarm.kind),
-                })
+                alarms.append(alarm_json(alarm, lang, zone))
         out: dict[str, Any] = {"signed_in": session is not None, "alarms": alarms,
                                "role": session.person.role if session else None}
         if compartment and session is not None:
@@ -199,7 +195,10 @@ def register(app: FastAPI, terminal: Terminal) -> None:
             outcomes = await terminal.desk.scan_for_handover(
                 s.person.id, case_id, str(typed) if typed else None)
             msgs = [translate(f"scan.{o.status}", lang, label=o.label) for o in outcomes]
+            # an extra or an item handed over before is no success to show in green
+            warn = any(o.status in ("extra", "handed_over") for o in outcomes)
             return {"message": " ".join(msgs), "outcomes": [o.status for o in outcomes],
+                    "tone": "warn" if warn else None,
                     "state": draft_json(terminal, s.person.id, case_id)}
         return await act(request, ("clerk",), work)
 
@@ -235,8 +234,10 @@ def register(app: FastAPI, terminal: Terminal) -> None:
 
     def opened(step: BayStep, lang: str, request: Request) -> dict[str, Any]:
         # where, and why there: the step service's answer
+        why = (return_reason(step.place, lang) if step.place is not None
+               else translate(f"bay.reason_{step.reason}", lang))
         return {"message": translate("bay.opened", lang, compartment=step.compartment) + " "
-                + translate(f"bay.reason_{step.reason}", lang),
+                + why,
                 "compartment": step.compartment, "reason": step.reason,
                 "redirect": bay_url(request)}
 
@@ -323,9 +324,4 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         return await act(request, ("clerk",), work)
 
 
-ALARM_KINDS = ("door_forced", "door_left_open", "item_removed", "item_placed",
-               "cabinet_offline", "wrong_compartment", "pin_lockout")
-
-
-def _known_alarm(kind: str) -> bool:
-    return kind in ALARM_KINDS
+ALARM_KINDS = tuple(k.value for k in AlarmKind)  # each has its texts (terminal.pages)

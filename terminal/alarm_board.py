@@ -1,77 +1,42 @@
-"""Open alarms, read from the ledger, and the clerk's acknowledgement written to it.
+"""The terminal's alarm board: the custody state's open alarms, and a clerk's acknowledgement.
 
-The daemon's alarm desk (:mod:`lockerd.alarms`) writes an ``alarm.*`` entry for every
-cabinet event no step explains (a forced door, a door left open, an item removed without a
-check-out, a cabinet offline, ...). :class:`LedgerAlarmBoard` follows the ledger from where
-it last looked, keeps the alarms nobody has acknowledged, and records a clerk's
-acknowledgement as an ``alarm.acknowledged`` entry ``{"alarm": <seq>, "alarm_kind", "where"}``
-with the clerk as ``actor``. An alarm is identified by the seq of its entry, so a rebuild
-from the ledger alone gives the same open alarms.
+Open alarms are not folded here: they are the custody projection's
+(:meth:`custody.services.CustodyService.open_alarms`, which first folds in what the daemon's
+alarm desk and other writers appended). A clerk's acknowledgement is written by the custody
+service as an ``alarm.acknowledged`` entry ``{"alarm": <seq>, "alarm_kind", "where"}`` with
+the clerk as ``actor`` (refused, writing nothing, for an alarm that is not open or a person
+who is not a clerk). An alarm is identified by the seq of its entry.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
-from custody.errors import LockerError
-from terminal.station import Alarm
+from custody.alarms import AlarmView
+from custody.domain.errors import UnknownAlarmError
+from custody.services import CustodyService
 
-ALARM_PREFIX = "alarm."
-ACKNOWLEDGED = "alarm.acknowledged"
-
-Entries = Callable[[int], Iterable[Any]]  # start -> entries with .seq and .body
-Writer = Callable[[str, Mapping[str, Any], str], int]  # (kind, body, actor) -> seq
+__all__ = ["CustodyAlarmBoard", "UnknownAlarmError"]
 
 
-class UnknownAlarmError(LockerError):
-    """No open alarm with that id (never raised, or already acknowledged)."""
+class CustodyAlarmBoard:
+    """The alarms of one custody service; ``wrote`` is told after each acknowledgement
+    (the daemon passes its feeder's wake-up, so the entry reaches MQTT at once)."""
 
+    def __init__(self, custody: CustodyService, wrote: Callable[[], None] | None = None) -> None:
+        self._custody = custody
+        self._wrote = wrote
 
-class LedgerAlarmBoard:
-    """The alarms of one ledger (``entries``) and the writer of acknowledgements."""
-
-    def __init__(self, entries: Entries, write: Writer) -> None:
-        self._entries = entries
-        self._write = write
-        self._next = 0
-        self._open: dict[int, Alarm] = {}
-        self._lock = threading.Lock()
-
-    def _catch_up(self) -> None:
-        for entry in self._entries(self._next):
-            body: Mapping[str, Any] = entry.body
-            kind = str(body.get("kind", ""))
-            seq = int(entry.seq)
-            self._next = seq + 1
-            if kind == ACKNOWLEDGED:
-                self._open.pop(int(body["alarm"]), None)
-            elif kind.startswith(ALARM_PREFIX):
-                where = body.get("compartment") or body.get("cabinet") or body.get("badge") or ""
-                self._open[seq] = Alarm(
-                    id=str(seq),
-                    kind=kind[len(ALARM_PREFIX):],
-                    compartment=str(where),
-                    raised_at=str(body.get("ts", "")),
-                    detail=str(body.get("detail", "") or body.get("message", "")),
-                )
-
-    def open_alarms(self) -> Sequence[Alarm]:
+    def open_alarms(self) -> Sequence[AlarmView]:
         """Alarms nobody has acknowledged, oldest first."""
-        with self._lock:
-            self._catch_up()
-            return [self._open[s] for s in sorted(self._open)]
+        return self._custody.open_alarms()
 
     def acknowledge(self, alarm_id: str, *, clerk: str) -> None:
-        """Record the clerk's acknowledgement of an open alarm."""
-        with self._lock:
-            self._catch_up()
-            try:
-                seq = int(alarm_id)
-                alarm = self._open[seq]
-            except (ValueError, KeyError):
-                raise UnknownAlarmError(f"no open alarm {alarm_id!r}") from None
-            self._write(ACKNOWLEDGED, {"alarm": seq, "alarm_kind": alarm.kind,
-                                       "where": alarm.compartment}, clerk)
-            self._catch_up()
+        """Record the clerk's acknowledgement of an open alarm (its seq, as text)."""
+        try:
+            seq = int(alarm_id)
+        except ValueError:
+            raise UnknownAlarmError(f"no open alarm {alarm_id!r}") from None
+        self._custody.acknowledge_alarm(seq, clerk=clerk)
+        if self._wrote is not None:
+            self._wrote()

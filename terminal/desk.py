@@ -11,26 +11,17 @@ the custody state for the screens and keeps what is only the kiosk's own: the or
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
+from custody import queries
 from custody.domain.states import ItemState
 from custody.ports import PhotoRef
 from custody.projection import CaseView, ItemView
-from custody.queries import return_compartment
+from custody.queries import OfficerDay
 from custody.services import HandoverResult
 from terminal.errors import NoStepError, NotYoursError
 from terminal.ports import BayStep, HandoverDraft, ScanOutcome
 from terminal.station import TerminalStation
-
-
-@dataclass(frozen=True)
-class OfficerDay:
-    """An officer's files today: overdue first, then the rest out, then those to take."""
-
-    overdue: tuple[tuple[ItemView, str, int, str], ...]  # item, escalated to, step, goes to
-    out: tuple[tuple[ItemView, str], ...]  # item, the compartment it goes back to
-    to_take: tuple[ItemView, ...]  # stored case files of the officer's cases
 
 
 class Desk:
@@ -47,27 +38,14 @@ class Desk:
     def pending_cases(self) -> list[tuple[CaseView, list[ItemView]]]:
         """Cases with items awaiting handover, the oldest deadline first."""
         with self.custody.lock:
-            proj = self.custody.projection
-            out = []
-            for case in proj.cases.values():
-                items = [proj.items[lb] for lb in case.items]
-                if any(i.state is ItemState.REGISTERED for i in items):
-                    out.append((case, items))
-        return sorted(out, key=lambda ci: min(i.handover_due for i in ci[1]))
+            found = queries.pending_handovers(self.custody.projection)
+        return [(ci.case, list(ci.items)) for ci in found]
 
     def to_store(self) -> list[tuple[CaseView, list[ItemView]]]:
         """Cases with items handed over or returned and not stored yet."""
         with self.custody.lock:
-            proj = self.custody.projection
-            out = []
-            for case in proj.cases.values():
-                items = [
-                    proj.items[lb] for lb in case.items
-                    if proj.items[lb].state in (ItemState.HANDED_OVER, ItemState.RETURNED)
-                ]
-                if items:
-                    out.append((case, items))
-        return out
+            found = queries.to_store(self.custody.projection)
+        return [(ci.case, list(ci.items)) for ci in found]
 
     def case(self, case_id: str) -> tuple[CaseView, list[ItemView]]:
         """A case and its items (UnknownCaseError if absent)."""
@@ -85,52 +63,10 @@ class Desk:
         """The person's compartment step under way, if any."""
         return self.service.step(person)
 
-    def escalation(self, item: ItemView) -> tuple[str, int]:
-        """The highest escalation step sent for the item's current check-out."""
-        best = ("", 0)
-        with self.custody.lock:
-            for notice in self.custody.projection.notices.values():
-                refs = notice.refs
-                if refs.get("item") != item.label or refs.get("rule") != "return":
-                    continue
-                step = int(refs.get("step", "0") or 0)
-                if notice.seq > item.state_seq and step > best[1]:
-                    best = (notice.role, step)
-        return best
-
-    def home_compartment(self, item: ItemView) -> str | None:
-        """Where a checked-out file goes back (the custody rule); None: a free one."""
-        with self.custody.lock:
-            place = return_compartment(self.custody.projection, item)
-        return place.compartment if place is not None else None
-
     def officer_day(self, officer: str, now: datetime) -> OfficerDay:
         """The officer's files: overdue on top (with their escalation step), out, to take."""
         with self.custody.lock:
-            proj = self.custody.projection
-            mine = [
-                proj.items[lb]
-                for case in proj.cases.values() if officer in case.officers
-                for lb in case.items
-            ]
-            out_items = [
-                i for i in proj.items.values()
-                if i.state is ItemState.CHECKED_OUT and i.holder == officer
-            ]
-        overdue = []
-        out = []
-        for item in sorted(out_items, key=lambda i: (i.due_back or now, i.label)):
-            if item.due_back is not None and item.due_back <= now:
-                role, step = self.escalation(item)
-                overdue.append((item, role, step, self.home_compartment(item) or "?"))
-            else:
-                out.append((item, self.home_compartment(item) or "?"))
-        # case files go out for the day; exhibits stay in the centre
-        to_take = tuple(sorted(
-            (i for i in mine if i.state is ItemState.STORED and i.kind == "case_file"),
-            key=lambda i: i.label,
-        ))
-        return OfficerDay(tuple(overdue), tuple(out), to_take)
+            return queries.officer_day(self.custody.projection, officer, now)
 
     # ------------------------------------------------------------------ the steps
 

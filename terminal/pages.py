@@ -7,14 +7,18 @@ reason: idle lock or signed out). A clerk's home is the handover desk; an office
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from custody.alarms import AlarmKind, AlarmView
 from custody.domain.states import ItemState
 from custody.errors import LockerError
+from custody.queries import ReturnPlace, ReturnReason
 from terminal.app import SESSION_COOKIE, Terminal
 from terminal.errors import message_for
 from terminal.i18n import translate
@@ -52,6 +56,37 @@ def draft_json(terminal: Terminal, person: str, case_id: str) -> dict[str, Any]:
         "extra": [{"label": lb, "photo": sha} for lb, sha in sorted(draft.extra.items())],
         "ticked": len(draft.ticked),
     }
+
+
+_KNOWN_ALARMS = frozenset(k.value for k in AlarmKind)
+
+
+def alarm_json(alarm: AlarmView, lang: str, zone: ZoneInfo) -> dict[str, Any]:
+    """One open alarm as the screens show it: when (station time), where, which items,
+    what happened and what to do, in the person's language."""
+    known = alarm.kind in _KNOWN_ALARMS
+    text = (translate(f"alarm.{alarm.kind}", lang, where=alarm.where) if known
+            else translate("alarm.other", lang, where=alarm.where, kind=alarm.kind))
+    items = ", ".join(alarm.items)
+    return {
+        "id": str(alarm.seq), "kind": alarm.kind, "where": alarm.where,
+        "compartment": alarm.compartment, "items": list(alarm.items),
+        "at": alarm.at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "time": alarm.at.astimezone(zone).strftime("%m-%d %H:%M"),
+        "text": text,
+        "items_text": translate("alarm.items", lang, items=items) if items else "",
+        "todo": translate(f"alarm.todo.{alarm.kind}" if known else "alarm.todo.other", lang),
+    }
+
+
+def return_reason(place: ReturnPlace, lang: str) -> str:
+    """Why a returned file goes to its compartment, in the person's language."""
+    if place.compartment is None:  # no compartment of its own or its case: one is picked
+        return translate("return.free_later", lang, label=place.label)
+    key = f"return.{place.reason.value}"
+    if place.reason is not ReturnReason.WHERE_IT_WAS and not place.previous_case:
+        key += "_unusable"  # its old compartment was excluded (reserved, in use)
+    return translate(key, lang, **place.params)
 
 
 def register(app: FastAPI, terminal: Terminal) -> None:
@@ -137,7 +172,10 @@ def register(app: FastAPI, terminal: Terminal) -> None:
             target = "officer" if session.person.role == "officer" else "home"
             return RedirectResponse(f"{_base(request)}/{target}", status_code=303)
         items = [terminal.desk.item(lb) for lb in step.labels]
-        return page(request, "bay.html", session, screen="bay", step=step, items=items)
+        lang = terminal.language(request, session)
+        why = return_reason(step.place, lang) if step.place is not None else ""
+        return page(request, "bay.html", session, screen="bay", step=step, items=items,
+                    why=why)
 
     @app.get("/officer", response_class=HTMLResponse)
     async def officer(request: Request) -> Response:
@@ -146,8 +184,11 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         except SessionExpiredError:
             return _to_signin(request, "idle")
         day = terminal.desk.officer_day(session.person.id, terminal.station.clock.now())
+        lang = terminal.language(request, session)
+        reasons = {f.item.label: return_reason(f.goes_back, lang)
+                   for f in (*day.overdue, *day.out)}
         return page(request, "officer.html", session, screen="officer", day=day,
-                    zone=terminal.station.custody.settings.zone)
+                    reasons=reasons, zone=terminal.station.custody.settings.zone)
 
     @app.get("/alarms", response_class=HTMLResponse)
     async def alarms(request: Request) -> Response:
@@ -156,5 +197,8 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         except SessionExpiredError:
             return _to_signin(request, "idle")
         board = terminal.station.alarms
+        lang = terminal.language(request, session)
+        zone = terminal.station.custody.settings.zone
+        found = await asyncio.to_thread(board.open_alarms) if board else []
         return page(request, "alarms.html", session, screen="alarms",
-                    alarms=list(board.open_alarms()) if board else [])
+                    alarms=[alarm_json(a, lang, zone) for a in found])

@@ -14,12 +14,14 @@ from typing import Protocol
 
 from custody.ports import CompartmentState, PhotoRef
 from custody.projection import CaseView, ItemView
+from custody.queries import ReturnPlace
 from custody.services import HandoverResult
 from terminal.camera_view import Shot
 from terminal.sessions import Session, Sessions
 
-#: why a step goes to its compartment (the screens translate ``bay.reason_<reason>``)
-REASONS = ("where_it_was", "with_its_case", "free", "returned_here", "stored_here")
+#: why a store step goes to its compartment (the screens translate ``bay.reason_<reason>``);
+#: a return's reason is its :class:`~custody.queries.ReturnPlace` (``return.<reason>``)
+STORE_REASONS = ("stored_here", "returned_here", "free_compartment")
 
 
 @dataclass
@@ -34,7 +36,8 @@ class HandoverDraft:
 
 @dataclass(frozen=True)
 class ScanOutcome:
-    """What one scan did to a handover draft: ``ticked``, ``extra`` or ``already``."""
+    """What one scan did to a handover draft: ``ticked``, ``extra``, ``already`` (scanned
+    before in this draft) or ``handed_over`` (an item of the case taken over before)."""
 
     status: str
     label: str
@@ -46,7 +49,8 @@ class BayStep:
     """One compartment step under way: what, where and why, and how far it got.
 
     ``purpose`` is ``store``, ``check_out`` or ``return``; ``reason`` one of
-    :data:`REASONS`. Set by the step service only."""
+    :data:`STORE_REASONS`, or a return's :class:`~custody.queries.ReturnReason` value (its
+    whole answer in ``place``). Set by the step service only."""
 
     purpose: str
     labels: tuple[str, ...]
@@ -54,6 +58,7 @@ class BayStep:
     case_id: str
     reason: str
     person: str
+    place: ReturnPlace | None = None  # a return: where the file goes back, and why
     scan_photo: PhotoRef | None = None  # the file identified at the start (a return)
     photo: PhotoRef | None = None  # the step's own photo, shown before the commit
     opened: bool = False  # the lock was released

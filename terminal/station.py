@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from custody.alarms import AlarmView
 from custody.errors import LockerError
 from custody.ports import Clock, PhotoStore
 from custody.services import CustodyService
@@ -27,21 +28,10 @@ class CompartmentNameError(LockerError):
     """A compartment name is not ``<cabinet>/<n>`` for a known cabinet and number."""
 
 
-@dataclass(frozen=True)
-class Alarm:
-    """An alarm shown on every screen until a clerk acknowledges it."""
-
-    id: str
-    kind: str  # forced_door, door_left_open, item_removed, cabinet_offline, ...
-    compartment: str  # "A/3", or the cabinet id for cabinet-wide alarms
-    raised_at: str  # RFC 3339
-    detail: str = ""
-
-
 class AlarmBoard(Protocol):
     """Where open alarms come from and where a clerk's acknowledgement is recorded."""
 
-    def open_alarms(self) -> Sequence[Alarm]:
+    def open_alarms(self) -> Sequence[AlarmView]:
         """Alarms nobody has acknowledged yet, oldest first."""
         ...
 

@@ -95,3 +95,7 @@ class NotRecipientError(CustodyError):
 
 class AlreadyAcknowledgedError(CustodyError):
     """The notice has already been acknowledged."""
+
+
+class UnknownAlarmError(CustodyError):
+    """No open alarm with that seq (never raised, or already acknowledged)."""

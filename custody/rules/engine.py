@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from custody.domain.states import ItemState
 from custody.domain.values import millis
-from custody.projection import ItemView, Projection
+from custody.projection import ItemView, Projection, matter_key
 from custody.rules.catalogue import EMPTY, Catalogue, LadderStep, RiskPoint
 from custody.settings import RulesSettings
 
@@ -116,7 +116,7 @@ class RulesEngine:
             if not point.applies(item.kind, item.category):
                 continue
             matter = Matter(
-                key=f"{point.id}:{item.label}:{item.state_seq}",
+                key=matter_key(point.id, item.label, item.state_seq),
                 point=point,
                 label=item.label,
                 epoch=item.state_seq,

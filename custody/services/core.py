@@ -61,6 +61,12 @@ class ServiceCore:
         self.projection = Projection.rebuild(sink.entries())
         self.engine.rebuild(self.projection)
 
+    def catch_up(self) -> None:
+        """Fold in entries other writers appended to the ledger since the last command (a
+        reader that wants them in the projection calls this, then reads under the lock)."""
+        with self.lock:
+            self._sync()
+
     def _sync(self) -> None:
         """Fold in entries others appended since we last looked (other kinds, other writers)."""
         if self._sink.size > self.projection.size:

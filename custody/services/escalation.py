@@ -14,7 +14,6 @@ from custody.domain.errors import (
     UnknownNoticeError,
 )
 from custody.domain.people import Role
-from custody.domain.states import ItemState
 from custody.domain.values import millis
 from custody.ports import Notice
 from custody.projection import NOTICE_ACKNOWLEDGED, ItemView, NoticeRecord
@@ -45,13 +44,7 @@ class Escalation(ServiceCore):
             return self.projection.notices[key]
 
     def _recipients(self, role: str, item: ItemView) -> list[str]:
-        case = self.projection.cases[item.case_id]
-        if item.state is ItemState.CHECKED_OUT and item.holder is not None:
-            officer = item.holder
-        elif item.state is ItemState.REGISTERED:
-            officer = item.seizing_officer
-        else:
-            officer = case.officer
+        officer = self.projection.responsible_officer(item)
         if role == "officer":
             return [officer] if officer in self.directory else []
         if role == "supervisor":

@@ -3,8 +3,12 @@
  * - Every action is a JSON POST with an action_id drawn when the person asks for it; if the
  *   network to the daemon drops, the id is kept and the retry sends the same id, so the
  *   daemon answers once (nothing is recorded twice, nothing is recorded falsely).
- * - /api/status is polled: alarms (banner on every screen), the network banner, the idle
- *   lock (server side), and the door state of the compartment being worked.
+ * - /api/status is polled: alarms (a one-line banner on every screen: how many, the latest
+ *   with its time, place and items, and a link to the alarms screen, so the screen's own
+ *   action never moves below the fold), the network banner, the idle lock (server side),
+ *   and the door state of the compartment being worked.
+ * - The PIN can be typed on the on-screen pad or on a physical keyboard (digits, Backspace,
+ *   Escape, Enter).
  * - The scanner is a keyboard wedge: it types the label or badge and Enter into #scanbox
  *   (or the badge field), which keeps the focus when no other field has it.
  */
@@ -83,18 +87,21 @@
 
   function renderAlarms(alarms) {
     const banner = document.getElementById("alarm-banner");
-    const list = document.getElementById("alarm-list");
-    const tpl = document.getElementById("alarm-item");
-    list.textContent = "";
-    for (const alarm of alarms) {
-      const li = tpl.content.firstElementChild.cloneNode(true);
-      li.dataset.alarm = alarm.id;
-      li.querySelector(".alarm-text").textContent = alarm.text;
-      const ack = li.querySelector(".ack");
-      if (ack) ack.addEventListener("click", () => post("/api/alarms/" + encodeURIComponent(alarm.id) + "/ack", {}, "ack:" + alarm.id).then(poll));
-      list.appendChild(li);
-    }
+    const count = document.getElementById("alarm-count");
+    const latest = document.getElementById("alarm-latest");
     banner.hidden = alarms.length === 0;
+    body.classList.toggle("alarmed", alarms.length > 0);
+    if (alarms.length) {
+      count.textContent = alarms.length === 1 ? count.dataset.one
+        : count.dataset.many.replace("{count}", String(alarms.length));
+      const a = alarms[alarms.length - 1];
+      latest.textContent = [a.time, a.text, a.items_text].filter(Boolean).join(" · ");
+    }
+    const ids = alarms.map((a) => a.id).join(",");
+    if (body.dataset.screen === "alarms") {
+      const shown = Array.from(document.querySelectorAll("[data-alarm]"), (li) => li.dataset.alarm).join(",");
+      if (ids !== shown) window.location.reload();  // the list changed: show it
+    }
   }
 
   let polling = false;
@@ -146,7 +153,7 @@
   function steerKeys() {
     document.addEventListener("keydown", (ev) => {
       const active = document.activeElement;
-      if (isTextField(active)) return;
+      if (isTextField(active) || body.dataset.pinEntry === "yes") return;
       if (ev.key.length !== 1 || ev.ctrlKey || ev.altKey || ev.metaKey) return;
       const badge = document.getElementById("badge");
       const box = badge && !badge.closest("[hidden]") ? badge : document.getElementById("scanbox");
@@ -235,7 +242,11 @@
     const dots = document.getElementById("pin-dots");
     let pin = "";
     let holder = "";
-    const drawDots = () => { dots.textContent = "●".repeat(pin.length) || "—"; };
+    const drawDots = () => {
+      dots.textContent = "●".repeat(pin.length) || "—";
+      dots.dataset.length = String(pin.length);
+    };
+    const pinShown = () => !stepPin.hidden;
     async function sendBadge() {
       const text = badge.value.trim();
       if (!text) return;
@@ -251,6 +262,8 @@
         document.getElementById("pin-prompt").textContent = a.message;
         stepBadge.hidden = true;
         stepPin.hidden = false;
+        body.dataset.pinEntry = "yes";
+        badge.blur();
         show("");
       } catch (err) { setOnline(false); show(body.dataset.msgOffline, "error"); }
     }
@@ -264,14 +277,29 @@
         drawDots();
         if (a.ok) { window.location.href = a.redirect; return; }
         show(a.message, "error");
-        if (a.key === "signin.locked") { stepPin.hidden = true; stepBadge.hidden = false; badge.value = ""; badge.focus(); }
+        if (a.key === "signin.locked") { backToBadge(); }
       } catch (err) { setOnline(false); show(body.dataset.msgOffline, "error"); }
     }
     badge.addEventListener("keydown", (ev) => { if (ev.key === "Enter") sendBadge(); });
     document.getElementById("badge-next").addEventListener("click", sendBadge);
-    document.getElementById("pin-back").addEventListener("click", () => {
+    function backToBadge() {
       stepPin.hidden = true; stepBadge.hidden = false; badge.value = ""; badge.focus();
-    });
+      body.dataset.pinEntry = "no";
+      pin = "";
+      drawDots();
+    }
+    document.getElementById("pin-back").addEventListener("click", backToBadge);
+    // a physical keyboard types the PIN too: digits, Backspace, Escape (clear), Enter
+    document.addEventListener("keydown", (ev) => {
+      if (!pinShown() || ev.ctrlKey || ev.altKey || ev.metaKey) return;
+      if (/^[0-9]$/.test(ev.key)) { if (pin.length < 12) pin += ev.key; }
+      else if (ev.key === "Backspace") pin = pin.slice(0, -1);
+      else if (ev.key === "Escape") pin = "";
+      else if (ev.key === "Enter") { ev.preventDefault(); sendPin(); return; }
+      else return;
+      ev.preventDefault();
+      drawDots();
+    }, true);
     for (const key of document.querySelectorAll(".keypad .key")) {
       key.addEventListener("click", () => {
         if (key.dataset.digit !== undefined) { if (pin.length < 12) pin += key.dataset.digit; }
@@ -337,7 +365,10 @@
     }
     async function scan(text) {
       const a = await post("/api/handover/" + enc + "/scan", { text: text || null }, "scan:" + (text || "camera"));
-      if (a.ok) render(a.state);
+      if (a.ok) {
+        render(a.state);
+        if (a.tone) show(a.message, a.tone);  // not on the manifest, or handed over before
+      }
     }
     render(state0);
     scanHandler = scan;
@@ -387,6 +418,15 @@
     startCamera();
   }
 
-  window.Terminal = { post, show, poll, signinScreen, homeScreen, handoverScreen, storageScreen, bayScreen, officerScreen };
+  function alarmsScreen() {
+    for (const b of document.querySelectorAll("[data-ack]")) {
+      b.addEventListener("click", async () => {
+        const a = await post("/api/alarms/" + encodeURIComponent(b.dataset.ack) + "/ack", {}, "ack:" + b.dataset.ack);
+        if (a.ok) { flash(a.message, "ok"); window.location.reload(); }
+      });
+    }
+  }
+
+  window.Terminal = { post, show, poll, signinScreen, homeScreen, handoverScreen, storageScreen, bayScreen, officerScreen, alarmsScreen };
   common();
 })();

@@ -67,7 +67,8 @@ def test_live_cabinet_state_next_to_the_ledger(station: Station) -> None:
     assert comps[2]["items"] == [E1] and comps[2]["consistent"] is True
     assert comps[3]["door_closed"] is False and comps[3]["consistent"] is True
     assert b == {"cabinet_id": "B", "source": "live", "online": False, "read_at": None,
-                 "door_event_counter": None, "firmware_version": None, "compartments": []}
+                 "door_event_counter": None, "firmware_version": None, "compartments": [],
+                 "alarms": []}
 
 
 def test_index_persists_and_catches_up_across_restarts(station: Station) -> None:

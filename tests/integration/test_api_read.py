@@ -68,6 +68,7 @@ DATA_PATHS = [
     "/v1/overdue",
     "/v1/cabinets",
     "/v1/cabinets/A",
+    "/v1/alarms",
     "/v1/ledger",
     "/v1/ledger/entries",
     "/v1/ledger/entries/0",
@@ -250,11 +251,52 @@ def test_cabinets_from_the_ledger_without_a_daemon(url: str, station: Station) -
     assert a["cabinet_id"] == "A" and a["source"] == "ledger" and a["online"] is None
     assert a["compartments"] == [
         {"compartment": "A/2", "index": 2, "door_closed": None, "occupied": None,
-         "locked": None, "items": [E1], "consistent": None}
+         "locked": None, "items": [E1], "consistent": None, "alarms": []}
     ]
+    assert a["alarms"] == []
     assert get(url, "/v1/cabinets/A", station.tokens["auditor"]).json() == a
     assert get(url, "/v1/cabinets/Z", station.tokens["auditor"]).status_code == 404
     assert get(url, "/v1/cabinets", station.tokens["officer"]).status_code == 403
+
+
+def test_open_alarms_where_they_are_and_their_items(url: str, station: Station) -> None:
+    svc = station.service
+    forced = svc.raise_alarm("door_forced", compartment="A/2", items=[E1], event="tamper",
+                             detail="opened without a release")
+    offline = svc.raise_alarm("cabinet_offline", cabinet="A", event="offline",
+                              detail="no answer")
+    lockout = svc.raise_alarm("pin_lockout", actor="terminal", badge="B-9", person="li",
+                              attempts=5)
+    svc.acknowledge_alarm(lockout.seq, clerk="zhou")  # acknowledged: no longer listed
+    station.ledger.checkpoint()
+    page = get(url, "/v1/alarms", station.tokens["clerk"]).json()
+    assert (page["total"], page["next_offset"]) == (2, None)
+    assert page["items"][0] == {
+        "seq": forced.seq, "kind": "door_forced", "entry_kind": "alarm.door_forced",
+        "at": forced.at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "actor": "lockerd", "where": "A/2", "cabinet": "A", "compartment": "A/2",
+        "items": [E1], "event": "tamper", "detail": "opened without a release",
+        "badge": None, "person": None, "what_to_do": forced.what_to_do,
+    }
+    assert [(a["seq"], a["where"], a["compartment"]) for a in page["items"]] == [
+        (forced.seq, "A/2", "A/2"), (offline.seq, "A", None)]
+    assert get(url, "/v1/alarms", station.tokens["auditor"], cabinet="B").json()["total"] == 0
+    assert get(url, "/v1/alarms", station.tokens["supervisor"], limit=1).json()[
+        "next_offset"] == 1
+    assert get(url, "/v1/alarms", station.tokens["officer"]).status_code == 403
+    assert httpx.get(url + "/v1/alarms", timeout=30).status_code == 401
+    # the cabinet screen shows which place is alarmed
+    cab = get(url, "/v1/cabinets/A", station.tokens["clerk"]).json()
+    assert cab["alarms"] == [offline.seq]
+    assert {c["compartment"]: c["alarms"] for c in cab["compartments"]} == {
+        "A/2": [forced.seq]}
+    # an alarm's items are a list, each indexed: the alarm is in the item's history
+    history = get(url, f"/v1/items/{E1}/history", station.tokens["auditor"]).json()["items"]
+    assert forced.seq in [e["seq"] for e in history]
+    for alarm in (forced, offline):
+        svc.acknowledge_alarm(alarm.seq, clerk="zhou")
+    station.ledger.checkpoint()
+    assert get(url, "/v1/alarms", station.tokens["clerk"]).json()["items"] == []
 
 
 # ---------------------------------------------------------------- ledger and proofs
@@ -416,6 +458,7 @@ def test_new_entries_show_up_without_a_restart(url: str, station: Station) -> No
     assert after["items"][-1]["kind"] == "item.returned"
     item = get(url, f"/v1/items/{F1}", station.tokens["auditor"]).json()
     assert item["state"] == "returned"
+    assert item["compartment"] is None and item["last_compartment"] == "A/1"  # came from
     # not yet in a signed checkpoint: the read-only API refuses to invent a proof
     seq = after["items"][-1]["seq"]
     r = get(url, f"/v1/ledger/proofs/{seq}", station.tokens["auditor"])
@@ -449,6 +492,7 @@ MATRIX: list[tuple[str, dict[str, int]]] = [
     ("/v1/overdue", OK_ALL),
     ("/v1/cabinets", STATION),
     ("/v1/cabinets/A", STATION),
+    ("/v1/alarms", STATION),
     ("/v1/ledger", OK_ALL),
     ("/v1/ledger/entries", AUDITOR),
     ("/v1/ledger/entries/0", C1_ONLY),

@@ -38,7 +38,7 @@ def test_schema_lists_every_area(served: str, station: Station) -> None:
 
     paths = httpx.get(served + "/openapi.json", timeout=30).json()["paths"]
     for path in ("/v1/cases", "/v1/items/{label}/history", "/v1/deadlines", "/v1/overdue",
-                 "/v1/cabinets", "/v1/ledger/entries", "/v1/ledger/checkpoint",
+                 "/v1/cabinets", "/v1/alarms", "/v1/ledger/entries", "/v1/ledger/checkpoint",
                  "/v1/ledger/key", "/v1/ledger/proofs/{seq}", "/v1/ledger/consistency",
                  "/v1/ledger/verification", "/v1/photos/{sha256}",
                  "/v1/photos/{sha256}/thumbnail", "/v1/reports/items/{label}",

@@ -73,7 +73,7 @@ def test_console_handover_checkin_checkout_return(tmp_path: Path) -> None:
     assert "refused: clerk may not do this" in text
     assert "wrong PIN" in text and "signed in: Officer One" in text
     assert f"{f1} taken from A/0" in text
-    assert "where it was taken from" in text and f"{f1} put back in A/0" in text
+    assert "goes back where it was taken from, A/0" in text and f"{f1} put back in A/0" in text
     assert "where its return put it" in text
     assert "cabinet A (online)" in text and "no alarms" in text
     assert "unknown command 'frobnicate'" in text

@@ -160,7 +160,7 @@ def test_file_put_back_in_the_wrong_compartment_is_caught(tmp_path: Path) -> Non
             await h.return_file("off1", f1)
         alarm = h.rt.ledger.entry(exc.value.seq).body
         assert alarm["kind"] == "alarm.wrong_compartment"
-        assert alarm["item"] == f1 and alarm["compartment"] == step.compartment
+        assert alarm["items"] == [f1] and alarm["compartment"] == step.compartment
         item = h.rt.custody.projection.items[f1]
         assert item.state is ItemState.CHECKED_OUT  # the misplaced file is not booked back
 
@@ -185,7 +185,9 @@ def test_forced_door_and_unexplained_removal_raise_alarms(tmp_path: Path) -> Non
         await _wait_kinds(h, "alarm.item_removed")
         entries = [e.body for e in h.rt.ledger.entries() if e.kind.startswith("alarm")]
         assert {e["compartment"] for e in entries} == {step.compartment}
-        assert all(e["item"] == lb for e in entries)
+        assert all(e["items"] == [lb] for e in entries)  # the one alarm body: a list
+        open_ = await h.rt.call(h.rt.custody.open_alarms)
+        assert [a.kind for a in open_] == ["door_forced", "item_removed"]
 
     run(tmp_path, body)
 

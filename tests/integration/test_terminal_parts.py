@@ -17,16 +17,20 @@ from typing import Any
 
 import pytest
 
+from custody.alarms import OTHER_TO_DO, WHAT_TO_DO, alarm_body
+from custody.domain.errors import RoleError
 from custody.domain.states import ItemState
 from custody.ledger.ledger import Ledger
 from custody.ledger.station import init_station
+from custody.queries import ReturnReason
+from custody.services import CustodyService
 from custody.settings import DEFAULT_CHECKLIST
-from custody.testing import FakeClock
+from custody.testing import FakeClock, ListNotifier, sample_directory
 from lockerd.config import check_pin, hash_pin
 from terminal import errors as terminal_errors
 from terminal import sessions as terminal_sessions
 from terminal.actions import ALARM_KINDS
-from terminal.alarm_board import LedgerAlarmBoard, UnknownAlarmError
+from terminal.alarm_board import CustodyAlarmBoard, UnknownAlarmError
 from terminal.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -38,7 +42,7 @@ from terminal.i18n import (
     translate,
 )
 from terminal.idempotency import ActionLog, BadActionIdError
-from terminal.ports import REASONS
+from terminal.ports import STORE_REASONS
 from terminal.sessions import (
     BadgeHolder,
     LockedOutError,
@@ -77,9 +81,12 @@ def _used_keys() -> set[str]:
     for purpose in ("store", "check_out", "return"):
         keys |= {f"bay.title_{purpose}", f"bay.commit_{purpose}",
                  f"bay.instructions_{purpose}", f"bay.recorded_{purpose}"}
-    keys |= {f"scan.{status}" for status in ("ticked", "extra", "already")}
-    keys |= {f"bay.reason_{reason}" for reason in REASONS}
+    keys |= {f"scan.{status}" for status in ("ticked", "extra", "already", "handed_over")}
+    keys |= {f"bay.reason_{reason}" for reason in STORE_REASONS}
     keys |= {f"alarm.{kind}" for kind in ALARM_KINDS}
+    keys |= {f"alarm.todo.{kind}" for kind in (*ALARM_KINDS, "other")}
+    keys |= {f"return.{reason.value}" for reason in ReturnReason}
+    keys |= {f"return.{reason}_unusable" for reason in ("with_its_case", "free_compartment")}
     for module in (terminal_errors, terminal_sessions):
         for value in vars(module).values():
             key = getattr(value, "key", None)
@@ -97,6 +104,15 @@ def test_every_text_the_screens_use_exists_and_none_is_dead() -> None:
     missing = sorted(k for k in used if not has_key(k, "en") or k not in catalogue("zh_CN"))
     assert missing == []
     assert sorted(set(catalogue("en")) - used) == []
+
+
+def test_what_to_do_about_an_alarm_is_the_custody_text_in_english() -> None:
+    # custody.alarms says what to do (the API and the console show it); the kiosk's English
+    # catalogue must say the same, and Chinese must say something for every kind
+    for kind in (*ALARM_KINDS, "other"):
+        expected = WHAT_TO_DO.get(kind, OTHER_TO_DO)
+        assert translate(f"alarm.todo.{kind}", "en") == expected, kind
+        assert f"alarm.todo.{kind}" in catalogue("zh_CN"), kind
 
 
 def test_translate_fills_parameters_and_falls_back() -> None:
@@ -244,31 +260,40 @@ def test_alarm_board_on_a_real_ledger(tmp_path: Path) -> None:
         def write(kind: str, body: Any, actor: str) -> int:
             return int(ledger.append(kind, dict(body), actor=actor).seq)
 
-        board = LedgerAlarmBoard(ledger.entries, write)
+        def service() -> CustodyService:
+            return CustodyService(ledger, sample_directory(), notifier=ListNotifier())
+
+        woken: list[int] = []
+        board = CustodyAlarmBoard(service(), wrote=lambda: woken.append(ledger.size))
         assert board.open_alarms() == []
-        forced = write("alarm.door_forced", {"cabinet": "A", "compartment": "A/3",
-                                             "event": "tamper", "detail": ""}, "lockerd")
+        # the daemon's alarm desk writes to the ledger directly: the board still sees them
+        forced = write("alarm.door_forced", alarm_body(
+            compartment="A/3", items=["E2026-000001-X"], event="tamper"), "lockerd")
         write("cabinet.online", {"cabinet": "A"}, "lockerd")  # not an alarm
-        offline = write("alarm.cabinet_offline", {"cabinet": "B", "compartment": None,
-                                                  "event": "offline", "detail": "no answer"},
-                        "lockerd")
+        offline = write("alarm.cabinet_offline", alarm_body(
+            cabinet="B", event="offline", detail="no answer"), "lockerd")
         alarms = board.open_alarms()
-        assert [(a.id, a.kind, a.compartment) for a in alarms] == [
-            (str(forced), "door_forced", "A/3"), (str(offline), "cabinet_offline", "B")]
+        assert [(a.seq, a.kind, a.where, a.items) for a in alarms] == [
+            (forced, "door_forced", "A/3", ("E2026-000001-X",)),
+            (offline, "cabinet_offline", "B", ())]
         board.acknowledge(str(forced), clerk="zhou")
-        assert [a.id for a in board.open_alarms()] == [str(offline)]
+        assert [a.seq for a in board.open_alarms()] == [offline]
+        assert woken == [ledger.size]
         size = ledger.size
         with pytest.raises(UnknownAlarmError):
             board.acknowledge(str(forced), clerk="zhou")  # already acknowledged
         with pytest.raises(UnknownAlarmError):
             board.acknowledge("999", clerk="zhou")
+        with pytest.raises(UnknownAlarmError):
+            board.acknowledge("A/3", clerk="zhou")
+        with pytest.raises(RoleError):
+            board.acknowledge(str(offline), clerk="wang")  # an officer, not a clerk
         assert ledger.size == size  # refusals write nothing
         ack = list(ledger.entries())[-1].body
         assert (ack["kind"], ack["alarm"], ack["actor"], ack["where"]) == (
             "alarm.acknowledged", forced, "zhou", "A/3")
-        # a board rebuilt from the ledger alone sees the same open alarms
-        assert [a.id for a in LedgerAlarmBoard(ledger.entries, write).open_alarms()] == [
-            str(offline)]
+        # a service rebuilt from the ledger alone sees the same open alarms
+        assert [a.seq for a in CustodyAlarmBoard(service()).open_alarms()] == [offline]
 
 
 # ---------------------------------------------------------------------------- notices

@@ -27,25 +27,31 @@ from api.snapshot import (
     SnapshotFile,
     SnapshotRejectedError,
 )
+from custody.alarms import AlarmView
 from custody.domain.people import Complainant
 from custody.domain.values import ItemSpec
 from custody.labels import make_label
 from custody.ledger import Ledger
 from custody.ledger.station import init_station
 from custody.projection import (
-    CASE_FIELDS,
-    HANDOVER_FIELDS,
-    ITEM_FIELDS,
-    NOTICE_FIELDS,
-    RECONCILIATION_FIELDS,
-    STATE_VERSION,
     CaseView,
     HandoverRecord,
     ItemView,
+    LadderStep,
     NoticeRecord,
     Projection,
     ProjectionStateError,
     ReconciliationRecord,
+)
+from custody.projection_state import (
+    ALARM_FIELDS,
+    CASE_FIELDS,
+    HANDOVER_FIELDS,
+    ITEM_FIELDS,
+    LADDER_FIELDS,
+    NOTICE_FIELDS,
+    RECONCILIATION_FIELDS,
+    STATE_VERSION,
 )
 from custody.services.custody import CustodyService
 from custody.settings import DEFAULT_CHECKLIST
@@ -175,7 +181,8 @@ def test_field_lists_are_the_dataclasses_fields() -> None:
     # the rows are positional: a field added to a view must change the format
     for cls, names in ((ItemView, ITEM_FIELDS), (CaseView, CASE_FIELDS),
                        (HandoverRecord, HANDOVER_FIELDS), (NoticeRecord, NOTICE_FIELDS),
-                       (ReconciliationRecord, RECONCILIATION_FIELDS)):
+                       (ReconciliationRecord, RECONCILIATION_FIELDS),
+                       (LadderStep, LADDER_FIELDS), (AlarmView, ALARM_FIELDS)):
         assert tuple(f.name for f in dataclasses.fields(cls)) == names, cls
 
 

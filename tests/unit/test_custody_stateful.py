@@ -2,8 +2,10 @@
 
 Random command sequences (any command on any item, by any person, at any time) either
 succeed with a legal transition, or are refused with a LockerError that writes nothing.
-After every step: the projection rebuilt from the ledger's entries equals the live one,
-and the state satisfies the custody invariants.
+Alarms are raised (through the service, or appended by another writer and caught up) and
+acknowledged (sometimes twice, or never raised). After every step: the projection rebuilt
+from the ledger's entries equals the live one (items with their last compartment, ladder
+steps, open alarms), and the state satisfies the custody invariants.
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from custody.alarms import AlarmKind, alarm_body
 from custody.domain import Complainant, DisposalKind, ItemSpec, ItemState
 from custody.domain.states import TRANSITIONS, Action
 from custody.errors import LockerError
 from custody.labels import make_label
 from custody.ledger import Ledger
 from custody.ledger.station import init_station
-from custody.projection import Projection
+from custody.projection import Projection, ladder_step_of
 from custody.rules import load_catalogue
 from custody.services import CustodyService
 from custody.sink import EntrySink, MemorySink
@@ -59,6 +62,7 @@ ACTION_KIND = {
 
 
 SEEN: dict[Action, int] = {}  # successful transitions, to check the test reaches them
+STATE_SEEN: set[str] = set()  # parts of the state reached: ladder steps, alarm acks
 
 
 def label(serial: int) -> str:
@@ -81,6 +85,7 @@ class CustodyMachine(RuleBasedStateMachine):
         self.svc = CustodyService(self.sink, sample_directory(), notifier=self.notifier,
                                   clock=self.clock, catalogue=load_catalogue())
         self.model: dict[str, ItemState] = {}
+        self.open_alarms: set[int] = set()  # the model of open alarms: seqs
         self.cases = 0
         self.started = False  # True once the lived-in start state is set up
         # a lived-in station to start from, so short random runs reach every state
@@ -224,6 +229,38 @@ class CustodyMachine(RuleBasedStateMachine):
             person = self.svc.projection.notices[key].person
         self.attempt(lambda: self.svc.acknowledge(key, person=person), [], None)
 
+    @rule(kind=st.sampled_from(list(AlarmKind)), where=st.sampled_from(["A/0", "A/1", None]),
+          item=ITEMS, direct=st.booleans())
+    def raise_alarm(self, kind: AlarmKind, where: str | None, item: tuple[str, int],
+                    direct: bool) -> None:
+        """An alarm: through the service, or appended by another writer (the daemon's own
+        entries), which the service folds in when it next catches up."""
+        labels = [self.pick(item, Action.CHECK_OUT)] if where else []
+        if direct:
+            entry = self.sink.append(kind.entry_kind, alarm_body(
+                compartment=where, items=labels, event="test"), actor="lockerd")
+            seq = entry.seq
+            self.svc.catch_up()
+            STATE_SEEN.add("alarm by another writer")
+        else:
+            seq = self.svc.raise_alarm(kind, compartment=where, items=labels,
+                                       cabinet=None if where else "B").seq
+        self.open_alarms.add(seq)
+
+    @rule(index=st.integers(0, 50), clerk=CLERKS)
+    def acknowledge_alarm(self, index: int, clerk: str) -> None:
+        """A clerk acknowledges an open alarm (mostly), or one already closed / never raised
+        (refused, nothing written)."""
+        known = sorted(self.open_alarms) or [self.sink.size + 5]
+        seq = known[index % len(known)] if index % 4 else index
+        before = self.sink.size
+        self.attempt(lambda: self.svc.acknowledge_alarm(seq, clerk=clerk), [], None)
+        accepted = seq in self.open_alarms and clerk in ("zhou", "wu")  # open, by a clerk
+        assert self.sink.size == before + accepted
+        if accepted:
+            self.open_alarms.discard(seq)
+            STATE_SEEN.add("alarm acknowledged")
+
     # ------------------------------------------------------------------ invariants
 
     @invariant()
@@ -253,6 +290,28 @@ class CustodyMachine(RuleBasedStateMachine):
         assert [n.key for n in self.notifier.sent] == [e.body["key"] for e in sent_entries]
         for matter in self.svc.engine.matters():
             assert items[matter.label].state is matter.point.state
+        assert set(self.svc.projection.alarms) == self.open_alarms
+        for item in items.values():
+            if item.state is ItemState.STORED:
+                assert item.last_compartment == item.compartment
+            if item.state in (ItemState.CHECKED_OUT, ItemState.RETURNED):
+                assert item.last_compartment is not None
+
+    @invariant()
+    def ladder_is_the_highest_step_notified(self) -> None:
+        if not hasattr(self, "svc"):
+            return
+        highest: dict[str, int] = {}
+        for notice in self.svc.projection.notices.values():
+            found = ladder_step_of(notice.key, notice.refs)
+            if found is not None:
+                highest[found[0]] = max(highest.get(found[0], 0), found[1])
+        ladder = self.svc.projection.ladder
+        if any(s.step > 1 for s in ladder.values()):
+            STATE_SEEN.add("ladder step 2+")
+        assert {m: s.step for m, s in ladder.items()} == highest
+        for step in ladder.values():
+            assert self.svc.projection.notices[step.key].role == step.role
 
 
 class RealLedgerMachine(CustodyMachine):
@@ -286,9 +345,11 @@ TestRealLedgerMachine = RealLedgerMachine.TestCase
 def test_every_transition_is_reached() -> None:
     """The machine above is not vacuous: every action succeeded in the random steps."""
     SEEN.clear()
+    STATE_SEEN.clear()
     run_state_machine_as_test(
         CustodyMachine, settings=settings(
             CustodyMachine.TestCase.settings, derandomize=True, database=None, max_examples=40
         )
     )
     assert set(SEEN) == set(Action), SEEN
+    assert {"alarm acknowledged", "alarm by another writer", "ladder step 2+"} == STATE_SEEN
