@@ -2,7 +2,8 @@
 
 Every route is a GET: the API reads the ledger and the state derived from it and cannot
 change custody (writes go through the terminal and ``custody``'s services). Every route but
-``/v1/health`` needs a token (see :mod:`api.auth`).
+``/v1/health`` and the public part of the published log (``/log/checkpoint``, the hash
+tiles: :mod:`api.routes_log`) needs a token (see :mod:`api.auth`).
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def create_app(
         routes_cabinets,
         routes_custody,
         routes_ledger,
+        routes_log,
         routes_meta,
         routes_photos,
         routes_reports,
@@ -118,6 +120,7 @@ def create_app(
         routes_ledger,
         routes_photos,
         routes_reports,
+        routes_log,
     ):
         app.include_router(module.router)
     return app

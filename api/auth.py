@@ -2,8 +2,10 @@
 
 A token is a random secret shown once when it is created (``locker token create``); only its
 SHA-256 is kept, in ``DATA/api.db``, so a copy of the data directory gives nobody a usable
-token. Each token has a role (auditor, clerk, supervisor, officer) and, for officers, the
-person it belongs to: officers see only their own cases.
+token. Each token has a role (:data:`custody.domain.roles.TOKEN_ROLES`: auditor, clerk,
+supervisor, officer, legal, mirror) and, for officers, the person it belongs to: officers see
+only their own cases; a mirror's token reads the published log (``/log/``) and no custody
+state.
 
 Every refusal (no token, an unknown or revoked token, a role that may not read the thing
 asked for) is logged through :mod:`logging` and kept in the ``refusals`` table, so an
@@ -12,7 +14,6 @@ auditor can see who tried what.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import logging
 import secrets
@@ -23,6 +24,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from custody.domain import roles
+from custody.domain.roles import TOKEN_ROLES
+from custody.domain.roles import Role as Role  # the API's callers take it from here
 from custody.errors import LockerError, UsageError
 from custody.ports import Clock, SystemClock
 
@@ -55,15 +59,6 @@ CREATE TABLE IF NOT EXISTS refusals (
 """
 
 
-class Role(enum.StrEnum):
-    """What a token holder is. Values are stable: they are stored and typed on the CLI."""
-
-    AUDITOR = "auditor"
-    CLERK = "clerk"
-    SUPERVISOR = "supervisor"
-    OFFICER = "officer"
-
-
 class AuthError(LockerError):
     """Root of the API's authentication and authorisation failures."""
 
@@ -91,7 +86,7 @@ class Principal:
     @property
     def sees_everything(self) -> bool:
         """Auditors, clerks and supervisors read the whole station's custody state."""
-        return self.role is not Role.OFFICER
+        return self.role in (Role.AUDITOR, Role.CLERK, Role.SUPERVISOR)
 
     def may_see_case(self, officer: str | None) -> bool:
         """Whether this principal may read a case whose responsible officer is ``officer``."""
@@ -133,12 +128,12 @@ def hash_token(token: str) -> str:
 
 
 def parse_role(text: str) -> Role:
-    """A role from its name; raises :class:`UsageError` naming the valid ones."""
+    """A token role (:data:`custody.domain.roles.TOKEN_ROLES`) from its name; raises
+    :class:`UsageError` naming the valid ones."""
     try:
-        return Role(text.strip().lower())
-    except ValueError:
-        valid = ", ".join(r.value for r in Role)
-        raise UsageError(f"unknown role {text!r}: expected one of {valid}") from None
+        return roles.parse_role(text, TOKEN_ROLES)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _iso(clock: Clock) -> str:

@@ -36,6 +36,7 @@ from api.index import ItemIndex, references
 from api.snapshot import NoSnapshotError, SnapshotFile, SnapshotRejectedError, gc_paused
 from custody.ledger import Entry, Ledger
 from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosigstore import cosigned_note
 from custody.ledger.errors import NoSuchEntryError
 from custody.ledger.note import split_note
 from custody.ledger.tlogproof import format_tlog_proof
@@ -294,10 +295,12 @@ class Reader:
             raise NotFoundError(f"no entry {seq}: the ledger holds {self.ledger.size}") from None
 
     def latest_checkpoint(self) -> tuple[str, int] | None:
-        """The latest signed checkpoint note and the tree size it commits to."""
+        """The latest signed checkpoint note, with the witnesses' cosignatures the station
+        holds for it, and the tree size it commits to."""
         note = self.ledger.latest_checkpoint()
         if note is None:
             return None
+        note = cosigned_note(self.ledger.paths.root, note)
         text, _sigs = split_note(note)
         return note, Checkpoint.parse(text).size
 

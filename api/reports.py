@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from fastapi import HTTPException
 
 from api.entryfields import photo_refs, utc
+from api.errors import NotFoundError
 from api.index import references
-from api.routes_photos import photo_path, thumb_path
+from api.routes_photos import checked_thumbnail_bytes, photo_path
 from custody.projection import CaseView, ItemView
 
 if TYPE_CHECKING:
@@ -131,8 +133,8 @@ def photo_cell(data_dir: Path, sha256: str, size: int) -> PhotoCell:
     if hashlib.sha256(data).hexdigest() != sha256 or len(data) != size:
         return PhotoCell(sha256, size, None, "photo in the store does not match its hash")
     try:
-        thumb = thumb_path(data_dir, sha256).read_bytes()
-    except FileNotFoundError:
+        thumb = checked_thumbnail_bytes(data_dir, sha256)  # checked, rebuilt if it differs
+    except (NotFoundError, HTTPException):
         return PhotoCell(sha256, size, None, "no thumbnail (the photo itself is intact)")
     uri = "data:image/jpeg;base64," + base64.b64encode(thumb).decode()
     return PhotoCell(sha256, size, uri)

@@ -2,7 +2,9 @@
 
 The photo's bytes are read straight from the store's layout (``photos/<aa>/<sha256>``,
 ``photos/thumbs/<sha256>.jpg``, see docs/data-dir.md) and checked against their name
-before they are sent. Headers: ``X-Content-SHA256`` (hex SHA-256 of the body),
+before they are sent; a thumbnail is first checked against the verified photo and its
+checked sidecar, and rebuilt when it does not match (:mod:`scanner.derived`): nothing
+unverified is shown beside a verified hash. Headers: ``X-Content-SHA256`` (hex SHA-256 of the body),
 ``Repr-Digest`` (RFC 9530, ``sha-256=:base64:``) and, for a thumbnail, ``X-Photo-SHA256``
 (the photo it was made from). Officers get only photos of their own cases' entries.
 """
@@ -79,6 +81,23 @@ def read_photo(data_dir: Path, sha256: str) -> bytes:
     return data
 
 
+def checked_thumbnail_bytes(data_dir: Path, sha256: str) -> bytes:
+    """The photo's thumbnail, checked against the verified photo (rebuilt if it differs);
+    404 when the photo or an image to make one from is missing, 500 when the photo no
+    longer matches its hash."""
+    # imported here: OpenCV is loaded only when a thumbnail is asked for
+    from scanner.derived import checked_thumbnail
+    from scanner.errors import PhotoNotFoundError, PhotoStoreError
+    from scanner.photostore import FilePhotoStore
+
+    try:
+        return checked_thumbnail(FilePhotoStore(data_dir), sha256)
+    except PhotoNotFoundError:
+        raise NotFoundError(f"no photo {sha256}") from None
+    except PhotoStoreError as exc:
+        raise HTTPException(500, f"no thumbnail for photo {sha256}: {exc}") from None
+
+
 async def _check_access(request: Request, who: AnyRole, sha256: str) -> None:
     if who.sees_everything:
         return
@@ -103,10 +122,7 @@ async def photo(request: Request, who: AnyRole, sha256: Sha) -> Response:
 )
 async def thumbnail(request: Request, who: AnyRole, sha256: Sha) -> Response:
     await _check_access(request, who, sha256)
-    try:
-        data = await asyncio.to_thread(thumb_path(request.app.state.data_dir, sha256).read_bytes)
-    except FileNotFoundError:
-        raise NotFoundError(f"no thumbnail for photo {sha256}") from None
+    data = await asyncio.to_thread(checked_thumbnail_bytes, request.app.state.data_dir, sha256)
     headers = digest_headers(data)
     headers["X-Photo-SHA256"] = sha256
     headers["Cache-Control"] = "private, max-age=3600"  # a thumbnail may be remade

@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-AREAS: tuple[str, ...] = ("ledger", "api", "scanner", "bridge", "custody", "daemon")
+AREAS: tuple[str, ...] = (
+    "ledger", "api", "scanner", "bridge", "custody", "daemon", "tiles", "witness"
+)
 
 
 def main() -> int:

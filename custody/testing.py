@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from custody.domain.people import Directory
+from custody.domain.roles import Role
 from custody.ports import Notice, PhotoRef
 from custody.settings import PersonSettings, build_directory
 
@@ -82,15 +83,15 @@ class ListNotifier:
 
 
 SAMPLE_PEOPLE: tuple[PersonSettings, ...] = (
-    PersonSettings("wang", "Wang Wei", "officer", supervisor="zhao", phone="+8613800000001"),
-    PersonSettings("li", "Li Na", "officer", supervisor="zhao", phone="+8613800000002"),
-    PersonSettings("chen", "Chen Jie", "officer", supervisor="sun", phone="+8613800000003"),
-    PersonSettings("zhao", "Zhao Lei", "supervisor", phone="+8613800000010"),
-    PersonSettings("sun", "Sun Min", "supervisor", phone="+8613800000011"),
-    PersonSettings("zhou", "Zhou Yan", "clerk", phone="+8613800000020"),
-    PersonSettings("wu", "Wu Hao", "clerk", phone="+8613800000021"),
-    PersonSettings("legal1", "District legal section", "legal", phone="+8613800000030"),
-    PersonSettings("audit1", "Auditor", "auditor"),
+    PersonSettings("wang", "Wang Wei", Role.OFFICER, supervisor="zhao", phone="+8613800000001"),
+    PersonSettings("li", "Li Na", Role.OFFICER, supervisor="zhao", phone="+8613800000002"),
+    PersonSettings("chen", "Chen Jie", Role.OFFICER, supervisor="sun", phone="+8613800000003"),
+    PersonSettings("zhao", "Zhao Lei", Role.SUPERVISOR, phone="+8613800000010"),
+    PersonSettings("sun", "Sun Min", Role.SUPERVISOR, phone="+8613800000011"),
+    PersonSettings("zhou", "Zhou Yan", Role.CLERK, phone="+8613800000020"),
+    PersonSettings("wu", "Wu Hao", Role.CLERK, phone="+8613800000021"),
+    PersonSettings("legal1", "District legal section", Role.LEGAL, phone="+8613800000030"),
+    PersonSettings("audit1", "Auditor", Role.AUDITOR),
 )
 
 

@@ -6,7 +6,7 @@ Each failure a caller handles has its own class; all derive from
 
 from __future__ import annotations
 
-from custody.errors import ConfigError, LockerError
+from custody.errors import ConfigError, LockerError, SettingError
 
 
 class CabinetError(LockerError):
@@ -33,11 +33,16 @@ class CabinetConfigError(ConfigError):
     """A cabinet's settings or register map are inconsistent (overlapping blocks, bad keys)."""
 
 
+class CabinetSettingError(CabinetConfigError, SettingError):
+    """One key of a cabinet's settings has a value the bridge refuses (``key`` names it)."""
+
+
 __all__ = [
     "CabinetConfigError",
     "CabinetError",
     "CabinetOfflineError",
     "CabinetProtocolError",
+    "CabinetSettingError",
     "CabinetTimeoutError",
     "CompartmentError",
 ]

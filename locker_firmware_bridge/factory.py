@@ -23,37 +23,76 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
+from custody.errors import SettingError
 from custody.ports import Cabinet
-from locker_firmware_bridge.errors import CabinetConfigError
+from custody.settings import check_id, check_range
+from locker_firmware_bridge.errors import CabinetConfigError, CabinetSettingError
 from locker_firmware_bridge.line import ModbusLine
 from locker_firmware_bridge.lockboard import LockBoardCabinet, LockBoardPort
 from locker_firmware_bridge.modbus import ModbusCabinet
 from locker_firmware_bridge.regmap import RegisterMap
 
-TRANSPORTS = ("modbus-tcp", "modbus-rtu", "lockboard")
+Transport = Literal["modbus-tcp", "modbus-rtu", "lockboard"]
+TRANSPORTS: tuple[str, ...] = get_args(Transport)
 
 
 @dataclass(frozen=True)
 class CabinetSettings:
-    """One cabinet as the station config describes it."""
+    """One cabinet controller and how to reach it: a ``[[cabinets]]`` table of the station
+    config (this class is its one definition; the config loader validates into it)."""
 
     id: str
-    transport: str = "modbus-tcp"
+    transport: Transport = "modbus-tcp"
     url: str | None = None  # "HOST:PORT" for TCP, a device path or socket:// URL for serial
     host: str | None = None
     port: int | None = None
-    device: str | None = None
+    device: str | None = None  # /dev/ttyUSB0, a pty, or socket://host:port
     unit: int = 1
     compartments: int | None = None
     baud: int | None = None
-    parity: str = "N"
-    stopbits: int = 1
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
     timeout_ms: int = 500
     gap_ms: float | None = None
-    lock_bit_locked: int = 1  # lock board polarity: the bit value meaning "locked"
+    lock_bit_locked: Literal[0, 1] = 1  # lock board polarity: the bit value meaning "locked"
     map: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        try:
+            self._check()
+        except SettingError as exc:
+            raise CabinetSettingError(exc.key, f"cabinet {self.id}: {exc}") from None
+
+    def _check(self) -> None:
+        check_id(self.id)
+        if self.transport not in TRANSPORTS:
+            raise SettingError(
+                "transport", f"unknown transport {self.transport!r} (use {', '.join(TRANSPORTS)})"
+            )
+        if self.port is not None:
+            check_range(self.port, "port", 1, 65535)
+        check_range(self.unit, "unit", 0, 247)
+        if self.compartments is not None:
+            check_range(self.compartments, "compartments", 1, 256)
+        if self.baud is not None:
+            check_range(self.baud, "baud", 300)
+        if self.parity not in ("N", "E", "O"):
+            raise SettingError("parity", f"parity is N, E or O, not {self.parity!r}")
+        if self.stopbits not in (1, 2):
+            raise SettingError("stopbits", f"stopbits is 1 or 2, not {self.stopbits!r}")
+        check_range(self.timeout_ms, "timeout_ms", 10)
+        if self.gap_ms is not None:
+            check_range(self.gap_ms, "gap_ms", 0)
+        if self.lock_bit_locked not in (0, 1):
+            raise SettingError("lock_bit_locked", "lock_bit_locked is 0 or 1")
+        if self.transport == "modbus-tcp" and not (self.url or self.host):
+            raise SettingError("host", "transport 'modbus-tcp' needs `host` (and `port`) or `url`")
+        if self.transport != "modbus-tcp" and not (self.device or self.url):
+            raise SettingError("device", f"transport {self.transport!r} needs `device`")
+        if self.transport == "lockboard" and self.compartments is None:
+            raise SettingError("compartments", "transport 'lockboard' needs `compartments`")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> CabinetSettings:
@@ -100,15 +139,11 @@ def build_cabinets(settings: Sequence[CabinetSettings]) -> list[Cabinet]:
     """Drivers for every cabinet, sharing one line object per physical line.
 
     Raises :class:`CabinetConfigError` before opening anything if the settings are
-    inconsistent (unknown transport, duplicate ids, two cabinets with one unit id on a line).
+    inconsistent (duplicate ids, two cabinets with one unit id on a line).
     """
     seen_ids: set[str] = set()
     seen_units: set[tuple[tuple[str, str], int]] = set()
-    for s in settings:
-        if s.transport not in TRANSPORTS:
-            raise CabinetConfigError(
-                f"cabinet {s.id}: transport {s.transport!r} not one of {', '.join(TRANSPORTS)}"
-            )
+    for s in settings:  # each one checked its own keys when it was made
         if s.id in seen_ids:
             raise CabinetConfigError(f"cabinet id {s.id!r} appears twice")
         seen_ids.add(s.id)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 from custody.errors import UsageError
+from lockerd.paths import station_dir
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -19,9 +19,7 @@ def _run(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.server import serve
 
-    data = Path(args.data)
-    if not (data / "ledger.db").is_file():
-        raise UsageError(f"{args.data!r} is not a station data directory (no ledger.db)")
+    data = station_dir(args.data)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"port {args.port} is out of range 0-65535")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -1,7 +1,9 @@
 """``locker audit``: verify, export and prove the custody ledger (DESIGN.md §3.2).
 
 Exit codes of ``audit verify``: 0 intact, 1 tampered or inconsistent (the first bad seq and
-its class are printed), 2 usage (bad arguments, not a station, unreadable key).
+its class are printed), 2 usage (bad arguments, not a station, unreadable key), 3 the bundle
+cannot be read at all (truncated or garbage archive), 4 the ledger file is damaged (SQLite
+cannot read it). Every path is checked by :mod:`lockerd.paths` before anything is read.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from pathlib import Path
 from custody.errors import UsageError
 from custody.ledger import accel
 from custody.ledger.bundle import export_bundle, verify_bundle
+from custody.ledger.cosign import WitnessKey, load_witness_keys
 from custody.ledger.errors import LedgerLockedError
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import NoteError
 from custody.ledger.verify import VerifyReport, report_json, verify_data_dir
+from lockerd import exitcodes
+from lockerd.paths import existing_file, existing_path, new_file, station_dir
 
 
 class _ProgressBar:
@@ -48,22 +53,28 @@ def _verify(args: argparse.Namespace) -> int:
     if (args.data is None) == (args.bundle is None):
         raise UsageError("give exactly one of --data DIR or --bundle PATH")
     for cp in args.checkpoint:
-        if not Path(cp).is_file():
-            raise UsageError(f"checkpoint file {cp} does not exist")
+        existing_file(cp, "checkpoint file")
+    if args.data is not None:
+        station_dir(args.data)
+    else:
+        existing_path(args.bundle, "bundle")
+    witnesses = _witness_keys(args.witness)
+    if args.quorum is not None and not 1 <= args.quorum <= len(witnesses):
+        raise UsageError(f"--quorum must be between 1 and the {len(witnesses)} --witness keys")
     if args.reference:
         accel.NATIVE = None  # this process only: the CLI runs one command and exits
     bar = _ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
     try:
         report: VerifyReport
         if args.bundle is not None:
-            if not Path(args.bundle).exists():
-                raise UsageError(f"bundle {args.bundle} does not exist")
             report = verify_bundle(
-                args.bundle, key=args.key, checkpoints=args.checkpoint, progress=bar
+                args.bundle, key=args.key, checkpoints=args.checkpoint, progress=bar,
+                witnesses=witnesses, quorum=args.quorum,
             )
         else:
             report = verify_data_dir(
-                args.data, key=args.key, checkpoints=args.checkpoint, progress=bar
+                args.data, key=args.key, checkpoints=args.checkpoint, progress=bar,
+                witnesses=witnesses, quorum=args.quorum,
             )
     except (NoteError, OSError) as exc:
         raise UsageError(f"cannot read the verifier key or a checkpoint: {exc}") from None
@@ -75,11 +86,25 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         print(report.summary())
         for f in report.failures[1:10]:
-            print(f"  also: {f.code} at seq {f.seq}: {f.message}")
-    return 0 if report.ok else 1
+            print(f"  also: {f.headline()}")
+    return exitcodes.OK if report.ok else exitcodes.NOT_VERIFIED
+
+
+def _witness_keys(given: list[str]) -> list[WitnessKey]:
+    """``--witness`` values: a witness verifier key, or a file holding one."""
+    texts = []
+    try:
+        for value in given:
+            path = Path(value)
+            is_file = "+" not in value or path.is_file()
+            texts.append(path.read_text().strip() if is_file else value)
+        return load_witness_keys(texts)
+    except (NoteError, OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--witness: {exc}") from None
 
 
 def _open(data: str, *, write: bool) -> Ledger:
+    station_dir(data)
     if write:
         try:
             return Ledger.open(data)
@@ -89,7 +114,8 @@ def _open(data: str, *, write: bool) -> Ledger:
 
 
 def _export(args: argparse.Namespace) -> int:
-    info = export_bundle(args.data, args.out)
+    station_dir(args.data)
+    info = export_bundle(args.data, new_file(args.out, "bundle"))
     print(
         f"bundle written to {info.path}: {info.size} entries, {info.checkpoints} checkpoints, "
         f"{info.photos} photos"
@@ -109,7 +135,7 @@ def _checkpoint(args: argparse.Namespace) -> int:
 
 
 def _key(args: argparse.Namespace) -> int:
-    with Ledger.open(args.data, readonly=True) as ledger:
+    with Ledger.open(station_dir(args.data), readonly=True) as ledger:
         print(ledger.verifier_key())
     return 0
 
@@ -122,7 +148,7 @@ def _proof(args: argparse.Namespace) -> int:
 
 
 def _consistency(args: argparse.Namespace) -> int:
-    with Ledger.open(args.data, readonly=True) as ledger:
+    with Ledger.open(station_dir(args.data), readonly=True) as ledger:
         new = ledger.size if args.new is None else args.new
         proof = ledger.consistency_proof(args.old, new)
         out = {
@@ -176,6 +202,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=[],
         help="a signed checkpoint the auditor kept earlier (repeatable); catches truncation, "
         "rollback and forks",
+    )
+    v.add_argument(
+        "--witness",
+        metavar="VKEY",
+        action="append",
+        default=[],
+        help="a witness verifier key (name+keyid+base64(0x04||key), text or a file; "
+        "repeatable): the latest checkpoint and every --checkpoint must carry its valid "
+        "cosignature",
+    )
+    v.add_argument(
+        "--quorum",
+        type=int,
+        metavar="N",
+        help="how many of the --witness keys must have cosigned (default: all of them)",
     )
     v.add_argument("--json", action="store_true", help="print a JSON report for machines")
     v.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lockerd.config import hash_pin, load_config
+from lockerd.paths import existing_file
 
 
 def register(sub: Any) -> None:
@@ -47,9 +48,11 @@ def register(sub: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    cfg = load_config(args.file)
+    cfg = load_config(existing_file(args.file, "config"))
     if args.json:
-        print(json.dumps(cfg.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        data = cfg.model_dump(mode="json")
+        data["rules"].pop("timezone", None)  # the file names it once, in [station]
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print(
             f"{args.file}: ok (station {cfg.station.station_id}, {len(cfg.people)} people, "

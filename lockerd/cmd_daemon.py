@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lockerd.config import load_config
+from lockerd.paths import existing_file, station_dir
 
 
 def register(sub: Any) -> None:
@@ -33,11 +34,12 @@ def register(sub: Any) -> None:
 def _daemon(args: argparse.Namespace) -> int:
     from lockerd.daemon import Daemon
 
+    cfg = load_config(existing_file(args.config, "config"))
+    station_dir(cfg.station.data_dir)  # before the daemon makes any file of its own there
     logging.basicConfig(
         level=getattr(logging, args.log_level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    cfg = load_config(args.config)
 
     async def main() -> int:
         return await Daemon(cfg).run_until_signal()

@@ -8,7 +8,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from custody.domain.languages import DEFAULT_LANGUAGE, LANGUAGES, Language
 from custody.errors import UsageError
+from lockerd.paths import new_dir
 
 
 def register(sub: Any) -> None:
@@ -39,6 +41,13 @@ def register(sub: Any) -> None:
         metavar="HOST:PORT",
         help="publish to this running MQTT broker instead (implies MQTT on)",
     )
+    parser.add_argument(
+        "--language",
+        default=DEFAULT_LANGUAGE.value,
+        metavar="LANG",
+        help="the kiosk's language and the people's and items' names: "
+        f"{' or '.join(LANGUAGES)} (default {DEFAULT_LANGUAGE.value})",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log the daemon's work")
     parser.set_defaults(func=_demo)
 
@@ -46,16 +55,29 @@ def register(sub: Any) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from lockerd.demo import run_demo
 
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.ERROR,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    if args.data is not None:
+        new_dir(args.data, "demo data directory", must_be_empty=True)
     broker_at = None
     if args.broker:
         host, sep, port = args.broker.rpartition(":")
         if not sep or not port.isdigit() or not host:
             raise UsageError(f"--broker must be HOST:PORT, not {args.broker!r}")
         broker_at = (host, int(port))
+    try:
+        language = Language(args.language)
+    except ValueError:
+        raise UsageError(
+            f"--language: unknown language {args.language!r} (use {', '.join(LANGUAGES)})"
+        ) from None
+    logging.basicConfig(
+        level=(
+            logging.INFO
+            if args.verbose or getattr(args, "show_traceback", False)
+            else logging.ERROR
+        ),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     return asyncio.run(
-        run_demo(args.data, once=args.once, mqtt=args.mqtt, broker_at=broker_at)
+        run_demo(args.data, once=args.once, mqtt=args.mqtt, broker_at=broker_at,
+                 language=language)
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 
 from custody.ledger.station import init_station
+from lockerd.paths import new_dir
 
 
 def _run(args: argparse.Namespace) -> int:
-    paths = init_station(args.data, args.origin, name=args.name)
+    paths = init_station(new_dir(args.data, "data directory"), args.origin, name=args.name)
     print(f"station created in {paths.root}")
     print(f"origin:       {paths.vkey.read_text().split('+', 1)[0]}")
     print(f"verifier key: {paths.vkey.read_text().strip()}")

@@ -4,7 +4,8 @@ The frame comes from ``--image PATH``, from ``--camera SOURCE`` (a device index,
 ``/dev/video*`` path, an RTSP/HTTP URL, a folder of images, or ``sim`` for the simulated
 camera holding a demo exhibit), or from the ``[camera]`` section of ``DIR/config.toml``.
 With ``--data DIR`` the photo goes into the station's photo store and its path is printed.
-Exit 0 when at least one barcode was read, 1 when none was (or the camera failed).
+Exit 0 when at least one barcode was read, 5 when none was or the camera failed, 2 for a
+missing or undecodable image (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from custody.errors import UsageError
+from custody.errors import FileDecodeError, UsageError
 from custody.labels import make_label
 from custody.ports import CapturedImage, SystemClock
+from lockerd import exitcodes
+from lockerd.paths import existing_file, new_dir
 from scanner.camera import FolderCamera, OpenCVCamera, open_camera
-from scanner.errors import ImageDecodeError
+from scanner.errors import ScannerError
 from scanner.photostore import FilePhotoStore, photo_meta, read_to_json
 from scanner.pipeline import check_reads, decode_image, reader_for
 
@@ -34,8 +37,8 @@ def register(subparsers: Any) -> None:
         description=(
             "Read one frame from a camera or an image file and print every barcode found: "
             "text, symbology, box, and whether it is a valid item label (check character). "
-            "For checking a camera at installation. Exit 0 when something was read, 1 when "
-            "nothing was."
+            "For checking a camera at installation. Exit 0 when something was read, 5 when "
+            "nothing was (or the camera failed), 2 for a missing or undecodable image."
         ),
     )
     source = parser.add_mutually_exclusive_group()
@@ -62,14 +65,11 @@ def register(subparsers: Any) -> None:
 
 
 def _from_file(path: Path) -> CapturedImage:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read image {path}: {exc.strerror or exc}") from exc
+    data = existing_file(path, "image").read_bytes()
     try:
         frame = decode_image(data)
-    except ImageDecodeError as exc:
-        raise ImageDecodeError(f"{path}: {exc}") from exc
+    except ScannerError as exc:  # empty or not an image: the user's file, not the camera
+        raise FileDecodeError(f"image {path}: {exc}") from exc
     media = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
     return CapturedImage(
         data=data,
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     reads = reader_for(args.pipeline).read(image.data)
     stored = None
     if args.data is not None:
-        store = FilePhotoStore(args.data)
+        store = FilePhotoStore(new_dir(args.data, "data directory"))
         ref = store.put(image.data, photo_meta(image, reads, extra={"source": "locker scan"}))
         stored = f"photo: {store.path(ref.sha256)} ({ref.bytes} bytes, sha256 {ref.sha256})"
     if args.json:
@@ -141,5 +141,5 @@ def run(args: argparse.Namespace) -> int:
             print(stored)
     if not reads:
         print("locker scan: no barcode read in the frame", file=sys.stderr)
-        return 1
+        return exitcodes.FAILED
     return 0

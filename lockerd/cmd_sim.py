@@ -1,4 +1,5 @@
-"""``locker sim``: serve simulated cabinets over Modbus TCP/RTU and a serial lock board."""
+"""``locker sim``: serve simulated cabinets over Modbus TCP/RTU and a serial lock board, and
+let a person act at them by hand (``--console`` on stdin, ``--control`` a web page)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import asyncio
 import contextlib
 import json
 import signal
+import sys
+import threading
 from typing import Any
 
 from custody.errors import UsageError
@@ -22,7 +25,10 @@ def register(sub: Any) -> None:
             "(docs/register-map.md): over Modbus TCP, and optionally over Modbus RTU on a "
             "pseudo-terminal or on socket://HOST:PORT, and as Kerong-style lock boards "
             "(addresses 1..K) on a pseudo-terminal. Prints where to connect, then runs until "
-            "Ctrl-C. Doors stay closed and locked until a client releases them."
+            "Ctrl-C. Doors stay closed and locked until a client releases them. With "
+            "--console (commands on stdin: open A 3, put A 3, take A 3, close A 3, force A 3, "
+            "status, help) or --control HOST:PORT (a web page), a person opens and shuts the "
+            "doors and puts items in or takes them out, to play the station's flows by hand."
         ),
     )
     parser.add_argument(
@@ -52,7 +58,30 @@ def register(sub: Any) -> None:
         help="hold answers back for the physical RS-485 line time at --baud",
     )
     parser.add_argument("--json", action="store_true", help="print the endpoints as one JSON line")
+    parser.add_argument(
+        "--console",
+        action="store_true",
+        help="read a person's commands from stdin (open/close/put/take/force A 3, status, "
+        "help) and report the station's lock releases and guide LEDs; end of input stops",
+    )
+    parser.add_argument(
+        "--control",
+        metavar="HOST:PORT",
+        help="serve a control page for acting at the cabinets by hand (loopback only: "
+        "no authentication; port 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--unlock-pulse-ms",
+        type=int,
+        metavar="MS",
+        help="how long a released lock stays open (holding register 0; default 500, or "
+        f"{HAND_PULSE_MS} with --console/--control so a person has time to open the door)",
+    )
     parser.set_defaults(func=_run)
+
+
+#: a released lock's pulse when a person acts by hand: time to read and type `open A 3`
+HAND_PULSE_MS = 15_000
 
 
 def _host_port(value: str, option: str) -> tuple[str, int]:
@@ -69,8 +98,11 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--compartments must be 1..255")
     if args.baud < 300:
         raise UsageError("--baud must be at least 300")
+    if args.unlock_pulse_ms is not None and not 10 <= args.unlock_pulse_ms <= 600_000:
+        raise UsageError("--unlock-pulse-ms must be 10..600000")
     tcp = None if args.no_tcp else _host_port(args.tcp, "--tcp")
     rtu_socket = _host_port(args.rtu_socket, "--rtu-socket") if args.rtu_socket else None
+    args.control_at = _host_port(args.control, "--control") if args.control else None
     if tcp is None and rtu_socket is None and not args.rtu_pty and not args.lockboard_pty:
         raise UsageError("nothing to serve: give --tcp, --rtu-pty, --rtu-socket or --lockboard-pty")
     return asyncio.run(_serve(args, tcp, rtu_socket))
@@ -94,11 +126,23 @@ async def _serve(
         lockboard_pty=args.lockboard_pty,
         baud=args.baud,
         line_time=args.line_time,
+        unlock_pulse_ms=_pulse_ms(args),
     )
     try:
         await sim.start()
     except (OSError, RuntimeError) as exc:
         raise UsageError(f"cannot start the simulator: {exc}") from exc
+    from hw_sim.controlpage import ControlPage
+    from hw_sim.handcontrol import HandControl
+
+    hands = HandControl(sim.world)
+    page: ControlPage | None = None
+    if args.control_at is not None:
+        try:
+            page = await ControlPage(hands).start(*args.control_at)
+        except OSError as exc:
+            await sim.stop()
+            raise UsageError(f"cannot serve the control page: {exc}") from exc
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -118,7 +162,10 @@ async def _serve(
             endpoints["modbus_rtu_socket"] = sim.rtu_socket_url
         if sim.lockboard_path:
             endpoints["lockboard"] = sim.lockboard_path
+        if page is not None:
+            endpoints["control"] = f"http://{args.control_at[0]}:{page.port}/"
         endpoints["baud"] = args.baud
+        endpoints["unlock_pulse_ms"] = _pulse_ms(args)
         if args.json:
             print(json.dumps(endpoints), flush=True)
         else:
@@ -133,8 +180,54 @@ async def _serve(
                 print(
                     f"lockboard    {sim.lockboard_path}   9600 8N1 (addresses 1..{args.cabinets})"
                 )
+            if page is not None:
+                print(f"control page http://{args.control_at[0]}:{page.port}/")
+            if args.console:
+                print("console: type 'help' for the commands (A is unit 1, B unit 2, ...)")
             print("register map: docs/register-map.md; Ctrl-C to stop", flush=True)
+        tasks = [asyncio.create_task(_console(hands, stop))] if args.console else []
         await stop.wait()
     finally:
+        for task in tasks:
+            task.cancel()
+        if page is not None:
+            await page.stop()
         await sim.stop()
     return 0
+
+
+def _pulse_ms(args: argparse.Namespace) -> int:
+    if args.unlock_pulse_ms is not None:
+        return int(args.unlock_pulse_ms)
+    return HAND_PULSE_MS if args.console or args.control else 500
+
+
+async def _console(hands: Any, stop: asyncio.Event) -> None:
+    """Commands from stdin, answers and the station's doings on stdout; EOF sets ``stop``."""
+    from hw_sim.handcontrol import CommandError
+
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:  # a daemon thread: a blocked readline must not hold up the exit
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+        loop.call_soon_threadsafe(lines.put_nowait, None)
+
+    threading.Thread(target=read, name="sim-console", daemon=True).start()
+    while True:
+        try:
+            line = await asyncio.wait_for(lines.get(), timeout=0.1)
+        except TimeoutError:
+            line = ""
+        for change in hands.changes():  # what the station did meanwhile
+            print(f"station: {change}", flush=True)
+        if line is None:
+            stop.set()
+            return
+        if not line.strip():
+            continue
+        try:
+            print(hands.run(line), flush=True)
+        except CommandError as exc:
+            print(f"error: {exc}", flush=True)

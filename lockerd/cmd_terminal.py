@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lockerd.config import load_config
+from lockerd.paths import existing_file, station_dir
 
 
 def register(sub: Any) -> None:
@@ -34,8 +35,9 @@ def _terminal(args: argparse.Namespace) -> int:
     from lockerd.console import Console
     from lockerd.daemon import Daemon
 
+    cfg = load_config(existing_file(args.config, "config"))
+    station_dir(cfg.station.data_dir)  # before the daemon makes any file of its own there
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    cfg = load_config(args.config)
 
     async def read(prompt: str) -> str | None:
         if prompt.strip().lower().startswith("pin") and sys.stdin.isatty():

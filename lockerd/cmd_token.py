@@ -9,18 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from api.auth import Role, TokenStore, parse_role
-from custody.errors import UsageError
+from api.auth import TokenStore, parse_role
+from custody.domain.roles import TOKEN_ROLES
+from lockerd.paths import station_dir
 
 
 def _store(data: str) -> TokenStore:
-    path = Path(data)
-    if not path.is_dir():
-        raise UsageError(f"data directory {data!r} does not exist (run 'locker init' first)")
-    return TokenStore(path)
+    return TokenStore(station_dir(data))
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -79,7 +76,7 @@ def _revoke(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``locker token`` and its subcommands."""
-    roles = ", ".join(r.value for r in Role)
+    roles = ", ".join(TOKEN_ROLES)
     parser = subparsers.add_parser(
         "token",
         help="issue, list and revoke read-API tokens",

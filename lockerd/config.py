@@ -1,49 +1,78 @@
-"""The station configuration: one TOML file, validated by pydantic models.
+"""The station configuration: one TOML file, validated by pydantic into one class per section.
 
-Every section is a model with ``extra="forbid"``, so a misspelt key is refused rather than
+Each section has exactly one definition, which gives its keys, their defaults and their
+checks. A section the daemon alone uses is a pydantic model here (:class:`Section`); a
+section another package uses is that package's own frozen dataclass, which the package
+takes as it is (no copying field by field), checked in its ``__post_init__`` (raising
+:class:`~custody.errors.SettingError`); pydantic validates the TOML straight into it:
+
+- ``[station]``: :class:`StationSection` (the daemon)
+- ``[ledger]``: :class:`custody.ledger.station.LedgerSettings` (the ledger, ``locker init``)
+- ``[rules]``: :class:`custody.settings.RulesSettings` (the custody core, the API)
+- ``[[people]]``: :class:`custody.settings.PersonSettings` (the core, sign-in)
+- ``[[cabinets]]``: :class:`locker_firmware_bridge.factory.CabinetSettings` (the bridge)
+- ``[camera]``, ``[scanner]``, ``[mqtt]``, ``[api]``: :class:`CameraSection`,
+  :class:`ScannerSection`, :class:`MqttSection`, :class:`ApiSection` (the daemon)
+- ``[terminal]``: :class:`custody.settings.TerminalSettings` (the kiosk, the console)
+- ``[[witness]]``, ``[witnessing]``: :class:`WitnessEntry`, :class:`WitnessingSection` (the
+  cosigning client)
+
+Every section refuses keys it does not know, so a misspelt key is refused rather than
 silently ignored, and every error names the key *and* the line of the file it sits on
 (``tomllib`` keeps no positions, so :func:`locate_key` finds the line by scanning the text).
-
-Sections: ``[station]``, ``[ledger]`` (as written by ``locker init``), ``[rules]``,
-``[[people]]``, ``[[cabinets]]``, ``[camera]``, ``[scanner]``, ``[mqtt]``, ``[api]``,
-``[terminal]``. ``docs/config.md`` documents every key. The other packages take plain
-settings objects, never these models: the conversions live in :mod:`lockerd.settings`.
+Adding a section: ``docs/config.md`` ("Adding a section").
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import dataclasses
 import re
-import secrets
 import tomllib
+import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
-from custody.errors import ConfigError
+from custody.domain.pins import check_pin, hash_pin
+from custody.errors import ConfigError, LockerError, SettingError
+from custody.ledger.station import LedgerSettings
+from custody.settings import (
+    DEFAULT_TIMEZONE,
+    PersonSettings,
+    RulesSettings,
+    TerminalSettings,
+    check_id,
+    check_people,
+    check_zone,
+)
+from custody.textfile import read_config_text
+from locker_firmware_bridge.factory import CabinetSettings
 
-_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ROLES = ("officer", "clerk", "supervisor", "legal", "auditor")
+__all__ = [
+    "ApiSection", "CabinetSettings", "CameraSection", "LedgerSettings", "MqttSection",
+    "PersonSettings", "RulesSettings", "ScannerSection", "Section", "StationConfig",
+    "StationSection", "TerminalSettings", "check_pin", "hash_pin", "load_config",
+    "locate_key", "parse_config",
+]
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
+    """A section the daemon alone reads: keys, defaults and checks as pydantic fields."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class StationSection(_Section):
+class StationSection(Section):
     """``[station]``: who this station is and where it keeps its data."""
 
-    id: str = Field(default="", pattern=r"^$|" + _ID)
+    id: str = ""
     name: str = ""
     origin: str = ""
     data_dir: Path = Path(".")
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
     poll_interval_ms: int = Field(default=100, ge=5, le=60_000)
     offline_after_failures: int = Field(default=3, ge=1, le=1000)
     checkpoint_tick_seconds: int = Field(default=10, ge=1, le=3600)
@@ -56,108 +85,18 @@ class StationSection(_Section):
             return self.id
         return re.sub(r"[^A-Za-z0-9_.-]", "-", self.name).strip("-") or "station"
 
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return check_id(value) if value else value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return check_zone(value)
 
 
-class LedgerSection(_Section):
-    """``[ledger]``: automatic checkpoints and durability, as ``locker init`` writes them."""
-
-    checkpoint_every_entries: int = Field(default=100, ge=0)  # 0: off
-    checkpoint_every_seconds: int = Field(default=600, ge=0)  # 0: off
-    synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
-
-
-class RulesSection(_Section):
-    """``[rules]``: deadlines and the escalation ladder."""
-
-    handover_hours: int = Field(default=24, ge=1, le=24 * 14)
-    handover_remind_before_hours: int = Field(default=4, ge=0)
-    handover_legal_after_hours: int = Field(default=24, ge=0)
-    return_time: str = "18:00"
-    return_times: dict[str, str] = Field(default_factory=dict)
-    return_remind_before_minutes: int = Field(default=30, ge=0)
-    return_supervisor_after_minutes: int = Field(default=60, ge=0)
-    return_legal_after_hours: int = Field(default=24, ge=0)
-    day_start: str = "06:00"
-    catalogue: Path | None = None
-    lawfulness_checklist: list[str] = Field(default_factory=list)  # empty: the default list
-
-    @field_validator("return_time", "day_start")
-    @classmethod
-    def _hhmm(cls, value: str) -> str:
-        if not _HHMM.match(value):
-            raise ValueError(f"expected HH:MM, got {value!r}")
-        return value
-
-    @field_validator("return_times")
-    @classmethod
-    def _weekday_times(cls, value: dict[str, str]) -> dict[str, str]:
-        for day, hhmm in value.items():
-            if day not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r} (use {', '.join(WEEKDAYS)})")
-            if not _HHMM.match(hhmm):
-                raise ValueError(f"{day}: expected HH:MM, got {hhmm!r}")
-        return value
-
-
-class PersonEntry(_Section):
-    """``[[people]]``: one person the station knows (until a directory is wired in)."""
-
-    id: str = Field(pattern=_ID)
-    name: str
-    role: Literal["officer", "clerk", "supervisor", "legal", "auditor"]
-    badge: str = ""
-    pin_hash: str = ""
-    supervisor: str | None = None
-    phone: str = ""
-
-    @field_validator("pin_hash")
-    @classmethod
-    def _pin_hash_format(cls, value: str) -> str:
-        if value and not value.startswith(("scrypt$", "pbkdf2_sha256$")):
-            raise ValueError("pin_hash must come from `locker config hash-pin` (scrypt$...)")
-        return value
-
-
-class CabinetEntry(_Section):
-    """``[[cabinets]]``: one cabinet controller and how to reach it (the keys are those of
-    ``locker_firmware_bridge.factory.CabinetSettings``)."""
-
-    id: str = Field(pattern=_ID)
-    transport: Literal["modbus-tcp", "modbus-rtu", "lockboard"] = "modbus-tcp"
-    url: str | None = None  # "HOST:PORT" for TCP; a device path or socket:// URL for serial
-    host: str | None = None
-    port: int | None = Field(default=None, ge=1, le=65535)
-    device: str | None = None  # /dev/ttyUSB0, a pty, or socket://host:port
-    unit: int = Field(default=1, ge=0, le=247)
-    compartments: int | None = Field(default=None, ge=1, le=256)
-    baud: int | None = Field(default=None, ge=300)
-    parity: Literal["N", "E", "O"] = "N"
-    stopbits: Literal[1, 2] = 1
-    timeout_ms: int = Field(default=500, ge=10)
-    gap_ms: float | None = Field(default=None, ge=0)
-    lock_bit_locked: Literal[0, 1] = 1
-    map: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _needs_endpoint(self) -> CabinetEntry:
-        if self.transport == "modbus-tcp" and not (self.url or self.host):
-            raise ValueError("transport 'modbus-tcp' needs `host` (and `port`) or `url`")
-        if self.transport != "modbus-tcp" and not (self.device or self.url):
-            raise ValueError(f"transport {self.transport!r} needs `device`")
-        if self.transport == "lockboard" and self.compartments is None:
-            raise ValueError("transport 'lockboard' needs `compartments`")
-        return self
-
-
-class CameraSection(_Section):
+class CameraSection(Section):
     """``[camera]``: where photos come from (``sim`` = the simulated camera)."""
 
     source: str = "sim"
@@ -167,13 +106,13 @@ class CameraSection(_Section):
     retries: int = Field(default=2, ge=0)
 
 
-class ScannerSection(_Section):
+class ScannerSection(Section):
     """``[scanner]``: how labels are read."""
 
     attempts: int = Field(default=3, ge=1, le=20)  # frames tried before a scan is refused
 
 
-class MqttSection(_Section):
+class MqttSection(Section):
     """``[mqtt]``: the broker; ``enabled = false`` keeps every event in the outbox only."""
 
     enabled: bool = False
@@ -187,7 +126,7 @@ class MqttSection(_Section):
     inflight_window: int = Field(default=100, ge=1, le=1000)
 
 
-class ApiSection(_Section):
+class ApiSection(Section):
     """``[api]``: the read API served by the daemon."""
 
     enabled: bool = True
@@ -195,55 +134,78 @@ class ApiSection(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
-class TerminalSection(_Section):
-    """``[terminal]``: the flows at the cabinet (timeouts, PIN policy)."""
+class WitnessEntry(Section):
+    """``[[witness]]``: a C2SP tlog-witness that cosigns this station's checkpoints."""
 
-    door_open_timeout_s: int = Field(default=60, ge=1)
-    door_close_timeout_s: int = Field(default=120, ge=1)
-    pin_max_attempts: int = Field(default=5, ge=1)
-    pin_lockout_s: int = Field(default=300, ge=1)
-    idle_lock_s: int = Field(default=90, ge=5)
-    language: Literal["zh", "en"] = "zh"
-    kiosk: bool = True  # serve the kiosk screens (package `terminal`) with the API
+    url: str = Field(pattern=r"^https?://")  # the submission prefix (POST <url>/add-checkpoint)
+    key: str  # the witness verifier key, name+keyid+base64(0x04||key)
+
+    @field_validator("key")
+    @classmethod
+    def _witness_key(cls, value: str) -> str:
+        from custody.ledger.cosign import WitnessKey
+
+        try:
+            return WitnessKey.from_vkey(value).vkey
+        except LockerError as exc:
+            raise ValueError(str(exc)) from exc
 
 
-class StationConfig(_Section):
-    """The whole file."""
+class WitnessingSection(Section):
+    """``[witnessing]``: when to retry witnesses and when an uncosigned checkpoint alarms."""
+
+    alarm_after_seconds: int = Field(default=3600, ge=0)  # 0: never
+    retry_seconds: int = Field(default=60, ge=1)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+
+class StationConfig(Section):
+    """The whole file: one field per section (a table, or a list for ``[[...]]`` tables)."""
 
     station: StationSection = StationSection()
-    ledger: LedgerSection = LedgerSection()
-    rules: RulesSection = RulesSection()
-    people: list[PersonEntry] = Field(default_factory=list)
-    cabinets: list[CabinetEntry] = Field(default_factory=list)
+    ledger: LedgerSettings = LedgerSettings()
+    rules: RulesSettings = RulesSettings()
+    people: list[PersonSettings] = Field(default_factory=list)
+    cabinets: list[CabinetSettings] = Field(default_factory=list)
     camera: CameraSection = CameraSection()
     scanner: ScannerSection = ScannerSection()
     mqtt: MqttSection = MqttSection()
     api: ApiSection = ApiSection()
-    terminal: TerminalSection = TerminalSection()
+    terminal: TerminalSettings = TerminalSettings()
+    witness: list[WitnessEntry] = Field(default_factory=list)
+    witnessing: WitnessingSection = WitnessingSection()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_rules_timezone(cls, data: Any) -> Any:
+        rules = data.get("rules") if isinstance(data, dict) else None
+        if isinstance(rules, dict) and "timezone" in rules:
+            # RulesSettings carries the zone, but the file names it once: in [station]
+            raise SettingError(
+                "rules.timezone", "unknown key (the time zone is [station] timezone)"
+            )
+        return data
 
     @model_validator(mode="after")
     def _cross_checks(self) -> StationConfig:
-        ids = [p.id for p in self.people]
-        dup = {i for i in ids if ids.count(i) > 1}
-        if dup:
-            raise ValueError(f"people: duplicate id(s) {sorted(dup)}")
-        badges = [p.badge for p in self.people if p.badge]
-        dupb = {b for b in badges if badges.count(b) > 1}
-        if dupb:
-            raise ValueError(f"people: duplicate badge(s) {sorted(dupb)}")
-        known = {p.id: p.role for p in self.people}
-        for p in self.people:
-            if p.supervisor is not None and known.get(p.supervisor) != "supervisor":
-                raise ValueError(
-                    f"people: {p.id}'s supervisor {p.supervisor!r} is not a supervisor"
-                )
+        try:
+            check_people(self.people)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         cabs = [c.id for c in self.cabinets]
         dupc = {c for c in cabs if cabs.count(c) > 1}
         if dupc:
             raise ValueError(f"cabinets: duplicate id(s) {sorted(dupc)}")
+        wkeys = [w.key for w in self.witness]
+        if len(set(wkeys)) != len(wkeys):
+            raise ValueError("witness: the same witness key is listed twice")
+        if self.rules.timezone != self.station.timezone:
+            # frozen: the one moment the validated config is completed
+            rules = dataclasses.replace(self.rules, timezone=self.station.timezone)
+            object.__setattr__(self, "rules", rules)
         return self
 
-    def person(self, person_id: str) -> PersonEntry:
+    def person(self, person_id: str) -> PersonSettings:
         """The person with this id; a ConfigError if unknown."""
         for p in self.people:
             if p.id == person_id:
@@ -256,7 +218,7 @@ class StationConfig(_Section):
         station = self.station.model_copy(update={"data_dir": data_dir})
         rules = self.rules
         if rules.catalogue is not None:
-            rules = rules.model_copy(update={"catalogue": _absolute(rules.catalogue, base)})
+            rules = dataclasses.replace(rules, catalogue=_absolute(rules.catalogue, base))
         return self.model_copy(update={"station": station, "rules": rules})
 
 
@@ -306,16 +268,30 @@ def locate_key(text: str, loc: Sequence[str | int]) -> int | None:
     return best
 
 
+def _where(err: ErrorDetails) -> tuple[list[str | int], str]:
+    """The key path and message of one pydantic error. A settings class's own refusal (a
+    :class:`SettingError` from ``__post_init__``) is reported by pydantic at the table; its
+    ``key`` says which key of the table it is."""
+    loc: list[str | int] = [p for p in err["loc"] if isinstance(p, str | int)]
+    msg = err["msg"]
+    if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+        msg = "unknown key"
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, SettingError):
+        key = [int(p) if p.isdigit() else p for p in cause.key.split(".")]
+        if loc[-len(key):] != key:  # a field validator's error is already at its key
+            loc += key
+        msg = str(cause)
+    return loc, msg
+
+
 def _describe(exc: ValidationError, text: str, source: str) -> str:
     lines = []
     for err in exc.errors():
-        loc = [p for p in err["loc"] if isinstance(p, str | int)]
+        loc, msg = _where(err)
         key = ".".join(str(p) for p in loc) or "(top level)"
         line = locate_key(text, loc)
         where = f"{source}:{line}" if line is not None else source
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
         lines.append(f"{where}: {key}: {msg}")
     return "; ".join(lines)
 
@@ -335,42 +311,43 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
 
 def load_config(path: Path) -> StationConfig:
     """Read, parse and validate a config file; relative paths are taken from its folder."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+    text = read_config_text(path)
     return parse_config(text, str(path), base=path.resolve().parent)
 
 
-# --------------------------------------------------------------------------- PINs
+# --------------------------------------------------------------------------- introspection
 
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
-
-
-def hash_pin(pin: str, *, salt: bytes | None = None) -> str:
-    """A PIN hash for the config: ``scrypt$N$r$p$salthex$hashhex``."""
-    if not pin.isdigit() or not 4 <= len(pin) <= 12:
-        raise ConfigError("a PIN is 4 to 12 digits")
-    salt = salt if salt is not None else secrets.token_bytes(16)
-    digest = hashlib.scrypt(
-        pin.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
-    )
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
+#: what :func:`section_keys` gives for a key that has no default (it must be written)
+REQUIRED = object()
 
 
-def check_pin(pin: str, stored: str) -> bool:
-    """Whether ``pin`` matches a stored hash (scrypt or pbkdf2_sha256); constant-time."""
-    parts = stored.split("$")
-    try:
-        if parts[0] == "scrypt" and len(parts) == 6:
-            n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
-            salt, want = bytes.fromhex(parts[4]), bytes.fromhex(parts[5])
-            got = hashlib.scrypt(pin.encode(), salt=salt, n=n, r=r, p=p, dklen=len(want))
-        elif parts[0] == "pbkdf2_sha256" and len(parts) == 4:
-            rounds, salt, want = int(parts[1]), bytes.fromhex(parts[2]), bytes.fromhex(parts[3])
-            got = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, rounds, dklen=len(want))
-        else:
-            return False
-    except ValueError:
-        return False
-    return hmac.compare_digest(got, want)
+def sections() -> dict[str, tuple[type, bool]]:
+    """Each section's name -> (its class, whether the file writes it as ``[[name]]`` tables)."""
+    out: dict[str, tuple[type, bool]] = {}
+    for name, f in StationConfig.model_fields.items():
+        args = typing.get_args(f.annotation)
+        many = typing.get_origin(f.annotation) is list
+        cls = args[0] if many else f.annotation
+        assert isinstance(cls, type)
+        out[name] = (cls, many)
+    return out
+
+
+def section_keys(cls: type) -> dict[str, object]:
+    """A section class's keys -> their defaults (:data:`REQUIRED` for none), in order."""
+    if issubclass(cls, BaseModel):
+        return {
+            k: (REQUIRED if f.is_required() else f.get_default(call_default_factory=True))
+            for k, f in cls.model_fields.items()
+        }
+    if dataclasses.is_dataclass(cls):
+        out: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                out[f.name] = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                out[f.name] = f.default_factory()
+            else:
+                out[f.name] = REQUIRED
+        return out
+    raise TypeError(f"{cls!r} is not a section class")

@@ -8,7 +8,11 @@ Tasks on one asyncio loop:
 - ``feeder``: feeds new ledger entries (and the latest checkpoint) to the MQTT outbox;
 - ``rules``: the custody rules tick (deadline ladders, notices) every ``rules_tick_seconds``;
 - ``checkpoints``: signs a checkpoint when one is due (``[ledger]`` every N entries / T s);
+- ``cosign``: submits each new checkpoint to the ``[[witness]]`` list and keeps their
+  cosignatures (:mod:`witness.station`; only when witnesses are configured);
 - ``outbox-prune``: hourly, drops acknowledged outbox rows beyond the newest 100,000;
+- ``log-publish``: brings ``DATA/tiles/`` up to date after each checkpoint
+  (:mod:`lockerd.logpublish`);
 - ``api``: the read API under uvicorn (``[api] enabled``), with the kiosk screens of the
   ``terminal`` package under ``/terminal/`` (``[terminal] kiosk``);
 - the MQTT outbox publisher runs in its own thread (``[mqtt] enabled``).
@@ -35,8 +39,11 @@ from fastapi import FastAPI
 from custody.ports import Cabinet, Camera, Clock
 from lockerd import settings as conv
 from lockerd.config import StationConfig
+from lockerd.exitcodes import FAILED
+from lockerd.logpublish import run_log_publisher
 from lockerd.runtime import Runtime
 from lockerd.steps import StepService
+from witness.station import CosignTask
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +128,11 @@ class Daemon:
             "checkpoints", self._every(self.cfg.station.checkpoint_tick_seconds, self._checkpoint)
         )
         self._spawn("outbox-prune", self._every(3600, self._prune))
+        self._spawn("log-publish", run_log_publisher(rt.data_dir))
+        self.cosign = CosignTask(rt.data_dir, conv.cosign_settings(self.cfg), rt.record,
+                                 clock=rt.clock)
+        if self.cfg.witness:
+            self._spawn("cosign", self.cosign.run())
         if self._api_enabled:
             await self._start_api()
         log.info("lockerd started: station %s, %d cabinet(s), api %s, mqtt %s",
@@ -177,7 +189,7 @@ class Daemon:
             await self.stop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
-        return 1 if self.failed.is_set() else 0
+        return FAILED if self.failed.is_set() else 0  # docs/reliability.md
 
     # ------------------------------------------------------------------ tasks
 
@@ -221,6 +233,7 @@ class Daemon:
         note = await self.rt.call(self.rt.ledger.maybe_checkpoint)
         if note is not None:
             self.rt.ledger_changed()
+            self.cosign.wake()
 
     def _mount_kiosk(self, app: FastAPI) -> None:
         """Serve the kiosk (package ``terminal``) under ``/terminal`` on the API's server,

@@ -24,6 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from custody.alarms import AlarmView
+from custody.domain.languages import DEFAULT_LANGUAGE, Language
 from custody.domain.people import Complainant
 from custody.domain.values import ItemSpec
 from custody.errors import LockerError, UsageError
@@ -37,7 +38,9 @@ from hw_sim.station import SimStation
 from lockerd.broker import MosquittoBroker, find_mosquitto
 from lockerd.config import load_config
 from lockerd.daemon import Daemon
-from lockerd.simpeople import CabinetActor, StaffRecord, people_toml, step_decider
+from lockerd.democast import DemoCast, DemoItem, demo_cast
+from lockerd.exitcodes import FAILED
+from lockerd.simpeople import CabinetActor, people_toml, step_decider
 from lockerd.steps import StepService
 from terminal.errors import StepFailedError
 
@@ -45,21 +48,13 @@ ZONE = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 11, 30, tzinfo=ZONE)  # a Monday
 
 
-PEOPLE = (
-    StaffRecord("sup-zhao", "Zhao Min (supervisor)", "supervisor"),
-    StaffRecord("off-li", "Li Wei (officer)", "officer", "B-1001", "2468", "sup-zhao"),
-    StaffRecord("off-zhang", "Zhang Jie (officer)", "officer", "B-1002", "1357", "sup-zhao"),
-    StaffRecord("clerk-wang", "Wang Fang (clerk)", "clerk", "B-2001", "8642"),
-    StaffRecord("legal-chen", "Chen Lu (legal section)", "legal"),
-    StaffRecord("aud-sun", "Sun Hao (auditor)", "auditor"),
-)
-
 
 def demo_config(
     *, tcp_port: int, rtu_url: str, mqtt_port: int | None, api_port: int, origin: str,
-    mqtt_host: str = "127.0.0.1",
+    mqtt_host: str = "127.0.0.1", cast: DemoCast | None = None,
 ) -> str:
-    """The demo station's config.toml."""
+    """The demo station's config.toml (the people and the screens' language from ``cast``)."""
+    cast = cast or demo_cast(DEFAULT_LANGUAGE)
     lines = [
         "# evidence-locker demo station (written by `locker demo`)",
         "[station]",
@@ -83,6 +78,7 @@ def demo_config(
         "door_open_timeout_s = 30",
         "door_close_timeout_s = 30",
         "pin_max_attempts = 3",
+        f'language = "{cast.language.value}"',
         "",
         "[api]",
         "enabled = true",
@@ -109,7 +105,7 @@ def demo_config(
         "baud = 19200",
         "",
     ]
-    return "\n".join(lines + people_toml(PEOPLE))
+    return "\n".join(lines + people_toml(cast.people))
 
 
 def station_decider(
@@ -129,13 +125,19 @@ def label(kind: str, serial: int) -> str:
     return make_label(kind, 2026, serial).text
 
 
+def _spec(item: DemoItem, seized: datetime) -> ItemSpec:
+    return ItemSpec(label(item.kind, item.serial), item.kind, item.description, 1, seized,
+                    item.seized_from, None, item.category)
+
+
 class Script:
     """The scripted day, printing what happens."""
 
     def __init__(
         self, daemon: Daemon, sim: SimStation, person: CabinetActor, clock: ShiftedClock,
-        say: Callable[[str], None],
+        say: Callable[[str], None], cast: DemoCast | None = None,
     ) -> None:
+        self.cast = cast or demo_cast(DEFAULT_LANGUAGE)
         self.d = daemon
         self.rt = daemon.rt
         self.steps: StepService = daemon.steps
@@ -200,32 +202,22 @@ class Script:
 
     async def run(self) -> None:
         rt, cs = self.rt, self.rt.custody
-        f1, f2, e1 = label("case_file", 101), label("case_file", 102), label("exhibit", 103)
-        f3, e2 = label("case_file", 201), label("exhibit", 202)
+        case1, case2 = self.cast.cases
+        f1, f2, e1 = (label(i.kind, i.serial) for i in case1.items)
+        f3, _missing = (label(i.kind, i.serial) for i in case2.items)  # not handed over
         seized = DAY - timedelta(hours=4)  # last night, 20:00
 
         # ---------------------------------------------------------- registrations
         self.at(7, 30)
-        await rt.call(
-            cs.register_case, "C-2026-0101", title="Burglary, 12 Garden Rd", officer="off-li",
-            items=[
-                ItemSpec(f1, "case_file", "Case file: burglary investigation", 1, seized),
-                ItemSpec(f2, "case_file", "Case file: witness statements", 1, seized),
-                ItemSpec(e1, "exhibit", "Crowbar, sealed bag", 1, seized, "suspect H."),
-            ],
-            complainant=Complainant("Ms. Qian", "+86-138-0000-0001"),
-        )
-        self.log(f"officer Li registers case C-2026-0101: {f1}, {f2}, {e1}")
-        await rt.call(
-            cs.register_case, "C-2026-0102", title="Fraud, online shop", officer="off-zhang",
-            items=[
-                ItemSpec(f3, "case_file", "Case file: fraud", 1, seized),
-                ItemSpec(e2, "exhibit", "Laptop, sealed", 1, seized, "suspect K.", None,
-                         "electronics"),
-            ],
-            complainant=Complainant("Mr. Feng", "+86-138-0000-0002"),
-        )
-        self.log(f"officer Zhang registers case C-2026-0102: {f3}, {e2}")
+        for case in (case1, case2):
+            await rt.call(
+                cs.register_case, case.case_id, title=case.title, officer=case.officer,
+                items=[_spec(i, seized) for i in case.items],
+                complainant=Complainant(case.complainant, case.complainant_phone),
+            )
+            labels = ", ".join(label(i.kind, i.serial) for i in case.items)
+            self.log(f"officer {self.cast.name(case.officer)} registers case {case.case_id} "
+                     f"({case.title}): {labels}")
         rt.ledger_changed()
 
         # ---------------------------------------------------------- handovers
@@ -233,33 +225,33 @@ class Script:
         await self.steps.sign_in("B-2001", "8642")
         checklist = {k: True for k in cs.settings.lawfulness_checklist}
         for x in (f1, f2, e1):
-            await self.scan(x, "clerk-wang", "C-2026-0101")
-        res = await self.steps.commit_handover("clerk-wang", "C-2026-0101", checklist, "")
-        self.log(f"clerk Wang takes over C-2026-0101: {len(res.items)} items match the "
+            await self.scan(x, "clerk-wang", case1.case_id)
+        res = await self.steps.commit_handover("clerk-wang", case1.case_id, checklist, "")
+        clerk = self.cast.name("clerk-wang")
+        self.log(f"clerk {clerk} takes over {case1.case_id}: {len(res.items)} items match the "
                  f"manifest, checklist signed (seq {res.seq})")
-        await self.scan(f3, "clerk-wang", "C-2026-0102")
+        await self.scan(f3, "clerk-wang", case2.case_id)
         res2 = await self.steps.commit_handover(
-            "clerk-wang", "C-2026-0102", checklist,
-            "laptop still at the forensic lab; arrives tomorrow",
+            "clerk-wang", case2.case_id, checklist, self.cast.missing_reason,
         )
-        self.log(f"clerk Wang takes over C-2026-0102: MISSING {', '.join(res2.missing)}; "
+        self.log(f"clerk {clerk} takes over {case2.case_id}: MISSING {', '.join(res2.missing)}; "
                  f"reason written, supervisor told (seq {res2.seq})")
 
         # ---------------------------------------------------------- storage
         self.at(8, 15)
-        for case_id in ("C-2026-0101", "C-2026-0102"):
-            self.log(f"clerk Wang stores case {case_id}:")
-            await self.store("clerk-wang", case_id)
+        for case in (case1, case2):
+            self.log(f"clerk {clerk} stores case {case.case_id}:")
+            await self.store("clerk-wang", case.case_id)
 
         # ---------------------------------------------------------- morning check-outs
         self.at(8, 40)
         try:
             await self.steps.sign_in("B-1001", "0000")
         except LockerError as exc:
-            self.log(f"officer Li types a wrong PIN: refused ({exc})")
+            self.log(f"officer {self.cast.name('off-li')} types a wrong PIN: refused ({exc})")
         li = (await self.steps.sign_in("B-1001", "2468")).person
         for lbl in (f1, f2):
-            step = await self.steps.open_check_out(li.id, lbl)
+            await self.steps.open_check_out(li.id, lbl)
             self.camera.show(lbl)
             done = await self.steps.finish(li.id)
             self.log(f"{li.name}: check-out {lbl} from {done.compartment}: removal confirmed "
@@ -278,12 +270,12 @@ class Script:
             self.camera.show(lbl)
             step = await self.steps.open_return("off-li", None)
             done = await self.steps.finish("off-li")
-            self.log(f"officer Li returns {lbl} on time into {done.compartment} "
-                     f"({step.reason.replace('_', ' ')}; seq "
+            self.log(f"officer {self.cast.name('off-li')} returns {lbl} on time into "
+                     f"{done.compartment} ({step.reason.replace('_', ' ')}; seq "
                      f"{cs.projection.items[lbl].state_seq})")
         await self.steps.sign_in("B-2001", "8642")
-        self.log("clerk Wang stores the returned files where they were put back:")
-        await self.store("clerk-wang", "C-2026-0101")
+        self.log(f"clerk {clerk} stores the returned files where they were put back:")
+        await self.store("clerk-wang", case1.case_id)
 
         # ---------------------------------------------------------- a late return escalates
         self.at(17, 35)
@@ -298,8 +290,9 @@ class Script:
         await self.steps.open_return("off-zhang", None)
         done = await self.steps.finish("off-zhang")
         late = rt.ledger.entry(cs.projection.items[f3].state_seq).body.get("late")
-        self.log(f"officer Zhang returns {f3} LATE (late={late}) into {done.compartment}")
-        await self.store("clerk-wang", "C-2026-0102")
+        self.log(f"officer {self.cast.name('off-zhang')} returns {f3} LATE (late={late}) "
+                 f"into {done.compartment}")
+        await self.store("clerk-wang", case2.case_id)
 
         # ---------------------------------------------------------- a forced door
         self.at(21, 0)
@@ -352,11 +345,14 @@ async def run_demo(
     mqtt: bool,
     broker_at: tuple[str, int] | None = None,
     say: Callable[[str], None] = print,
+    language: Language | str = DEFAULT_LANGUAGE,
 ) -> int:
-    """Play the day; then serve until Ctrl-C (or return at once with ``once``).
+    """Play the day; then serve until Ctrl-C (or return at once with ``once``). The people,
+    cases and the kiosk speak ``language`` (:mod:`lockerd.democast`).
 
     MQTT: ``broker_at`` names a running broker; else ``mqtt`` starts a local Mosquitto;
     else events wait in the outbox."""
+    cast = demo_cast(language)
     tmp: Path | None = None
     if data is None:
         tmp = Path(tempfile.mkdtemp(prefix="locker-demo-"))
@@ -383,7 +379,8 @@ async def run_demo(
         mqtt_host, mqtt_port = broker_at or ("127.0.0.1", broker.port if broker else None)
         paths.config.write_text(
             demo_config(tcp_port=sim.tcp_port, rtu_url=sim.rtu_socket_url,
-                        mqtt_port=mqtt_port, mqtt_host=mqtt_host, api_port=0, origin=origin)
+                        mqtt_port=mqtt_port, mqtt_host=mqtt_host, api_port=0, origin=origin,
+                        cast=cast)
         )
         cfg = load_config(paths.config)
         clock = ShiftedClock(DAY.replace(hour=7, minute=0), tz=ZONE)
@@ -397,7 +394,7 @@ async def run_demo(
         say(f"  API: {daemon.api_url}   MQTT: "
             + (f"{mqtt_host}:{mqtt_port} (topics locker/demo-1/#)" if mqtt_port else "off"))
         say("")
-        script = Script(daemon, sim, person, clock, say)
+        script = Script(daemon, sim, person, clock, say, cast)
         await script.run()
         rt = daemon.rt
         note = await rt.call(rt.ledger.checkpoint)
@@ -434,14 +431,15 @@ async def run_demo(
             say("")
             if daemon.kiosk_path:
                 say(f"the kiosk: {daemon.api_url}{daemon.kiosk_path} (badge B-2001, PIN 8642"
-                    " for clerk Wang; B-1001 / 2468 for officer Li)")
+                    f" for clerk {cast.name('clerk-wang')}; B-1001 / 2468 for officer "
+                    f"{cast.name('off-li')})")
             say(f"serving the API at {daemon.api_url} until Ctrl-C, e.g.:")
             say(f"  curl -H 'Authorization: Bearer {secret}' {daemon.api_url}/v1/items")
             await _wait_for_interrupt()
         return 0 if ok else 1
     except StepFailedError as exc:
         say(f"demo failed: {exc}")
-        return 1
+        return FAILED  # docs/reliability.md (1 is kept for "does not verify")
     finally:
         await person.stop()
         if daemon is not None:

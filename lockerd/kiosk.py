@@ -16,7 +16,7 @@ from typing import TypeVar
 from custody.alarms import AlarmView
 from custody.domain.errors import UnknownAlarmError
 from lockerd.runtime import Runtime
-from lockerd.steps import StepService, terminal_settings
+from lockerd.steps import StepService
 from terminal.station import TerminalStation
 
 T = TypeVar("T")
@@ -56,7 +56,7 @@ def terminal_station(rt: Runtime, steps: StepService) -> TerminalStation:
         steps=steps,
         photos=rt.photos,
         clock=rt.clock,
-        settings=terminal_settings(rt.cfg),
+        settings=rt.cfg.terminal,  # [terminal] is a TerminalSettings
         alarms=RuntimeAlarmBoard(rt, asyncio.get_running_loop()),
         station_name=rt.cfg.station.name or rt.cfg.station.station_id,
     )

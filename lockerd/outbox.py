@@ -30,7 +30,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from custody.errors import LockerError
+from custody.errors import DiskFullError, LockerError
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,11 @@ CREATE TABLE IF NOT EXISTS cursors (
 
 class OutboxError(LockerError):
     """The outbox database cannot be opened or written."""
+
+
+class OutboxFullError(OutboxError, DiskFullError):
+    """The disk filled up during an enqueue: the transaction was rolled back (no message
+    stored, no cursor moved), so the same enqueue can be done again once there is space."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,11 @@ class OutboxStore:
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL:
+                    raise OutboxFullError(
+                        f"disk full: nothing was added to the outbox {self.path}; the "
+                        "same messages can be enqueued again once there is space"
+                    ) from exc
                 raise OutboxError(f"cannot write outbox {self.path}: {exc}") from exc
         return added
 

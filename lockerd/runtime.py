@@ -124,7 +124,7 @@ class Runtime:
         return rt
 
     def _open_custody(self) -> None:
-        self.ledger = Ledger.open(self.data_dir, clock=self.clock)
+        self.ledger = Ledger.open(self.data_dir, clock=self.clock, check=True)
         self.custody = CustodyService(
             self.ledger,
             conv.directory(self.cfg),

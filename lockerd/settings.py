@@ -1,74 +1,34 @@
-"""From the validated station config to the other packages' plain settings objects.
+"""What the daemon hands the other packages from the validated station config.
 
-The packages never see pydantic: the custody core takes :class:`RulesSettings` and
-:class:`PersonSettings`, the cabinet bridge :class:`CabinetSettings`; the MQTT publisher
-:class:`BrokerSettings`.
+The sections the packages use are their own settings classes (see :mod:`lockerd.config`),
+so there is nothing to copy: these helpers name the pieces, and compose the two objects
+that combine sections (the MQTT topics and the publisher's broker settings).
 """
 
 from __future__ import annotations
 
 from custody.domain.people import Directory
-from custody.settings import DEFAULT_CHECKLIST, PersonSettings, RulesSettings, build_directory
+from custody.settings import RulesSettings, build_directory
 from locker_firmware_bridge.factory import CabinetSettings
 from lockerd.config import StationConfig
 from lockerd.mqtt import Topics
 from lockerd.outbox import BrokerSettings
+from witness.station import CosignSettings, WitnessSettings
 
 
 def rules_settings(cfg: StationConfig) -> RulesSettings:
-    """``[rules]`` plus the station's time zone."""
-    r = cfg.rules
-    return RulesSettings(
-        timezone=cfg.station.timezone,
-        handover_hours=r.handover_hours,
-        handover_remind_before_hours=r.handover_remind_before_hours,
-        handover_legal_after_hours=r.handover_legal_after_hours,
-        return_time=r.return_time,
-        return_times=dict(r.return_times),
-        day_start=r.day_start,
-        return_remind_before_minutes=r.return_remind_before_minutes,
-        return_supervisor_after_minutes=r.return_supervisor_after_minutes,
-        return_legal_after_hours=r.return_legal_after_hours,
-        catalogue=r.catalogue,
-        lawfulness_checklist=tuple(r.lawfulness_checklist) or DEFAULT_CHECKLIST,
-    ).check()
-
-
-def people_settings(cfg: StationConfig) -> list[PersonSettings]:
-    """``[[people]]`` as the custody core takes them (badges and PINs stay in lockerd)."""
-    return [
-        PersonSettings(id=p.id, name=p.name, role=p.role, supervisor=p.supervisor, phone=p.phone)
-        for p in cfg.people
-    ]
+    """``[rules]``, with the station's time zone."""
+    return cfg.rules
 
 
 def directory(cfg: StationConfig) -> Directory:
     """The checked people directory."""
-    return build_directory(people_settings(cfg))
+    return build_directory(cfg.people)
 
 
 def cabinet_settings(cfg: StationConfig) -> list[CabinetSettings]:
     """``[[cabinets]]`` for :func:`locker_firmware_bridge.factory.build_cabinets`."""
-    return [
-        CabinetSettings(
-            id=c.id,
-            transport=c.transport,
-            url=c.url,
-            host=c.host,
-            port=c.port,
-            device=c.device,
-            unit=c.unit,
-            compartments=c.compartments,
-            baud=c.baud,
-            parity=c.parity,
-            stopbits=c.stopbits,
-            timeout_ms=c.timeout_ms,
-            gap_ms=c.gap_ms,
-            lock_bit_locked=c.lock_bit_locked,
-            map=dict(c.map),
-        )
-        for c in cfg.cabinets
-    ]
+    return list(cfg.cabinets)
 
 
 def topics(cfg: StationConfig) -> Topics:
@@ -77,7 +37,7 @@ def topics(cfg: StationConfig) -> Topics:
 
 
 def broker_settings(cfg: StationConfig) -> BrokerSettings:
-    """``[mqtt]`` for the outbox publisher."""
+    """``[mqtt]`` and the station's id, for the outbox publisher."""
     m = cfg.mqtt
     return BrokerSettings(
         host=m.host,
@@ -88,4 +48,15 @@ def broker_settings(cfg: StationConfig) -> BrokerSettings:
         username=m.username,
         password=m.password,
         window=m.inflight_window,
+    )
+
+
+def cosign_settings(cfg: StationConfig) -> CosignSettings:
+    """``[[witness]]`` and ``[witnessing]`` for the station's cosigning client."""
+    w = cfg.witnessing
+    return CosignSettings(
+        witnesses=tuple(WitnessSettings(url=e.url, key=e.key) for e in cfg.witness),
+        alarm_after_seconds=w.alarm_after_seconds,
+        retry_seconds=w.retry_seconds,
+        timeout_seconds=w.timeout_seconds,
     )

@@ -38,6 +38,7 @@ from custody import queries
 from custody.alarms import AlarmKind
 from custody.domain.errors import UnknownCaseError, UnknownItemError
 from custody.domain.people import Role
+from custody.domain.pins import check_pin
 from custody.domain.states import ItemState
 from custody.labels import LabelError, parse_label
 from custody.ports import CabinetStatus, CompartmentState, PhotoRef
@@ -45,7 +46,7 @@ from custody.projection import CaseView, ItemView
 from custody.queries import ScanStatus
 from custody.services import HandoverResult
 from lockerd.alarms import FLOW_FAILED
-from lockerd.config import StationConfig, check_pin
+from lockerd.config import StationConfig
 from lockerd.runtime import Runtime
 from lockerd.steps_cabinet import CabinetHand, split_where
 from scanner.photostore import photo_meta
@@ -69,7 +70,7 @@ from terminal.errors import (
 )
 from terminal.i18n import normalise_language
 from terminal.ports import BayStep, HandoverDraft, ScanOutcome
-from terminal.sessions import BadgeHolder, Session, Sessions, TerminalSettings
+from terminal.sessions import BadgeHolder, Session, Sessions
 from terminal.station import CompartmentNameError
 
 log = logging.getLogger(__name__)
@@ -85,21 +86,13 @@ def badge_holders(cfg: StationConfig) -> list[BadgeHolder]:
             for p in cfg.people if p.badge and p.pin_hash]
 
 
-def terminal_settings(cfg: StationConfig) -> TerminalSettings:
-    """``[terminal]``'s sign-in policy and language."""
-    t = cfg.terminal
-    return TerminalSettings(idle_lock_s=t.idle_lock_s, pin_max_attempts=t.pin_max_attempts,
-                            pin_lockout_s=t.pin_lockout_s,
-                            language=normalise_language(t.language))
-
-
 class StepService:
     """The station's steps (one per runtime; see the module docstring)."""
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.hand = CabinetHand(rt)
-        self._sessions = Sessions(badge_holders(rt.cfg), rt.clock, terminal_settings(rt.cfg),
+        self._sessions = Sessions(badge_holders(rt.cfg), rt.clock, rt.cfg.terminal,
                                   check_pin, on_lockout=self._locked_out, on_end=self._ended)
         self._lockouts: list[tuple[BadgeHolder, int]] = []
         self.drafts: dict[tuple[str, str], HandoverDraft] = {}

@@ -7,7 +7,7 @@ re-scan, refuse the label, investigate a damaged photo store).
 
 from __future__ import annotations
 
-from custody.errors import LockerError
+from custody.errors import DiskFullError, LockerError
 
 
 class ScannerError(LockerError):
@@ -44,3 +44,8 @@ class PhotoStoreError(ScannerError):
 
 class PhotoNotFoundError(PhotoStoreError):
     """No photo with this SHA-256 is in the store."""
+
+
+class PhotoStoreFullError(PhotoStoreError, DiskFullError):
+    """The disk filled up while a photo was stored: what this put had begun is removed,
+    so the store holds the photo whole (bytes, metadata, thumbnail) or not at all."""

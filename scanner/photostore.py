@@ -6,6 +6,10 @@ Layout under the station data directory (``docs/data-dir.md``)::
     photos/<aa>/<sha256>.json   metadata: time, camera, compartment, labels read, boxes
     photos/thumbs/<sha256>.jpg  a small JPEG with the label boxes drawn
 
+The sidecar and the thumbnail are derived files, not evidence: whatever shows them gets
+them through :mod:`scanner.derived`, which checks them against the verified photo first
+and rebuilds them from it when they do not match.
+
 A photo is never overwritten: files are written to a temporary name, fsynced, then
 hard-linked into place (which fails if the name exists) and the directory fsynced. Putting
 identical bytes again is idempotent and completes a put interrupted by a crash (missing
@@ -15,6 +19,7 @@ is written. The ledger entry of a custody step records :class:`PhotoRef` (hash a
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -26,7 +31,12 @@ import cv2
 import numpy as np
 
 from custody.ports import CapturedImage, LabelRead, PhotoRef
-from scanner.errors import ImageDecodeError, PhotoNotFoundError, PhotoStoreError
+from scanner.errors import (
+    ImageDecodeError,
+    PhotoNotFoundError,
+    PhotoStoreError,
+    PhotoStoreFullError,
+)
 from scanner.pipeline import check_reads, decode_image
 
 THUMB_MAX_SIDE = 320
@@ -75,18 +85,20 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _write_new(path: Path, data: bytes) -> bool:
-    """Write ``data`` at ``path`` atomically unless it exists; True when it was written."""
+    """Write ``data`` at ``path`` atomically unless it exists; True when it was written.
+    On any failure (a full disk) the temporary file is removed and ``path`` is untouched."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
     try:
-        os.link(tmp, path)  # unlike rename, link never replaces an existing file
-        written = True
-    except FileExistsError:
-        written = False
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)  # unlike rename, link never replaces an existing file
+            written = True
+        except FileExistsError:
+            written = False
     finally:
         tmp.unlink(missing_ok=True)
     if written:
@@ -94,7 +106,9 @@ def _write_new(path: Path, data: bytes) -> bool:
     return written
 
 
-def _boxes(meta: Mapping[str, object], key: str) -> list[list[tuple[int, int]]]:
+def label_boxes(meta: Mapping[str, object], key: str) -> list[list[tuple[int, int]]]:
+    """The four-corner boxes of a sidecar's ``labels`` or ``other_reads``; raises
+    :class:`PhotoStoreError` for a list or box of the wrong shape."""
     labels = meta.get(key, [])
     boxes: list[list[tuple[int, int]]] = []
     if not isinstance(labels, list):
@@ -162,18 +176,29 @@ class FilePhotoStore:
         except (TypeError, ValueError) as exc:
             raise PhotoStoreError(f"photo metadata is not JSON: {exc}") from exc
         # Building the thumbnail validates the image and the boxes before anything is written.
-        thumb = make_thumbnail(data, _boxes(meta, "labels"), _boxes(meta, "other_reads"))
+        thumb = make_thumbnail(data, label_boxes(meta, "labels"), label_boxes(meta, "other_reads"))
         sha = hashlib.sha256(data).hexdigest()
         ref = PhotoRef(sha256=sha, bytes=len(data))
         path = self.path(sha)
+        made: list[Path] = []  # what this put created, removed again if it cannot finish
         try:
-            if not _write_new(path, data) and path.read_bytes() != data:
+            if _write_new(path, data):
+                made.append(path)
+            elif path.read_bytes() != data:
                 raise PhotoStoreError(
                     f"photo store damaged: {path} does not hold the bytes its name hashes"
                 )
-            _write_new(self.meta_path(sha), meta_bytes)
-            _write_new(self.thumb_path(sha), thumb)
+            for part, content in ((self.meta_path(sha), meta_bytes), (self.thumb_path(sha), thumb)):
+                if _write_new(part, content):
+                    made.append(part)
         except OSError as exc:
+            for done in reversed(made):
+                done.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise PhotoStoreFullError(
+                    f"disk full: photo {sha} was not stored (nothing of it is kept); free "
+                    "some space and take it again"
+                ) from exc
             raise PhotoStoreError(f"cannot store photo {sha}: {exc}") from exc
         return ref
 

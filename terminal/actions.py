@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse, Response
 
 from custody.alarms import AlarmKind
 from custody.errors import LockerError
+from scanner.derived import checked_thumbnail
+from scanner.photostore import FilePhotoStore
 from terminal.app import LANG_COOKIE, SESSION_COOKIE, Terminal
 from terminal.errors import RoleRefusedError, message_for
 from terminal.i18n import normalise_language, translate
@@ -174,14 +176,11 @@ def register(app: FastAPI, terminal: Terminal) -> None:
     async def photo(request: Request, sha256: str) -> Response:
         terminal.session(request)
         store = terminal.station.photos
-        thumb = getattr(store, "thumb_path", None)
         try:
-            if thumb is not None:
-                path = thumb(sha256)
-                if path.is_file():
-                    data = await asyncio.to_thread(path.read_bytes)
-                    return Response(data, media_type="image/jpeg")
-            data = await asyncio.to_thread(store.get, sha256)
+            if isinstance(store, FilePhotoStore):  # its thumbnail, checked against the photo
+                data = await asyncio.to_thread(checked_thumbnail, store, sha256)
+            else:
+                data = await asyncio.to_thread(store.get, sha256)  # checked against its hash
         except LockerError as exc:
             return JSONResponse(status_code=404, content={"ok": False, "message": str(exc)})
         return Response(data, media_type="image/jpeg")

@@ -18,14 +18,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from custody.domain.roles import TERMINAL_ROLES
 from custody.errors import LockerError
 from custody.ports import Clock
+from custody.settings import TerminalSettings as TerminalSettings  # [terminal]
 
 log = logging.getLogger("terminal.sessions")
-
-#: Roles that may sign in at the terminal.
-TERMINAL_ROLES = ("clerk", "officer", "supervisor")
-
 
 class SignInError(LockerError):
     """Sign-in refused. ``key`` and ``params`` name the translated message to show."""
@@ -74,18 +72,6 @@ class BadgeHolder:
     role: str
     badge: str
     pin_hash: str
-
-
-@dataclass(frozen=True)
-class TerminalSettings:
-    """The terminal's own policy (the daemon fills it from ``[terminal]``)."""
-
-    idle_lock_s: int = 90
-    pin_max_attempts: int = 5
-    pin_lockout_s: int = 300
-    language: str = "zh_CN"
-    status_poll_ms: int = 1000
-    camera_refresh_ms: int = 800
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""People and roles: officers, clerks, supervisors, the legal section, auditors.
+"""People: officers, clerks, supervisors, the legal section, auditors (their roles are
+:mod:`custody.domain.roles`).
 
 The station's config lists them until a directory is wired in. Every officer has exactly
 one supervisor, who must be listed with the ``supervisor`` role. Complainants are not staff:
@@ -7,22 +8,14 @@ each case carries its own complainant contact (:class:`Complainant`).
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from custody.domain.errors import RoleError, UnknownPersonError
+from custody.domain.roles import Role
 from custody.errors import ConfigError
 
-
-class Role(enum.StrEnum):
-    """A person's role at the station. Values appear in ledger entries and notices."""
-
-    OFFICER = "officer"
-    CLERK = "clerk"
-    SUPERVISOR = "supervisor"
-    LEGAL = "legal"
-    AUDITOR = "auditor"
+__all__ = ["Complainant", "Directory", "Person", "Role"]
 
 
 @dataclass(frozen=True)

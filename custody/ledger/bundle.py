@@ -6,7 +6,8 @@ A bundle is a directory, or the same directory as a ``.tar.gz`` / ``.tgz``::
     station.vkey        the verifier key (an auditor should compare it with their own copy)
     entries.jsonl       the exact entry bytes, one per line, in seq order (canonical JSON
                         never holds a raw newline)
-    checkpoints.jsonl   one JSON object per stored checkpoint: {"note", "signed_at"}
+    checkpoints.jsonl   one JSON object per stored checkpoint: {"note", "signed_at"}; the
+                        note carries the witnesses' cosignatures the station holds for it
     photos/<aa>/<sha>   every referenced photo present in the station's store
 
 ``locker audit verify --bundle PATH`` checks it exactly as a data directory, except that a
@@ -15,17 +16,26 @@ bundle carries no stored leaf hashes or tree nodes (everything is re-derived any
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from custody.errors import DiskFullError, PathError
 from custody.ledger import canonical
-from custody.ledger.errors import BundleError, LedgerLockedError
+from custody.ledger.cosign import WitnessKey, add_signature_lines
+from custody.ledger.cosigstore import cosignature_lines
+from custody.ledger.errors import (
+    BundleUnreadableError,
+    LedgerLockedError,
+    StationNotFoundError,
+)
 from custody.ledger.ledger import Ledger, format_ts
 from custody.ledger.station import require_station
 from custody.ledger.store import LedgerStore, connect
@@ -38,6 +48,7 @@ from custody.ledger.verify import (
     verify_source,
 )
 from custody.ports import Clock, SystemClock
+from custody.textfile import read_key_text
 
 BUNDLE_FORMAT = "evidence-locker-audit-bundle/1"
 
@@ -62,19 +73,22 @@ def export_bundle(
 ) -> BundleInfo:
     """Write an audit bundle of a station to ``out`` (a directory, or ``*.tar.gz``).
 
-    When no other process is writing, a checkpoint covering every entry is signed first so
-    the bundle is fully authenticated; otherwise the latest stored checkpoints are used.
+    When no other process is writing and the station has its signing key, a checkpoint
+    covering every entry is signed first so the bundle is fully authenticated; otherwise
+    the latest stored checkpoints are used.
     """
     paths = require_station(data_dir)
     out = Path(out)
     if out.exists():
-        raise BundleError(f"{out} already exists; refusing to overwrite it")
+        raise PathError(f"{out} already exists; refusing to overwrite it")
     clock = clock or SystemClock()
     try:
         with Ledger.open(paths.root, clock=clock) as ledger:
             ledger.checkpoint()
     except LedgerLockedError:
         pass  # the running writer signs checkpoints on its own schedule
+    except StationNotFoundError:
+        pass  # no signing key (a restored station): the stored checkpoints are what there is
     work = Path(tempfile.mkdtemp(prefix="bundle-", dir=out.parent if out.parent.exists() else None))
     try:
         root = work / "bundle"
@@ -101,10 +115,13 @@ def export_bundle(
             store.conn.execute("COMMIT")
         finally:
             store.close()
+        cosigs = cosignature_lines(paths.root)
         with (root / "checkpoints.jsonl").open("w") as f:
             for cp in cps:
-                f.write(json.dumps({"note": cp.note, "signed_at": cp.signed_at}) + "\n")
-        vkey = paths.vkey.read_text().strip()
+                lines = cosigs.get((cp.size, cp.root))
+                note = add_signature_lines(cp.note, lines) if lines else cp.note
+                f.write(json.dumps({"note": note, "signed_at": cp.signed_at}) + "\n")
+        vkey = read_key_text(paths.vkey, "verifier key").strip()
         (root / "station.vkey").write_text(vkey + "\n")
         copied = missing = 0
         for sha in sorted(refs):
@@ -138,25 +155,42 @@ def export_bundle(
 @contextmanager
 def open_bundle(path: Path | str) -> Iterator[Path]:
     """Yield the bundle's directory, unpacking a tarball into a temporary one (safely:
-    no absolute paths, no ``..``, no links out, no devices)."""
+    no absolute paths, no ``..``, no links out, no devices). A bundle that cannot be read
+    at all (truncated or garbage archive, no ``bundle.json``) raises
+    :class:`BundleUnreadableError`."""
     path = Path(path)
     if path.is_dir():
         if not (path / "bundle.json").is_file():
-            raise BundleError(f"{path} is not an audit bundle (no bundle.json)")
+            raise BundleUnreadableError(f"{path} is not an audit bundle (no bundle.json)")
         yield path
         return
     if not path.is_file():
-        raise BundleError(f"{path} does not exist")
+        raise BundleUnreadableError(f"{path} does not exist")
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
         try:
             with tarfile.open(path, "r:*") as tar:
                 tar.extractall(tmp, filter="data")
-        except (tarfile.TarError, OSError) as exc:
-            raise BundleError(f"cannot unpack {path}: {exc}") from None
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFullError(f"no space left to unpack {path} in {tmp}") from None
+            raise BundleUnreadableError(_unreadable(path, exc)) from None
+        except (tarfile.TarError, EOFError, zlib.error) as exc:
+            # a truncated gzip stream ends in EOFError, a garbage one in ReadError
+            raise BundleUnreadableError(_unreadable(path, exc)) from None
         dirs = [p for p in Path(tmp).iterdir() if (p / "bundle.json").is_file()]
         if len(dirs) != 1:
-            raise BundleError(f"{path} does not hold exactly one audit bundle")
+            raise BundleUnreadableError(f"{path} does not hold exactly one audit bundle")
         yield dirs[0]
+
+
+def _unreadable(path: Path, exc: BaseException) -> str:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, tarfile.ReadError) and "method" in reason:
+        reason = "not a gzip, bzip2, xz or tar archive"  # tarfile lists each method it tried
+    return (
+        f"cannot read bundle {path}: it is truncated or not a .tar.gz audit bundle ({reason}); "
+        "this says nothing about the ledger: get a new copy of the bundle"
+    )
 
 
 def bundle_source(root: Path) -> Source:
@@ -164,7 +198,7 @@ def bundle_source(root: Path) -> Source:
     try:
         manifest = json.loads((root / "bundle.json").read_text())
         if manifest.get("format") != BUNDLE_FORMAT:
-            raise BundleError(f"unknown bundle format {manifest.get('format')!r}")
+            raise BundleUnreadableError(f"unknown bundle format {manifest.get('format')!r}")
         lines = (root / "entries.jsonl").read_bytes().split(b"\n")
         cps = [
             json.loads(line)
@@ -172,7 +206,7 @@ def bundle_source(root: Path) -> Source:
             if line.strip()
         ]
     except (OSError, ValueError, AttributeError) as exc:
-        raise BundleError(f"{root} is not a readable audit bundle: {exc}") from None
+        raise BundleUnreadableError(f"{root} is not a readable audit bundle: {exc}") from None
     if lines and lines[-1] == b"":
         lines.pop()
     rows: list[tuple[int, bytes, bytes | None]] = [(i, b, None) for i, b in enumerate(lines)]
@@ -194,9 +228,19 @@ def verify_bundle(
     key: str | Path | None = None,
     checkpoints: Sequence[Path | str] = (),
     progress: Progress | None = None,
+    witnesses: Sequence[WitnessKey] = (),
+    quorum: int | None = None,
 ) -> VerifyReport:
-    """Verify an audit bundle, with its own ``station.vkey`` unless the auditor's ``key``."""
+    """Verify an audit bundle, with its own ``station.vkey`` unless the auditor's ``key``;
+    with ``witnesses``, demand their cosignatures on its latest checkpoint and the auditor's."""
     with open_bundle(path) as root:
         src = bundle_source(root)
         verifier = load_key(key if key is not None else root / "station.vkey")
-        return verify_source(src, verifier, read_checkpoint_files(checkpoints), progress=progress)
+        return verify_source(
+            src,
+            verifier,
+            read_checkpoint_files(checkpoints),
+            progress=progress,
+            witnesses=witnesses,
+            quorum=quorum,
+        )

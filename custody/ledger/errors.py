@@ -18,6 +18,10 @@ class ReservedKeyError(InvalidEntryError):
     ``kind``, ``actor``)."""
 
 
+class EntryTooLargeError(InvalidEntryError):
+    """An entry's bytes exceed 65,535: a tlog-tiles entry bundle cannot hold it."""
+
+
 class LedgerLockedError(LedgerError):
     """Another process holds the ledger's writer lock (only one process may append)."""
 
@@ -44,3 +48,14 @@ class StationNotFoundError(LedgerError, ConfigError):
 
 class BundleError(LedgerError):
     """An audit bundle is malformed, unsafe to unpack, or cannot be written."""
+
+
+class LedgerDamagedError(LedgerCorruptError):
+    """The ledger's SQLite file fails its integrity check (``PRAGMA quick_check``) or the
+    store's own checks: a damaged page, a missing table, a file that is not a database.
+    Nothing may write to it: verify it and restore it from the off-site copy."""
+
+
+class BundleUnreadableError(BundleError):
+    """An audit bundle cannot be read at all: a truncated or garbage ``.tar.gz``, or a
+    directory without ``bundle.json``. Not a verdict on the ledger: ask for a new copy."""

@@ -29,8 +29,10 @@ from typing import Any, NoReturn
 
 from custody.ledger import accel, canonical, merkle
 from custody.ledger.checkpoint import Checkpoint
+from custody.ledger.cosigstore import cosigned_note
 from custody.ledger.entry import FORMAT_VERSION, RESERVED_KEYS, Entry
 from custody.ledger.errors import (
+    EntryTooLargeError,
     InvalidEntryError,
     LedgerCorruptError,
     LedgerReadOnlyError,
@@ -51,17 +53,21 @@ from custody.ledger.store import (
     LedgerStore,
     StoredCheckpoint,
     WriterLock,
+    check_integrity,
     connect,
+    storage_error,
 )
+from custody.ledger.tiles import MAX_ENTRY_BYTES
 from custody.ledger.tlogproof import format_tlog_proof
 from custody.ports import Clock, SystemClock
+from custody.textfile import read_key_text
 
 ZERO_HASH = bytes(32)
 # RFC 6962 hash prefixes, pre-seeded: copying a hasher is cheaper than creating one.
 _LEAF_HASHER = hashlib.sha256(b"\x00")
 _NODE_HASHER = hashlib.sha256(b"\x01")
 
-__all__ = ["Entry", "Ledger", "format_ts"]
+__all__ = ["Entry", "Ledger", "format_ts", "parse_ts"]
 
 
 def format_ts(when: datetime) -> str:
@@ -72,7 +78,8 @@ def format_ts(when: datetime) -> str:
     return u.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def _parse_ts(text: str) -> datetime:
+def parse_ts(text: str) -> datetime:
+    """The inverse of :func:`format_ts` (a stored ``ts`` or ``signed_at``)."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
@@ -113,42 +120,71 @@ class Ledger:
         self._last_leaf = store.get_node(0, self._size - 1) if self._size else ZERO_HASH
         latest = store.latest_checkpoint()
         self._cp_size = latest.size if latest else 0
-        self._cp_at = _parse_ts(latest.signed_at) if latest else clock.now()
+        self._cp_at = parse_ts(latest.signed_at) if latest else clock.now()
 
     # ------------------------------------------------------------------ life cycle
 
     @classmethod
     def open(
-        cls, data_dir: Path | str, *, clock: Clock | None = None, readonly: bool = False
+        cls,
+        data_dir: Path | str,
+        *,
+        clock: Clock | None = None,
+        readonly: bool = False,
+        check: bool = False,
     ) -> Ledger:
         """Open a station's ledger. The writer (default) takes the single-writer lock and
-        needs ``station.key``; ``readonly=True`` reads alongside a running writer."""
+        needs ``station.key``; ``readonly=True`` reads alongside a running writer.
+        ``check=True`` (the daemon, at start) first runs the file's integrity checks
+        (:func:`check_integrity`, a full read of the file) and raises
+        :class:`LedgerDamagedError` on a damaged one. A file SQLite cannot read raises
+        that error in any case."""
         paths = require_station(data_dir)
         settings = ledger_settings(read_config(paths))
         writer_lock: WriterLock | None = None
         signer: Signer | None = None
         if not readonly:
             if not paths.key.is_file():
-                raise StationNotFoundError(f"{paths.key} is missing: cannot sign checkpoints")
+                restored = (paths.root / "restored.json").is_file()
+                raise StationNotFoundError(
+                    f"{paths.key} is missing: cannot sign checkpoints"
+                    + (
+                        "; this station was restored from a mirror without its signing key: "
+                        "it can be read and verified but signs nothing until station.key is "
+                        "put back from its backup (docs/offsite.md)"
+                        if restored
+                        else ""
+                    )
+                )
             writer_lock = WriterLock(paths.lock)
             writer_lock.acquire()
         try:
             if not readonly:
-                signer = Signer.from_skey(paths.key.read_text())
+                signer = Signer.from_skey(read_key_text(paths.key, "signing key"))
             conn = connect(paths.ledger_db, readonly=readonly, synchronous=settings.synchronous)
             store = LedgerStore(conn)
-            origin = store.meta("origin")
-            if origin is None:
-                raise LedgerCorruptError(f"{paths.ledger_db} has no origin in its meta table")
-            return cls(
-                paths,
-                store,
-                settings=settings,
-                origin=origin,
-                signer=signer,
-                clock=clock or SystemClock(),
-                writer_lock=writer_lock,
-            )
+            try:
+                if check:
+                    check_integrity(conn, paths.ledger_db)
+                origin = store.meta("origin")
+                if origin is None:
+                    raise LedgerCorruptError(f"{paths.ledger_db} has no origin in its meta table")
+                return cls(
+                    paths,
+                    store,
+                    settings=settings,
+                    origin=origin,
+                    signer=signer,
+                    clock=clock or SystemClock(),
+                    writer_lock=writer_lock,
+                )
+            except BaseException:
+                store.close()
+                raise
+        except sqlite3.Error as exc:
+            if writer_lock is not None:
+                writer_lock.release()
+            raise storage_error(exc, paths.ledger_db, "opening") from None
         except BaseException:
             if writer_lock is not None:
                 writer_lock.release()
@@ -198,7 +234,7 @@ class Ledger:
             return self._signer.vkey
         if not self.paths.vkey.is_file():
             raise StationNotFoundError(f"{self.paths.vkey} is missing")
-        return Verifier.from_vkey(self.paths.vkey.read_text()).vkey
+        return Verifier.from_vkey(read_key_text(self.paths.vkey, "verifier key")).vkey
 
     # ------------------------------------------------------------------ appends
 
@@ -250,7 +286,7 @@ class Ledger:
     def append(self, kind: str, body: Mapping[str, Any], *, actor: str) -> Entry:
         """Append one entry durably and return it. Raises an :class:`InvalidEntryError`
         subclass (writing nothing) for a reserved key, a float, an integer >= 2**53 in
-        magnitude or a non-string key."""
+        magnitude, a non-string key or an entry of more than 65,535 bytes."""
         return self.append_many([(kind, body, actor)])[0]
 
     def _rows_reference(
@@ -320,6 +356,18 @@ class Ledger:
             prev = b64(leaf, newline=False).decode()
         return raws, leaves, nodes, peaks
 
+    @staticmethod
+    def _too_large(
+        items: Sequence[tuple[str, Mapping[str, Any], str]], raws: Sequence[bytes]
+    ) -> NoReturn:
+        i = next(i for i, raw in enumerate(raws) if len(raw) > MAX_ENTRY_BYTES)
+        raise EntryTooLargeError(
+            f"{items[i][0]}: the entry would be {len(raws[i]):,} bytes; a ledger entry is at "
+            f"most {MAX_ENTRY_BYTES:,} bytes (a tlog-tiles entry bundle stores its length in "
+            "16 bits): keep large content in the photo store and reference it by hash"
+            + (f" (item {i} of the batch)" if len(raws) > 1 else "")
+        )
+
     def append_many(self, items: Sequence[tuple[str, Mapping[str, Any], str]]) -> list[Entry]:
         """Append ``(kind, body, actor)`` items in ONE transaction: all or none."""
         with self._lock:
@@ -351,6 +399,8 @@ class Ledger:
             raws, leaves, nodes, peaks = rows
             if not raws:
                 return []
+            if max(map(len, raws)) > MAX_ENTRY_BYTES:
+                self._too_large(items, raws)
             size = start + len(raws)
             leaf = leaves[-1]
             cp = self._sign(signer, size, _fold(peaks), now) if self._due(size, now) else None
@@ -358,6 +408,8 @@ class Ledger:
                 self._store.append(start, raws, leaves, nodes, cp)
             except sqlite3.IntegrityError as exc:
                 raise LedgerCorruptError(f"could not append at seq {start}: {exc}") from None
+            except sqlite3.Error as exc:  # a full disk: nothing of the batch was written
+                raise storage_error(exc, self.paths.ledger_db, "appending to") from None
             self._size, self._last_leaf, self._peaks = size, leaf, peaks
             if cp is not None:
                 self._cp_size, self._cp_at = size, now
@@ -376,7 +428,10 @@ class Ledger:
                 return latest.note
             now = self._clock.now()
             cp = self._sign(signer, self._size, _fold(self._peaks), now)
-            self._store.add_checkpoint(*cp)
+            try:
+                self._store.add_checkpoint(*cp)
+            except sqlite3.Error as exc:
+                raise storage_error(exc, self.paths.ledger_db, "signing a checkpoint in") from None
             self._cp_size, self._cp_at = self._size, now
             return cp[2]
 
@@ -451,7 +506,8 @@ class Ledger:
 
     def proof_text(self, seq: int) -> str:
         """A ``tlog-proof@v1`` for entry ``seq`` (its bytes as ``extra``) against the latest
-        checkpoint, signing a new checkpoint first if none covers the entry yet."""
+        checkpoint (with its witnesses' cosignatures), signing a new checkpoint first if none
+        covers the entry yet."""
         with self._lock:
             raw, _leaf = self._store.row(seq)
             latest = self._store.latest_checkpoint()
@@ -465,4 +521,6 @@ class Ledger:
                 latest = self._store.latest_checkpoint()
                 assert latest is not None
             proof = merkle.inclusion_proof(seq, latest.size, self._store.get_node)
-            return format_tlog_proof(seq, proof, latest.note, raw)
+            # the checkpoint travels with the witnesses' cosignatures the station holds
+            note = cosigned_note(self.paths.root, latest.note)
+            return format_tlog_proof(seq, proof, note, raw)

@@ -43,18 +43,22 @@ _SPACE = re.compile(r"\s")
 _CONTROL = re.compile("[\x00-\x09\x0b-\x1f]")
 
 
-def _valid_name(name: str) -> bool:
+def valid_name(name: str) -> bool:
+    """Whether ``name`` can name a key: non-empty, no spaces, no '+'."""
     return bool(name) and "+" not in name and _SPACE.search(name) is None
 
 
-def key_id(name: str, public_key: bytes) -> int:
-    """The 32-bit key id of an Ed25519 public key under a name."""
-    digest = hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key).digest()
+def key_id(name: str, public_key: bytes, alg: int = ALG_ED25519) -> int:
+    """The 32-bit key id of a public key under a name: the first 4 bytes of
+    ``SHA-256(name || "\\n" || alg || key)`` (``alg`` 0x01 for note signatures, 0x04 for
+    tlog-cosignature v1)."""
+    digest = hashlib.sha256(name.encode() + b"\n" + bytes([alg]) + public_key).digest()
     value: int = struct.unpack(">I", digest[:4])[0]
     return value
 
 
-def _b64decode(text: str, what: str) -> bytes:
+def b64decode(text: str, what: str) -> bytes:
+    """Strict standard base64; raises :class:`NoteError` naming ``what``."""
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -86,13 +90,13 @@ class Verifier:
         if len(parts) != 3:
             raise NoteError("verifier key must be name+keyid+key")
         name, hex_id, b64 = parts
-        if not _valid_name(name) or len(hex_id) != 8:
+        if not valid_name(name) or len(hex_id) != 8:
             raise NoteError(f"malformed verifier key for {name!r}")
         try:
             kid = int(hex_id, 16)
         except ValueError:
             raise NoteError("verifier key id is not hexadecimal") from None
-        raw = _b64decode(b64, "verifier key")
+        raw = b64decode(b64, "verifier key")
         if len(raw) != 33 or raw[0] != ALG_ED25519:
             raise NoteError("verifier key is not an Ed25519 key")
         if key_id(name, raw[1:]) != kid:
@@ -117,7 +121,7 @@ class Signer:
     """An Ed25519 signing key with its name."""
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
-        if not _valid_name(name):
+        if not valid_name(name):
             raise NoteError(f"{name!r} is not a valid key name (no spaces, no '+')")
         self.name = name
         self._key = private_key
@@ -131,7 +135,7 @@ class Signer:
         if len(parts) != 5 or parts[0] != "PRIVATE" or parts[1] != "KEY":
             raise NoteError("signer key must be PRIVATE+KEY+name+keyid+key")
         _, _, name, hex_id, b64 = parts
-        raw = _b64decode(b64, "signer key")
+        raw = b64decode(b64, "signer key")
         if len(raw) != 33 or raw[0] != ALG_ED25519:
             raise NoteError("signer key is not an Ed25519 key")
         signer = cls(name, Ed25519PrivateKey.from_private_bytes(raw[1:]))
@@ -191,9 +195,9 @@ def split_note(note: str) -> tuple[str, list[NoteSignature]]:
         if not line.startswith(SIG_PREFIX):
             raise NoteError("malformed note: a signature line must start with an em dash")
         name, sep, b64 = line[len(SIG_PREFIX) :].partition(" ")
-        if not sep or not b64 or not _valid_name(name):
+        if not sep or not b64 or not valid_name(name):
             raise NoteError("malformed signature line")
-        blob = _b64decode(b64, "signature")
+        blob = b64decode(b64, "signature")
         if len(blob) < 5:
             raise NoteError("signature too short")
         out.append(NoteSignature(name, struct.unpack(">I", blob[:4])[0], blob[4:]))

@@ -8,21 +8,27 @@ directory that already holds a station.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
 import socket
+import sqlite3
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from custody.errors import ConfigError, UsageError
+from custody.errors import ConfigError, DiskFullError, SettingError, UsageError
 from custody.ledger.errors import StationExistsError, StationNotFoundError
 from custody.ledger.note import generate_signer
-from custody.ledger.store import SYNCHRONOUS_MODES, create_schema
+from custody.ledger.store import create_schema
+from custody.settings import DEFAULT_TIMEZONE, check_range
+from custody.textfile import read_config_text
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+#: the SQLite durability modes a station may run with (OFF would lose acknowledged appends)
+LEDGER_SYNCHRONOUS = ("FULL", "EXTRA", "NORMAL")
 # A log origin is also the signing key's name in signed notes: no spaces and no '+'.
 _ORIGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~:/@-]{0,199}")
 
@@ -60,11 +66,27 @@ class StationPaths:
 
 @dataclass(frozen=True)
 class LedgerSettings:
-    """The ``[ledger]`` section of ``config.toml``."""
+    """The ``[ledger]`` section of ``config.toml``: automatic checkpoints (every N entries,
+    at least every T seconds while entries arrive; 0: off) and SQLite durability. Read by the
+    ledger itself; the daemon's config loader validates the same class."""
 
     checkpoint_every_entries: int = 100
     checkpoint_every_seconds: int = 600
     synchronous: str = "FULL"
+
+    def __post_init__(self) -> None:
+        for name in ("checkpoint_every_entries", "checkpoint_every_seconds"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise SettingError(name, f"must be an integer >= 0 (0: off), got {value!r}")
+            check_range(value, name, 0)
+        sync = self.synchronous.upper() if isinstance(self.synchronous, str) else ""
+        if sync not in LEDGER_SYNCHRONOUS:
+            raise SettingError(
+                "synchronous",
+                f"must be one of {', '.join(LEDGER_SYNCHRONOUS)}, got {self.synchronous!r}",
+            )
+        object.__setattr__(self, "synchronous", sync)
 
 
 def check_origin(origin: str) -> str:
@@ -110,7 +132,8 @@ def init_station(
     data_dir: Path | str, origin: str | None = None, *, name: str | None = None
 ) -> StationPaths:
     """Create a new station data directory; raises :class:`StationExistsError` if the
-    directory already holds a ledger, a key or a config."""
+    directory already holds a ledger, a key or a config. On any failure (a full disk:
+    :class:`DiskFullError`) what was made is removed again: no half station is left."""
     paths = StationPaths(Path(data_dir))
     origin = check_origin(origin if origin is not None else default_origin())
     for existing in (paths.ledger_db, paths.key, paths.vkey, paths.config):
@@ -119,31 +142,63 @@ def init_station(
                 f"{paths.root} already holds a station ({existing.name} exists); "
                 "refusing to overwrite it"
             )
-    paths.root.mkdir(parents=True, exist_ok=True)
-    (paths.photos / "thumbs").mkdir(parents=True, exist_ok=True)
-    skey, vkey = generate_signer(origin)
-    # O_EXCL: never clobber a key another process created meanwhile; 0600 from the start.
-    fd = os.open(paths.key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(skey + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    paths.vkey.write_text(vkey + "\n")
-    station_name = name if name is not None else origin.rsplit("/", 1)[-1]
-    paths.config.write_text(default_config(station_name, origin))
-    create_schema(paths.ledger_db, origin)
+    made = [p for p in _ancestors(paths.photos / "thumbs") if not p.exists()]
+    try:
+        paths.root.mkdir(parents=True, exist_ok=True)
+        (paths.photos / "thumbs").mkdir(parents=True, exist_ok=True)
+        skey, vkey = generate_signer(origin)
+        # O_EXCL: never clobber a key another process created meanwhile; 0600 from the start.
+        fd = os.open(paths.key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        made.append(paths.key)
+        with os.fdopen(fd, "w") as f:
+            f.write(skey + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        made.append(paths.vkey)
+        paths.vkey.write_text(vkey + "\n")
+        station_name = name if name is not None else origin.rsplit("/", 1)[-1]
+        made.append(paths.config)
+        paths.config.write_text(default_config(station_name, origin))
+        made += [paths.ledger_db, *(paths.root / f"ledger.db{s}" for s in ("-wal", "-shm"))]
+        create_schema(paths.ledger_db, origin)
+    except BaseException as exc:
+        for path in sorted(made, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):  # a folder something else put files in
+                if path.is_dir():
+                    path.rmdir()
+                else:
+                    path.unlink(missing_ok=True)
+        if _disk_full(exc):
+            raise DiskFullError(
+                f"disk full while creating the station in {paths.root}; nothing was kept. "
+                "Free some space and run it again"
+            ) from exc
+        raise
     return paths
+
+
+def _ancestors(path: Path) -> list[Path]:
+    """``path`` and every folder above it, outermost first."""
+    return [*reversed(path.parents), path]
+
+
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
+    return False
 
 
 def read_config(paths: StationPaths) -> dict[str, Any]:
     """The parsed ``config.toml`` (empty when the file is absent)."""
     if not paths.config.exists():
         return {}
+    text = read_config_text(paths.config)
     try:
-        with paths.config.open("rb") as f:
-            return tomllib.load(f)
-    except (tomllib.TOMLDecodeError, OSError) as exc:
-        raise ConfigError(f"{paths.config}: {exc}") from None
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{paths.config}: not valid TOML: {exc}") from None
 
 
 def ledger_settings(config: dict[str, Any]) -> LedgerSettings:
@@ -151,21 +206,13 @@ def ledger_settings(config: dict[str, Any]) -> LedgerSettings:
     section = config.get("ledger", {})
     if not isinstance(section, dict):
         raise ConfigError("[ledger] must be a table")
-    known = {"checkpoint_every_entries", "checkpoint_every_seconds", "synchronous"}
-    unknown = set(section) - known
+    unknown = set(section) - set(LedgerSettings.__dataclass_fields__)
     if unknown:
         raise ConfigError(f"[ledger] has unknown settings: {', '.join(sorted(unknown))}")
-    d = LedgerSettings()
-    every_n = section.get("checkpoint_every_entries", d.checkpoint_every_entries)
-    every_t = section.get("checkpoint_every_seconds", d.checkpoint_every_seconds)
-    sync = section.get("synchronous", d.synchronous)
-    if not isinstance(every_n, int) or isinstance(every_n, bool) or every_n < 0:
-        raise ConfigError("[ledger] checkpoint_every_entries must be an integer >= 0 (0: off)")
-    if not isinstance(every_t, int) or isinstance(every_t, bool) or every_t < 0:
-        raise ConfigError("[ledger] checkpoint_every_seconds must be an integer >= 0 (0: off)")
-    if not isinstance(sync, str) or sync.upper() not in SYNCHRONOUS_MODES:
-        raise ConfigError(f"[ledger] synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
-    return LedgerSettings(every_n, every_t, sync.upper())
+    try:
+        return LedgerSettings(**section)
+    except SettingError as exc:
+        raise ConfigError(f"[ledger] {exc.key}: {exc}") from None
 
 
 def require_station(data_dir: Path | str) -> StationPaths:

@@ -29,7 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from custody.ledger.errors import LedgerCorruptError, LedgerLockedError, NoSuchEntryError
+from custody.errors import DiskFullError, LockerError, PathError
+from custody.ledger.errors import (
+    LedgerCorruptError,
+    LedgerDamagedError,
+    LedgerError,
+    LedgerLockedError,
+    NoSuchEntryError,
+)
 
 SCHEMA_VERSION = 2
 # Perfect nodes of this level and above are stored; lower ones are derived from the leaves.
@@ -155,6 +162,63 @@ def create_schema(path: Path, origin: str) -> None:
         conn.execute("COMMIT")
     finally:
         conn.close()
+
+
+def damaged(path: Path, detail: str) -> LedgerDamagedError:
+    """The error for a ledger file that fails a check, saying what to do about it."""
+    return LedgerDamagedError(
+        f"the ledger file {path} is damaged ({detail}); nothing will be written to it. "
+        f"Run 'locker audit verify --data {path.parent}' to see what is intact, and restore "
+        "the station from its off-site copy (the restore drill, docs/offsite.md)"
+    )
+
+
+def storage_error(exc: sqlite3.Error, path: Path, doing: str) -> LockerError:
+    """The project's error for an SQLite failure on the ledger file ``path``: a damaged
+    file (:class:`LedgerDamagedError`), a full disk (:class:`DiskFullError`), or the file
+    cannot be opened (:class:`PathError`); anything else as :class:`LedgerError`."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return damaged(path, str(exc))
+    if code == sqlite3.SQLITE_FULL:
+        return DiskFullError(
+            f"disk full while {doing} {path}: nothing was written; free some space and "
+            "try again"
+        )
+    if code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM):
+        return PathError(f"cannot use the ledger file {path} ({exc})")
+    return LedgerError(f"SQLite failed while {doing} {path}: {exc}")
+
+
+def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise :class:`LedgerDamagedError` unless the file passes ``PRAGMA quick_check`` and
+    the store's own checks: the four tables and their append-only triggers, the format
+    name and origin in ``meta``, and rows numbered 0..n-1 without a gap. (Whether the
+    entries hash and chain correctly is ``locker audit verify``'s job, not a start-up's.)"""
+    try:
+        problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            raise damaged(path, "SQLite quick_check: " + " ".join("; ".join(problems).split()))
+        names = {
+            (str(kind), str(name))
+            for kind, name in conn.execute("SELECT type, name FROM sqlite_master")
+        }
+        for table in TABLES:
+            if ("table", table) not in names:
+                raise damaged(path, f"the {table} table is missing")
+            for op in ("update", "delete"):
+                if ("trigger", f"{table}_no_{op}") not in names:
+                    raise damaged(path, f"the append-only trigger {table}_no_{op} is missing")
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("format") != "evidence-locker-ledger" or not meta.get("origin"):
+            raise damaged(path, "its meta table names no evidence-locker ledger and origin")
+        low, high, count = conn.execute(
+            "SELECT min(seq), max(seq), count(*) FROM entries"
+        ).fetchone()
+        if count and (low != 0 or high != count - 1):
+            raise damaged(path, f"{count} entries numbered {low}..{high}, not 0..{count - 1}")
+    except sqlite3.Error as exc:  # "file is not a database", "malformed", ...
+        raise storage_error(exc, path, "checking") from None
 
 
 class LedgerStore:
@@ -305,7 +369,10 @@ class LedgerStore:
                 )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may already have rolled back on its own (a full disk does): a second
+            # ROLLBACK would fail and hide the error that matters.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
 
     def add_checkpoint(self, size: int, root: bytes, note: str, signed_at: str) -> None:

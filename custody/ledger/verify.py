@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import gc
 import hashlib
 import json
@@ -43,9 +44,12 @@ try:  # the fast path of the scan; without orjson every row takes the exact slow
 except ImportError:  # pragma: no cover - exercised only where orjson is absent
     orjson = None  # type: ignore[assignment]
 from custody.ledger.checkpoint import Checkpoint, CheckpointError
+from custody.ledger.cosign import WitnessKey, add_signature_lines, check_cosignatures
+from custody.ledger.cosigstore import lines_at_sizes
 from custody.ledger.errors import LedgerCorruptError
 from custody.ledger.note import NoteError, Verifier, split_note
 from custody.ledger.store import LedgerStore, connect
+from custody.textfile import read_utf8_text
 
 FAILURE_CLASSES: dict[str, str] = {
     "non_canonical": "entry bytes are not RFC 8785 canonical JSON of allowed values",
@@ -62,6 +66,8 @@ FAILURE_CLASSES: dict[str, str] = {
     "tree_state_mismatch": "the stored Merkle nodes do not match the entries",
     "photo_missing": "a referenced photo is not in the photo store",
     "photo_mismatch": "a referenced photo's SHA-256 or size differs from the entry",
+    "not_cosigned": "a checkpoint lacks the witness cosignatures demanded (--witness, --quorum)",
+    "bad_cosignature": "a witness's cosignature on a checkpoint does not verify",
 }
 
 CHUNK = 1 << 16
@@ -81,6 +87,12 @@ class Failure:
     seq: int | None
     message: str
     checkpoint_size: int | None = None
+
+    def headline(self) -> str:
+        """``class at seq N: message``, or ``class: message`` when no entry is named (a
+        malformed checkpoint, or one of size 0)."""
+        where = "" if self.seq is None else f" at seq {self.seq}"
+        return f"{self.code}{where}: {self.message}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -138,8 +150,7 @@ class VerifyReport:
                     else ""
                 )
             )
-        f = self.failures[0]
-        return f"TAMPERED: {f.code} at seq {f.seq}: {f.message}"
+        return f"TAMPERED: {self.failures[0].headline()}"
 
 
 # --------------------------------------------------------------------------- chunk scan
@@ -633,9 +644,13 @@ def verify_source(
     progress: Progress | None = None,
     workers: int | None = None,
     chunk: int = CHUNK,
+    witnesses: Sequence[WitnessKey] = (),
+    quorum: int | None = None,
 ) -> VerifyReport:
     """Verify everything ``src`` holds; see the module docstring. ``chunk`` (a power of
-    two) is the unit of parallel work; ``workers`` defaults to the CPU count (at most 2)."""
+    two) is the unit of parallel work; ``workers`` defaults to the CPU count (at most 2).
+    With ``witnesses``, the latest stored checkpoint and every auditor checkpoint must
+    also carry valid cosignatures of ``quorum`` of them (default: all)."""
     if chunk <= 0 or chunk & (chunk - 1):
         raise ValueError("chunk must be a power of two")
     step = chunk
@@ -801,6 +816,8 @@ def verify_source(
                 n,
             )
         )
+    if witnesses:
+        failures.extend(_check_witnesses(cps, witnesses, quorum))
     # a checkpoint too malformed to have a size has no position: it goes last
     failures.sort(key=lambda f: f.seq if f.seq is not None else 1 << 62)
     return VerifyReport(
@@ -815,6 +832,46 @@ def verify_source(
     )
 
 
+def _check_witnesses(
+    cps: Sequence[_Cp], witnesses: Sequence[WitnessKey], quorum: int | None
+) -> list[Failure]:
+    """The cosignature failures of the latest stored checkpoint and the auditor's."""
+    need = len(witnesses) if quorum is None else quorum
+    stored = [cp for cp in cps if cp.stored]
+    targets = stored[-1:] + [cp for cp in cps if not cp.stored]
+    out: list[Failure] = []
+    if not stored:
+        out.append(Failure("not_cosigned", None, "the log has no checkpoint to be cosigned"))
+    for cp in targets:
+        if cp.size < 0:
+            continue  # malformed: already a failure of its own
+        last = cp.size - 1 if cp.size else None
+        check = check_cosignatures(cp.note, witnesses)
+        for vkey, why in check.invalid.items():
+            out.append(
+                Failure(
+                    "bad_cosignature",
+                    last,
+                    f"{cp.label} (size {cp.size}): {why} (witness {vkey.split('+', 1)[0]}): it "
+                    "cosigned another tree at this size, or the line was altered",
+                    cp.size,
+                )
+            )
+        if not check.quorum(need):
+            missing = [w.name for w in witnesses if w.vkey not in check.cosigned]
+            out.append(
+                Failure(
+                    "not_cosigned",
+                    last,
+                    f"{cp.label} (size {cp.size}) is cosigned by {len(check.cosigned)} of the "
+                    f"{len(witnesses)} witnesses given, {need} required; missing: "
+                    + ", ".join(missing),
+                    cp.size,
+                )
+            )
+    return out
+
+
 # --------------------------------------------------------------------------- entry points
 
 
@@ -823,13 +880,13 @@ def load_key(key: str | Path) -> Verifier:
     text = str(key)
     path = Path(text)
     if "+" not in text or path.is_file():
-        text = path.read_text()
+        text = read_utf8_text(path, what="verifier key file")
     return Verifier.from_vkey(text.strip())
 
 
 def read_checkpoint_files(files: Sequence[Path | str]) -> list[tuple[str, str]]:
     """``(label, note text)`` for each auditor checkpoint file."""
-    return [(f"auditor checkpoint {f}", Path(f).read_text()) for f in files]
+    return [(f"auditor checkpoint {f}", read_utf8_text(f, what="checkpoint file")) for f in files]
 
 
 def db_source(data_dir: Path) -> tuple[Source, Callable[[], None]]:
@@ -839,13 +896,20 @@ def db_source(data_dir: Path) -> tuple[Source, Callable[[], None]]:
     paths = require_station(data_dir)
     store = LedgerStore(connect(paths.ledger_db, readonly=True))
     origin = store.meta("origin") or ""
+    cosigs = lines_at_sizes(paths.root)
     # Read tolerantly: a tampered table may hold NULLs or TEXT where a writer never puts them.
     cps: list[tuple[str, str, tuple[int, bytes] | None]] = []
     for cid, size, root, note in store.conn.execute(
         "SELECT id, size, root, note FROM checkpoints ORDER BY id"
     ):
         row = (size, root) if type(size) is int and type(root) is bytes else (-1, b"")
-        cps.append((f"stored checkpoint #{cid}", note if isinstance(note, str) else "", row))
+        text = note if isinstance(note, str) else ""
+        if cosigs.get(row[0]):
+            # the witnesses' cosignatures kept beside this size (cosignatures.db): a line
+            # made for another root at this size will fail, which is the point
+            with contextlib.suppress(NoteError):
+                text = add_signature_lines(text, cosigs[row[0]])
+        cps.append((f"stored checkpoint #{cid}", text, row))
 
     def stored_root(size: int) -> bytes:
         try:
@@ -872,8 +936,11 @@ def verify_data_dir(
     progress: Progress | None = None,
     workers: int | None = None,
     chunk: int = CHUNK,
+    witnesses: Sequence[WitnessKey] = (),
+    quorum: int | None = None,
 ) -> VerifyReport:
-    """Verify a station data directory (with its own ``station.vkey`` unless ``key``)."""
+    """Verify a station data directory (with its own ``station.vkey`` unless ``key``); with
+    ``witnesses``, demand their cosignatures (see :func:`verify_source`)."""
     from custody.ledger.station import StationPaths
 
     try:
@@ -889,6 +956,8 @@ def verify_data_dir(
             progress=progress,
             workers=workers,
             chunk=chunk,
+            witnesses=witnesses,
+            quorum=quorum,
         )
     except sqlite3.DatabaseError as exc:
         raise LedgerCorruptError(f"{data_dir}: the ledger database is unreadable: {exc}") from None

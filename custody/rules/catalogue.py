@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from custody.domain.roles import LADDER_ROLES
 from custody.domain.states import ItemKind, ItemState
 from custody.errors import ConfigError
 from custody.rules.durations import parse_duration_ms
 
-LADDER_ROLES = ("officer", "supervisor", "legal", "clerk")
 STARTER_PATH = Path(__file__).resolve().parent.parent / "catalogue" / "starter.toml"
 _ID = re.compile(r"^[a-z0-9_]{1,64}$")
 

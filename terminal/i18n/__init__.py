@@ -8,8 +8,9 @@ parameter. :func:`translate` is what the terminal's templates and the daemon's n
 
 A key missing from a language falls back to the default language (so a half-translated file
 still shows every screen); a key missing everywhere is a :class:`TranslationError`, because
-showing a raw key to a clerk is a bug the tests should catch. Language names are normalised:
-``zh``, ``zh-CN``, ``zh_cn`` all mean ``zh_CN``; ``en-US`` means ``en``.
+showing a raw key to a clerk is a bug the tests should catch. The language codes, and how
+other spellings are normalised (``zh``, ``zh-CN``, ``zh_cn`` all mean ``zh_CN``; ``en-US``
+means ``en``), are :mod:`custody.domain.languages`'.
 """
 
 from __future__ import annotations
@@ -20,30 +21,14 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+from custody.domain.languages import DEFAULT_LANGUAGE, LANGUAGES, normalise_language
 from custody.errors import LockerError
 
-DEFAULT_LANGUAGE = "zh_CN"
-LANGUAGES: tuple[str, ...] = ("zh_CN", "en")
 _DIR = Path(__file__).resolve().parent
 
 
 class TranslationError(LockerError):
     """A key has no text in any language, or a text needs a parameter that was not given."""
-
-
-def normalise_language(lang: str | None) -> str:
-    """The supported language closest to ``lang`` (``None`` or unknown: the default)."""
-    if not lang:
-        return DEFAULT_LANGUAGE
-    low = lang.strip().replace("-", "_").lower()
-    for known in LANGUAGES:
-        if low == known.lower():
-            return known
-    primary = low.split("_", 1)[0]
-    for known in LANGUAGES:
-        if known.lower().split("_", 1)[0] == primary:
-            return known
-    return DEFAULT_LANGUAGE
 
 
 @cache

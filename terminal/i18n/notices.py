@@ -18,10 +18,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from custody.domain.roles import NOTICE_ROLES
 from custody.ports import Notice
 from terminal.i18n import translate
-
-ROLES = ("officer", "supervisor", "legal", "clerk", "complainant")
 
 
 def _local(deadline: str, zone: ZoneInfo) -> str:
@@ -44,7 +43,7 @@ def localise_notice(
             "item": refs["item"], "case": refs.get("case", ""),
             "deadline": _local(refs.get("deadline", ""), zone), "step": refs.get("step", ""),
             "role": translate(f"notice.role.{notice.role}", lang)
-            if notice.role in ROLES else notice.role,
+            if notice.role in NOTICE_ROLES else notice.role,
         }
         return (translate(f"notice.{rule}.subject", lang, **params),
                 translate(f"notice.{rule}.text", lang, **params))

@@ -168,7 +168,7 @@ def test_export_and_verify_bundles(
         code, text, _ = run(capsys, "audit", "verify", "--bundle", str(out), "--json")
         report = json.loads(text)
         assert code == 0 and report["ok"] and report["photos_checked"] == 1
-    assert run(capsys, "audit", "export", "--data", str(station), "--out", str(out))[0] == 1
+    assert run(capsys, "audit", "export", "--data", str(station), "--out", str(out))[0] == 2
 
     # an auditor who trusts another key rejects the bundle
     _, other = generate_signer(ORIGIN)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
-from locker_firmware_bridge.errors import CabinetConfigError
+from locker_firmware_bridge.errors import CabinetConfigError, CabinetSettingError
 from locker_firmware_bridge.factory import CabinetSettings, build_cabinet, build_cabinets
 from locker_firmware_bridge.lockboard import LockBoardCabinet
 from locker_firmware_bridge.modbus import ModbusCabinet
@@ -70,11 +71,8 @@ def test_lockboard_and_vendor_map_settings() -> None:
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ([CabinetSettings("A", "modbus-udp", url="h:1")], "transport"),
         ([CabinetSettings("A", url="h:1"), CabinetSettings("A", url="h:2")], "twice"),
         ([CabinetSettings("A", url="h:1"), CabinetSettings("B", host="h", port=1)], "unit 1"),
-        ([CabinetSettings("A", "lockboard", device="/dev/x")], "compartments"),
-        ([CabinetSettings("A", "modbus-rtu")], "needs a device"),
         ([CabinetSettings("A", url="nohostport")], "HOST:PORT"),
         ([CabinetSettings("A", url="h:1", unit=0)], "unit id"),
         ([CabinetSettings("A", url="h:1", map={"count_register": False})], "compartment count"),
@@ -86,6 +84,24 @@ def test_bad_settings_are_refused_before_any_io(
 ) -> None:
     with pytest.raises(CabinetConfigError, match=message):
         build_cabinets(settings)
+
+
+@pytest.mark.parametrize(
+    ("fields", "key", "message"),
+    [
+        ({"transport": "modbus-udp", "url": "h:1"}, "transport", "transport"),
+        ({"transport": "lockboard", "device": "/dev/x"}, "compartments", "compartments"),
+        ({"transport": "modbus-rtu"}, "device", "needs `device`"),
+        ({"url": "h:1", "unit": 300}, "unit", "0 to 247"),
+        ({"url": "h:1", "parity": "X"}, "parity", "N, E or O"),
+        ({"id": "no spaces", "url": "h:1"}, "id", "not an id"),
+    ],
+)
+def test_bad_settings_are_refused_when_made(fields: dict[str, Any], key: str, message: str) -> None:
+    """The settings class checks itself (the config loader and direct callers alike)."""
+    with pytest.raises(CabinetSettingError, match=message) as exc:
+        CabinetSettings(**{"id": "A", **fields})
+    assert exc.value.key == key
 
 
 def test_unknown_setting_key_is_refused() -> None:

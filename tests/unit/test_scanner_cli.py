@@ -62,7 +62,7 @@ def test_scan_a_corrupt_image_fails_clearly_and_stores_nothing(
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 this was cut off")
     data = tmp_path / "station"
-    assert main(["scan", "--image", str(bad), "--data", str(data)]) == 1
+    assert main(["scan", "--image", str(bad), "--data", str(data)]) == 2
     assert "cannot decode image" in capsys.readouterr().err
     assert not data.exists()
 
@@ -87,12 +87,12 @@ def test_scan_a_folder_camera_and_the_simulated_one(
     assert json.loads(capsys.readouterr().out)[0]["text"] == LABEL
 
 
-def test_scan_with_nothing_in_view_exits_1(
+def test_scan_with_nothing_in_view_exits_5(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     blank = tmp_path / "blank.png"
     blank.write_bytes(encode_frame(np.full((240, 320, 3), 180, np.uint8), "image/png"))
-    assert main(["scan", "--image", str(blank), "--json"]) == 1
+    assert main(["scan", "--image", str(blank), "--json"]) == 5
     captured = capsys.readouterr()
     assert json.loads(captured.out) == [] and "no barcode" in captured.err
 
