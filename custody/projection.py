@@ -377,6 +377,12 @@ class Projection:
     def _returned(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
         item = self._move(body["item"], ItemState.RETURNED, seq, at)
         item.holder = item.due_back = None
+        # the compartment the file was put back in, awaiting the clerk's store step (older
+        # entries name none: the store step then picks one)
+        where = body.get("compartment")
+        if where is not None:
+            item.compartment = str(where)
+            self.compartments.setdefault(item.compartment, set()).add(item.label)
         return {item.label}
 
     def _disposed(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:

@@ -1,4 +1,4 @@
-"""``locker terminal --config FILE``: the daemon with the terminal flows on the console."""
+"""``locker terminal --config FILE``: the daemon with the step service on the console."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ def register(sub: Any) -> None:
     """Add ``locker terminal``."""
     parser = sub.add_parser(
         "terminal",
-        help="run the daemon with the check-in/check-out/return flows on the console",
+        help="run the daemon and drive the custody steps from the console",
         description=(
             "Run the station daemon (poller, alarms, rules, checkpoints, MQTT outbox, API) "
-            "and drive the terminal flows from the console: handover, check-in, check-out "
-            "and return, each step photographed and written to the ledger. Type help at "
-            "the prompt. (The kiosk screen is a later front end over the same flows.)"
+            "and drive the custody steps from the console: sign-in with badge and PIN, "
+            "handover, storage, check-out and return, each step photographed and written "
+            "to the ledger by the same step service as the kiosk's. Type help at the prompt."
         ),
     )
     parser.add_argument("--config", type=Path, required=True, metavar="FILE",

@@ -1,19 +1,24 @@
-"""The terminal flows on the command line: a line-oriented console over :class:`Flows`.
+"""``locker terminal``'s console: a line-oriented driver over the one step service.
 
-``locker terminal --config FILE`` runs the daemon and this console on the same loop (the
-kiosk screen comes later, over the same flows). Commands::
+The same steps as the kiosk (:class:`lockerd.steps.StepService`), one command per action,
+each attributed to the person signed in with badge and PIN. Commands::
 
-    handover CASE CLERK      scan the case's items (Enter per item, "done" to finish), the
-                             lawfulness checklist (y/n per item), a reason if anything differs
-    checkin CLERK            scan one item and store it in a free compartment
-    checkout                 badge and PIN, the files for today, their compartments one by one
-    return CLERK             badge and PIN, scan the files brought back, their compartments
+    signin                   badge, then PIN (every step needs someone signed in)
+    signout
+    handover CASE            (clerk) scan the case's items (Enter: the camera reads the one
+                             in view; or type the label; "done" to finish), the lawfulness
+                             checklist (y/n), a reason if anything is missing or extra
+    store CASE               (clerk) store the case's waiting items in their compartment
+    checkout [LABEL]         (officer) take one file, or every file of today one by one
+    return                   (officer) scan each file brought back; it goes where it belongs
     show LABEL [LABEL...]    (simulated camera) hold these labels up to the camera
     status                   cabinets, doors and occupancy
-    alarms                   alarms recorded since the console started
+    alarms                   the open alarms (not acknowledged yet)
     help, quit
 
-Every outcome, failures included, is printed; the ledger already has it.
+At each compartment the console says what to do ("open A/0 now", "waiting for the door")
+and why the compartment was chosen. Every outcome, failures included, is printed; the
+ledger already has it.
 """
 
 from __future__ import annotations
@@ -21,24 +26,39 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from custody.domain.errors import DiscrepancyReasonRequiredError
+from custody.domain.states import ItemState
 from custody.errors import LockerError
 from lockerd.daemon import Daemon
-from lockerd.flows import Flows, Scan
+from lockerd.steps import StepService
+from terminal.errors import RoleRefusedError, StepFailedError
+from terminal.ports import BayStep
+from terminal.sessions import Session
 
 ReadLine = Callable[[str], Awaitable[str | None]]  # prompt -> line, None at end of input
 Write = Callable[[str], None]
 
-HELP = (__doc__ or "").split("Commands::", 1)[1].split("Every outcome", 1)[0].rstrip()
+HELP = (__doc__ or "").split("Commands::", 1)[1].split("At each compartment", 1)[0].rstrip()
+
+#: why a store step's compartment was chosen, as the console says it (a return says its
+#: custody.queries.ReturnPlace's own text)
+REASON_TEXT = {
+    "free_compartment": "a free compartment",
+    "returned_here": "where its return put it",
+    "stored_here": "where its case is stored",
+}
+DOING = {"store": "put the item(s) in", "check_out": "take the file out",
+         "return": "put the file in"}
 
 
 class Console:
-    """One console session."""
+    """One console session over the daemon's step service."""
 
     def __init__(self, daemon: Daemon, read: ReadLine, write: Write) -> None:
         self.d = daemon
-        self.flows: Flows = daemon.flows
+        self.steps: StepService = daemon.steps
         self.read = read
         self.write = write
+        self.token: str | None = None
 
     async def run(self) -> None:
         """Read commands until ``quit`` or the end of input."""
@@ -55,19 +75,17 @@ class Console:
                 return
             try:
                 await self.dispatch(cmd, args)
+            except StepFailedError as exc:
+                self.write(f"FAILED: {exc}")
             except LockerError as exc:
                 self.write(f"refused: {exc}")
 
     async def dispatch(self, cmd: str, args: list[str]) -> None:
         """Run one command."""
         handlers: dict[str, Callable[[list[str]], Awaitable[None]]] = {
-            "handover": self.handover,
-            "checkin": self.checkin,
-            "checkout": self.checkout,
-            "return": self.return_files,
-            "show": self.show,
-            "status": self.status,
-            "alarms": self.alarms,
+            "signin": self.signin, "signout": self.signout, "handover": self.handover,
+            "store": self.store, "checkout": self.checkout, "return": self.return_files,
+            "show": self.show, "status": self.status, "alarms": self.alarms,
             "help": self.help,
         }
         handler = handlers.get(cmd)
@@ -79,103 +97,140 @@ class Console:
     async def help(self, args: list[str]) -> None:
         self.write(HELP)
 
+    async def _ask(self, prompt: str) -> str:
+        line = await self.read(prompt)
+        return "" if line is None else line.strip()
+
     def _need(self, args: list[str], n: int, usage: str) -> bool:
         if len(args) < n:
             self.write(f"usage: {usage}")
             return False
         return True
 
-    async def _ask(self, prompt: str) -> str:
-        line = await self.read(prompt)
-        return "" if line is None else line.strip()
+    # ------------------------------------------------------------------ who is here
 
-    async def _scan_many(self, actor: str, step: str) -> list[Scan]:
-        scans: list[Scan] = []
+    async def signin(self, args: list[str]) -> None:
+        badge = await self._ask("badge: ")
+        pin = await self._ask("PIN: ")
+        session = await self.steps.sign_in(badge, pin)
+        self.token = session.token
+        self.write(f"signed in: {session.person.name} ({session.person.role})")
+
+    async def signout(self, args: list[str]) -> None:
+        self.steps.sessions.sign_out(self.token)
+        self.token = None
+        self.write("signed out")
+
+    def _who(self, *roles: str) -> Session:
+        """The person signed in (the idle lock applies), in one of ``roles``."""
+        session = self.steps.sessions.get(self.token, touch=True)
+        if session.person.role not in roles:
+            raise RoleRefusedError(f"{session.person.role} may not do this; "
+                                   f"sign in as {' or '.join(roles)}")
+        return session
+
+    # ------------------------------------------------------------------ handover
+
+    async def handover(self, args: list[str]) -> None:
+        if not self._need(args, 1, "handover CASE"):
+            return
+        clerk = self._who("clerk").person.id
+        case_id = args[0]
+        self.steps.case(case_id)
         while True:
-            answer = await self._ask(f"scan item {len(scans) + 1} (Enter) or 'done': ")
+            answer = await self._ask("scan an item (Enter: camera, or type the label) "
+                                     "or 'done': ")
             if answer.lower() == "done":
-                return scans
+                break
             try:
-                scan = await self.flows.scan(actor=actor, step=step)
+                outcomes = await self.steps.scan_for_handover(clerk, case_id, answer or None)
             except LockerError as exc:
                 self.write(f"  not read: {exc}")
                 continue
-            scans.append(scan)
-            self.write(f"  read {scan.label} (photo {scan.photo.sha256[:12]})")
-
-    async def handover(self, args: list[str]) -> None:
-        if not self._need(args, 2, "handover CASE CLERK"):
-            return
-        case_id, clerk = args[0], args[1]
-        scans = await self._scan_many(clerk, "handover")
+            for o in outcomes:
+                self.write(f"  {o.status}: {o.label} (photo {o.photo[:12]})")
         checklist: dict[str, bool] = {}
         for item in self.d.rt.custody.settings.lawfulness_checklist:
             checklist[item] = (await self._ask(f"  {item}? [y/n] ")).lower() in ("y", "yes")
         try:
-            result = await self.flows.handover(case_id, clerk=clerk, scans=scans,
-                                               checklist=checklist)
+            result = await self.steps.commit_handover(clerk, case_id, checklist, "")
         except DiscrepancyReasonRequiredError as exc:
             self.write(f"  {exc}")
             reason = await self._ask("  reason: ")
-            result = await self.flows.handover(case_id, clerk=clerk, scans=scans,
-                                               checklist=checklist, reason=reason)
+            result = await self.steps.commit_handover(clerk, case_id, checklist, reason)
         self.write(f"handed over {', '.join(result.items)} (entry {result.seq})"
                    + (f"; missing {', '.join(result.missing)}" if result.missing else "")
                    + (f"; extra {', '.join(result.extra)}" if result.extra else ""))
 
-    async def checkin(self, args: list[str]) -> None:
-        if not self._need(args, 1, "checkin CLERK"):
-            return
-        step = await self.flows.check_in(args[0])
-        self.write(f"{step.label} stored in {step.compartment} (entry {step.seqs[-1]})")
+    # ------------------------------------------------------------------ compartment steps
 
-    async def _sign_in(self) -> str | None:
-        badge = await self._ask("badge: ")
-        pin = await self._ask("PIN: ")
-        person = await self.flows.identify(badge, pin)
-        self.write(f"signed in: {person.name}")
-        return person.id
+    async def _work(self, step: BayStep) -> BayStep:
+        """Say where and why, wait for the door, photograph, confirm."""
+        person = step.person
+        why = step.place.text if step.place is not None else REASON_TEXT.get(step.reason,
+                                                                           step.reason)
+        self.write(f"open {step.compartment} now: {DOING[step.purpose]}, then shut the door "
+                   f"({', '.join(step.labels)}; {why})")
+        self.write("waiting for the door ...")
+        await self.steps.wait_door(person)
+        self.write(f"door of {step.compartment} shut; photographing and confirming")
+        done = await self.steps.finish(person)
+        what = {"store": "stored in", "check_out": "taken from", "return": "put back in"}
+        self.write(f"{', '.join(done.labels)} {what[done.purpose]} {done.compartment}")
+        return done
+
+    async def store(self, args: list[str]) -> None:
+        if not self._need(args, 1, "store CASE"):
+            return
+        clerk = self._who("clerk").person.id
+        await self._work(await self.steps.open_store(clerk, args[0]))
 
     async def checkout(self, args: list[str]) -> None:
-        officer = await self._sign_in()
-        if officer is None:
+        officer = self._who("officer").person.id
+        if args:
+            await self._work(await self.steps.open_check_out(officer, args[0]))
             return
-        files = self.flows.files_for(officer)
+        files = self._to_take(officer)
         if not files:
             self.write("no files to take today")
             return
-        for f in files:
-            self.write(f"  {f.label}  {f.description}  in {f.compartment}")
-        report = await self.flows.check_out(officer)
-        for s in report.done:
-            self.write(f"taken: {s.label} from {s.compartment} (entry {s.seqs[-1]})")
-        for err in report.failed:
-            self.write(f"FAILED: {err}")
+        self.write("to take: " + ", ".join(files))
+        for label in files:
+            try:
+                await self._work(await self.steps.open_check_out(officer, label))
+            except StepFailedError as exc:
+                self.write(f"FAILED: {exc}")
+
+    def _to_take(self, officer: str) -> list[str]:
+        """Stored case files of the officer's cases, label order (exhibits stay in)."""
+        rt = self.d.rt
+        with rt.custody.lock:
+            proj = rt.custody.projection
+            return [i.label for i in proj.items_in(ItemState.STORED)
+                    if officer in proj.cases[i.case_id].officers and i.kind == "case_file"]
 
     async def return_files(self, args: list[str]) -> None:
-        if not self._need(args, 1, "return CLERK"):
-            return
-        officer = await self._sign_in()
-        if officer is None:
-            return
-        for f in self.flows.files_out(officer):
-            self.write(f"  out: {f.label} due {f.due_back}")
-        scans = await self._scan_many(officer, "return")
-        if not scans:
-            return
-        report = await self.flows.return_files(officer, scans, clerk=args[0])
-        for s in report.done:
-            self.write(f"back: {s.label} in {s.compartment} (entries {s.seqs})")
-        for err in report.failed:
-            self.write(f"FAILED: {err}")
+        officer = self._who("officer", "clerk").person.id
+        while True:
+            answer = await self._ask("scan a file brought back (Enter: camera, or type "
+                                     "the label) or 'done': ")
+            if answer.lower() == "done":
+                return
+            try:
+                await self._work(await self.steps.open_return(officer, answer or None))
+            except StepFailedError as exc:
+                self.write(f"FAILED: {exc}")
+
+    # ------------------------------------------------------------------ the station
 
     async def show(self, args: list[str]) -> None:
+        from hw_sim.camera_sim import SimulatedCamera
+
         cam = self.d.rt.camera
-        show = getattr(cam, "show", None)
-        if show is None:
+        if not isinstance(cam, SimulatedCamera):
             self.write("show works with the simulated camera only")
             return
-        show(*args)
+        cam.show(*args)
         self.write(f"in front of the camera: {', '.join(args) or 'nothing'}")
 
     async def status(self, args: list[str]) -> None:

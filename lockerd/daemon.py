@@ -37,15 +37,16 @@ from datetime import datetime
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
 from custody.ports import Cabinet, Camera, Clock
 from lockerd import settings as conv
 from lockerd.config import StationConfig
 from lockerd.exitcodes import FAILED
-from lockerd.flows import Flows
 from lockerd.logpublish import run_log_publisher
 from lockerd.runtime import Runtime
 from lockerd.sms import build_sms, publish_sms_status
+from lockerd.steps import StepService
 from notify.service import SmsService
 from witness.station import CosignTask
 
@@ -103,7 +104,7 @@ class Daemon:
         self._cabinets = cabinets
         self._api_enabled = cfg.api.enabled if api is None else api
         self.rt: Runtime
-        self.flows: Flows
+        self.steps: StepService  # the one write path of the kiosk, the console, the demo
         self._tasks: list[asyncio.Task[None]] = []
         self._server: _EmbeddedServer | None = None
         self.sms: SmsService | None = None
@@ -119,7 +120,7 @@ class Daemon:
         self.rt = await Runtime.open(
             self.cfg, clock=self._clock, camera=self._camera, cabinets=self._cabinets
         )
-        self.flows = Flows(self.rt)
+        self.steps = StepService(self.rt)
         rt = self.rt
         await rt.feed()  # catch up: entries written before a crash are not lost to MQTT
         if rt.publisher is not None:
@@ -173,6 +174,8 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        if hasattr(self, "steps"):
+            await self.steps.close()
         if hasattr(self, "rt"):
             try:
                 await self.rt.feed()
@@ -243,13 +246,15 @@ class Daemon:
             self.rt.ledger_changed()
             self.cosign.wake()
 
-    def _mount_kiosk(self, app: Any) -> None:
-        """Serve the kiosk (package ``terminal``) under ``/terminal`` on the API's server.
+    def _mount_kiosk(self, app: FastAPI) -> None:
+        """Serve the kiosk (package ``terminal``) under ``/terminal`` on the API's server,
+        handed the step service and its other parts (:func:`lockerd.kiosk.terminal_station`).
         A kiosk that cannot start is logged; the station goes on without it."""
         try:
+            from lockerd.kiosk import terminal_station
             from terminal.mount import mount_terminal
 
-            mount_terminal(app, self.rt)
+            mount_terminal(app, terminal_station(self.rt, self.steps))
             self.kiosk_path = "/terminal/"
         except Exception:
             log.exception("the kiosk could not be mounted; serving the API without it")

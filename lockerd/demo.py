@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from custody.alarms import AlarmView
@@ -42,9 +41,10 @@ from lockerd.config import load_config
 from lockerd.daemon import Daemon
 from lockerd.democast import DemoCast, DemoItem, demo_cast
 from lockerd.exitcodes import FAILED
-from lockerd.flows import FlowError, Flows
-from lockerd.simpeople import CabinetActor, people_toml
+from lockerd.simpeople import CabinetActor, people_toml, step_decider
 from lockerd.sms_demo import sms_lines, start_modem, wait_texts, with_phones
+from lockerd.steps import StepService
+from terminal.errors import StepFailedError
 
 ZONE = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 11, 30, tzinfo=ZONE)  # a Monday
@@ -114,6 +114,19 @@ def demo_config(
     return "\n".join(lines + sms + with_phones(people_toml(cast.people)))
 
 
+def station_decider(
+    daemon: Daemon, sim: SimStation, cabinet_of: dict[int, str]
+) -> Callable[[int, int], str]:
+    """What the simulated person does at a lit compartment: what its step asks."""
+    rt = daemon.rt
+    return step_decider(
+        lambda: list(daemon.steps.steps.values()),
+        lambda where: set(rt.custody.projection.compartments.get(where, set())),
+        cabinet_of,
+        lambda unit, idx: sim.world.cabinet(unit).comp(idx).occupied,
+    )
+
+
 def label(kind: str, serial: int) -> str:
     return make_label(kind, 2026, serial).text
 
@@ -133,7 +146,7 @@ class Script:
         self.cast = cast or demo_cast(DEFAULT_LANGUAGE)
         self.d = daemon
         self.rt = daemon.rt
-        self.flows: Flows = daemon.flows
+        self.steps: StepService = daemon.steps
         self.sim = sim
         self.person = person
         self.clock = clock
@@ -154,9 +167,20 @@ class Script:
     def log(self, text: str) -> None:
         self.say(f"[{self.clock.now():%H:%M}] {text}")
 
-    async def show_and_scan(self, lbl: str, actor: str, step: str) -> Any:
+    async def scan(self, lbl: str, actor: str, case_id: str) -> None:
+        """Hold an item up to the camera and scan it for a handover."""
         self.camera.show(lbl)
-        return await self.flows.scan(actor=actor, step=step, expect=lbl)
+        await self.steps.scan_for_handover(actor, case_id, None)
+
+    async def store(self, clerk: str, case_id: str) -> None:
+        """The clerk stores a case's waiting items; the simulated person does the door."""
+        step = await self.steps.open_store(clerk, case_id)
+        self.camera.show(*step.labels)
+        done = await self.steps.finish(clerk)
+        seq = self.rt.custody.projection.items[done.labels[0]].state_seq
+        self.log(f"  {', '.join(done.labels)}: compartment {done.compartment} "
+                 f"({step.reason.replace('_', ' ')}) lit, opened, item in, closed, sensor "
+                 f"occupied, photographed (seq {seq})")
 
     async def tick(self) -> None:
         cs = self.rt.custody
@@ -205,57 +229,60 @@ class Script:
 
         # ---------------------------------------------------------- handovers
         self.at(8, 0)
+        await self.steps.sign_in("B-2001", "8642")
         checklist = {k: True for k in cs.settings.lawfulness_checklist}
-        scans = [await self.show_and_scan(x, "clerk-wang", "handover") for x in (f1, f2, e1)]
-        res = await self.flows.handover(case1.case_id, clerk="clerk-wang", scans=scans,
-                                        checklist=checklist)
+        for x in (f1, f2, e1):
+            await self.scan(x, "clerk-wang", case1.case_id)
+        res = await self.steps.commit_handover("clerk-wang", case1.case_id, checklist, "")
         clerk = self.cast.name("clerk-wang")
         self.log(f"clerk {clerk} takes over {case1.case_id}: {len(res.items)} items match the "
                  f"manifest, checklist signed (seq {res.seq})")
-        scans2 = [await self.show_and_scan(f3, "clerk-wang", "handover")]
-        res2 = await self.flows.handover(
-            case2.case_id, clerk="clerk-wang", scans=scans2, checklist=checklist,
-            reason=self.cast.missing_reason,
+        await self.scan(f3, "clerk-wang", case2.case_id)
+        res2 = await self.steps.commit_handover(
+            "clerk-wang", case2.case_id, checklist, self.cast.missing_reason,
         )
         self.log(f"clerk {clerk} takes over {case2.case_id}: MISSING {', '.join(res2.missing)}; "
                  f"reason written, supervisor told (seq {res2.seq})")
 
-        # ---------------------------------------------------------- check-ins
+        # ---------------------------------------------------------- storage
         self.at(8, 15)
-        for lbl in (f1, f2, e1, f3):
-            scan = await self.show_and_scan(lbl, "clerk-wang", "check_in")
-            step = await self.flows.check_in("clerk-wang", scan)
-            self.log(f"check-in {lbl}: compartment {step.compartment} lit, opened, item in, "
-                     f"closed, sensor occupied, photographed (seq {step.seqs[-1]})")
+        for case in (case1, case2):
+            self.log(f"clerk {clerk} stores case {case.case_id}:")
+            await self.store("clerk-wang", case.case_id)
 
         # ---------------------------------------------------------- morning check-outs
         self.at(8, 40)
         try:
-            await self.flows.identify("B-1001", "0000")
+            await self.steps.sign_in("B-1001", "0000")
         except LockerError as exc:
             self.log(f"officer {self.cast.name('off-li')} types a wrong PIN: refused ({exc})")
-        li = await self.flows.identify("B-1001", "2468")
-        files = self.flows.files_for(li.id)
-        self.log(f"{li.name} signs in; files for today: {', '.join(i.label for i in files)}")
-        rep = await self.flows.check_out(li.id)
-        for s in rep.done:
-            self.log(f"  check-out {s.label} from {s.compartment}: removal confirmed "
-                     f"(seq {s.seqs[-1]})")
-        zhang = await self.flows.identify("B-1002", "1357")
-        rep = await self.flows.check_out(zhang.id)
-        for s in rep.done:
-            self.log(f"{zhang.name} checks out {s.label} from {s.compartment} "
-                     f"(seq {s.seqs[-1]})")
+        li = (await self.steps.sign_in("B-1001", "2468")).person
+        for lbl in (f1, f2):
+            await self.steps.open_check_out(li.id, lbl)
+            self.camera.show(lbl)
+            done = await self.steps.finish(li.id)
+            self.log(f"{li.name}: check-out {lbl} from {done.compartment}: removal confirmed "
+                     f"(seq {cs.projection.items[lbl].state_seq})")
+        zhang = (await self.steps.sign_in("B-1002", "1357")).person
+        await self.steps.open_check_out(zhang.id, f3)
+        self.camera.show(f3)
+        done = await self.steps.finish(zhang.id)
+        self.log(f"{zhang.name} checks out {f3} from {done.compartment} "
+                 f"(seq {cs.projection.items[f3].state_seq})")
 
         # ---------------------------------------------------------- evening returns
         self.at(17, 20)
-        scans = [await self.show_and_scan(x, "off-li", "return") for x in (f1, f2)]
-        rep = await self.flows.return_files("off-li", scans, clerk="clerk-wang")
-        for s in rep.done:
-            self.log(f"officer {self.cast.name('off-li')} returns {s.label} to {s.compartment} "
-                     f"on time (seqs {s.seqs[0]}, {s.seqs[1]})")
-        for err in rep.failed:
-            self.problems.append(str(err))
+        await self.steps.sign_in("B-1001", "2468")
+        for lbl in (f1, f2):
+            self.camera.show(lbl)
+            step = await self.steps.open_return("off-li", None)
+            done = await self.steps.finish("off-li")
+            self.log(f"officer {self.cast.name('off-li')} returns {lbl} on time into "
+                     f"{done.compartment} ({step.reason.replace('_', ' ')}; seq "
+                     f"{cs.projection.items[lbl].state_seq})")
+        await self.steps.sign_in("B-2001", "8642")
+        self.log(f"clerk {clerk} stores the returned files where they were put back:")
+        await self.store("clerk-wang", case1.case_id)
 
         # ---------------------------------------------------------- a late return escalates
         self.at(17, 35)
@@ -265,12 +292,14 @@ class Script:
         self.log(f"rules tick: {f3} is overdue")
         await self.tick()
         self.at(19, 20)
-        scans = [await self.show_and_scan(f3, "off-zhang", "return")]
-        rep = await self.flows.return_files("off-zhang", scans, clerk="clerk-wang")
-        for s in rep.done:
-            late = rt.ledger.entry(s.seqs[0]).body.get("late")
-            self.log(f"officer {self.cast.name('off-zhang')} returns {s.label} LATE (late={late}) "
-                     f"to {s.compartment}")
+        await self.steps.sign_in("B-1002", "1357")
+        self.camera.show(f3)
+        await self.steps.open_return("off-zhang", None)
+        done = await self.steps.finish("off-zhang")
+        late = rt.ledger.entry(cs.projection.items[f3].state_seq).body.get("late")
+        self.log(f"officer {self.cast.name('off-zhang')} returns {f3} LATE (late={late}) "
+                 f"into {done.compartment}")
+        await self.store("clerk-wang", case2.case_id)
         # the officer's, the supervisor's and the legal section's SMS about it, in Chinese
         if self.modem is not None and not await wait_texts(self.modem, f3, 3):
             self.problems.append(f"the three SMS about {f3} did not all arrive")
@@ -371,6 +400,7 @@ async def run_demo(
         clock = ShiftedClock(DAY.replace(hour=7, minute=0), tz=ZONE)
         daemon = Daemon(cfg, clock=clock)
         await daemon.start()
+        person.decide = station_decider(daemon, sim, {1: "A", 2: "B"})
         person.start()
         say(f"evidence-locker demo: station data in {data}")
         say(f"  cabinets: A on Modbus TCP 127.0.0.1:{sim.tcp_port}, B on Modbus RTU "
@@ -423,7 +453,7 @@ async def run_demo(
             say(f"  curl -H 'Authorization: Bearer {secret}' {daemon.api_url}/v1/items")
             await _wait_for_interrupt()
         return 0 if ok else 1
-    except FlowError as exc:
+    except StepFailedError as exc:
         say(f"demo failed: {exc}")
         return FAILED  # docs/reliability.md (1 is kept for "does not verify")
     finally:

@@ -1,4 +1,4 @@
-"""The running station: every part the flows and the daemon's tasks share.
+"""The running station: every part the step service and the daemon's tasks share.
 
 :class:`Runtime` opens the ledger, the custody service, the photo store, the camera and the
 label reader, the cabinet drivers and their poller, the MQTT outbox (and its publisher when
@@ -189,7 +189,8 @@ class Runtime:
         return await self.call(self.feed_now)
 
     async def record(self, kind: str, body: dict[str, Any], actor: str = DAEMON_ACTOR) -> int:
-        """Append a lockerd entry (alarms, flow failures) and feed it; returns its seq."""
+        """Append a lockerd entry (alarms, failed steps, lockouts, acknowledgements) through
+        the one writer and feed it; returns its seq."""
         entry = await self.call(self.ledger.append, kind, body, actor=actor)
         self.ledger_changed()
         return entry.seq

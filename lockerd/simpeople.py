@@ -11,7 +11,12 @@ something), and shuts the door. What the person does next can be scripted with
 - ``"normal"``: as above;
 - ``"walk_away"``: ignores the lit compartment (the flow times out);
 - ``"forget"``: opens and closes the door without putting anything in or taking anything out;
-- ``"wrong"``: opens the door, but puts the item into another released compartment.
+- ``"wrong"``: opens the door, but puts the item into another released compartment;
+- ``"keep"``: opens and shuts the door, putting in or taking out one of several items, so
+  the occupancy sensor reads the same before and after.
+
+Without a plan, a ``decide(unit, compartment)`` callback (e.g. :func:`step_decider`, which
+asks the step service what the step at that compartment is) chooses the mode.
 """
 
 from __future__ import annotations
@@ -20,15 +25,16 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from hw_sim.cabinet_world import World, WorldError
 from lockerd.config import hash_pin
+from terminal.ports import BayStep
 
 log = logging.getLogger(__name__)
 
-MODES = ("normal", "walk_away", "forget", "wrong")
+MODES = ("normal", "walk_away", "forget", "wrong", "keep")
 
 
 @dataclass(frozen=True)
@@ -63,8 +69,10 @@ class CabinetActor:
     """A simulated person at the cabinets: acts on lit, released compartments of a simulated
     world."""
 
-    def __init__(self, world: World, *, step_s: float = 0.02, watch_s: float = 0.005) -> None:
+    def __init__(self, world: World, *, step_s: float = 0.02, watch_s: float = 0.005,
+                 decide: Callable[[int, int], str] | None = None) -> None:
         self.world = world
+        self.decide = decide
         self.step_s = step_s  # how long each movement takes
         self.watch_s = watch_s
         self._plan: deque[str] = deque()
@@ -113,7 +121,10 @@ class CabinetActor:
                 if mark in self._served:
                     continue
                 self._served.add(mark)
-                mode = self._plan.popleft() if self._plan else "normal"
+                if self._plan:
+                    mode = self._plan.popleft()
+                else:
+                    mode = self.decide(unit, idx) if self.decide is not None else "normal"
                 if mode == "walk_away":
                     self.actions.append(("walk_away", unit, idx))
                     continue
@@ -156,3 +167,26 @@ class CabinetActor:
                         return u, c.index
             await asyncio.sleep(self.watch_s)
         return None
+
+
+def step_decider(
+    steps: Callable[[], Iterable[BayStep]],
+    held: Callable[[str], set[str]],
+    cabinet_of: Mapping[int, str],
+    occupied: Callable[[int, int], bool],
+) -> Callable[[int, int], str]:
+    """A ``decide`` for :class:`CabinetActor` at a station driven by the step service: the
+    step under way at a compartment says what the person does there. Putting into a
+    compartment that already reads occupied, or taking one of several items out, leaves
+    the one sensor as it was (``keep``); otherwise ``normal``."""
+
+    def decide(unit: int, idx: int) -> str:
+        where = f"{cabinet_of.get(unit, '?')}/{idx}"
+        step = next((s for s in steps() if s.compartment == where and not s.done), None)
+        if step is None:
+            return "normal"
+        if step.purpose == "check_out":
+            return "keep" if held(where) - set(step.labels) else "normal"
+        return "keep" if occupied(unit, idx) else "normal"
+
+    return decide

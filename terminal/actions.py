@@ -24,7 +24,8 @@ from terminal.app import LANG_COOKIE, SESSION_COOKIE, Terminal
 from terminal.errors import RoleRefusedError, message_for
 from terminal.i18n import normalise_language, translate
 from terminal.idempotency import BadActionIdError
-from terminal.pages import alarm_json, draft_json
+from terminal.pages import alarm_json, draft_json, return_reason
+from terminal.ports import BayStep
 from terminal.sessions import Session, SessionExpiredError, SignInError
 
 log = logging.getLogger("terminal.actions")
@@ -91,11 +92,9 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         lang = terminal.language(request)
         body = await _body(request)
         try:
-            # scrypt is deliberately slow: keep it off the event loop
-            session = await asyncio.to_thread(
-                terminal.sessions.sign_in, str(body.get("badge", "")),
-                str(body.get("pin", "")), lang,
-            )
+            # the station's one sign-in (scrypt off the loop; a lockout is recorded)
+            session = await terminal.station.steps.sign_in(
+                str(body.get("badge", "")), str(body.get("pin", "")), lang)
         except SignInError as exc:
             key, params = message_for(exc)
             return JSONResponse(status_code=403, content={
@@ -149,7 +148,7 @@ def register(app: FastAPI, terminal: Terminal) -> None:
                                "role": session.person.role if session else None}
         if compartment and session is not None:
             try:
-                state = await terminal.station.compartment_state(compartment)
+                state = await terminal.station.steps.compartment_state(compartment)
                 out["compartment"] = {
                     "name": compartment, "door_closed": state.door_closed,
                     "occupied": state.occupied, "locked": state.locked,
@@ -232,20 +231,27 @@ def register(app: FastAPI, terminal: Terminal) -> None:
     def bay_url(request: Request) -> str:
         return str(request.scope.get("root_path", "")).rstrip("/") + "/bay"
 
+    def opened(step: BayStep, lang: str, request: Request) -> dict[str, Any]:
+        # where, and why there: the step service's answer
+        why = (return_reason(step.place, lang) if step.place is not None
+               else translate(f"bay.reason_{step.reason}", lang))
+        return {"message": translate("bay.opened", lang, compartment=step.compartment) + " "
+                + why,
+                "compartment": step.compartment, "reason": step.reason,
+                "redirect": bay_url(request)}
+
     @app.post("/api/store/{case_id:path}/open")
     async def store_open(request: Request, case_id: str) -> JSONResponse:
         async def work(s: Session, body: dict[str, Any], lang: str) -> dict[str, Any]:
             step = await terminal.desk.open_store(s.person.id, case_id)
-            return {"message": translate("bay.opened", lang, compartment=step.compartment),
-                    "compartment": step.compartment, "redirect": bay_url(request)}
+            return opened(step, lang, request)
         return await act(request, ("clerk",), work)
 
     @app.post("/api/checkout/open")
     async def checkout_open(request: Request) -> JSONResponse:
         async def work(s: Session, body: dict[str, Any], lang: str) -> dict[str, Any]:
             step = await terminal.desk.open_check_out(s.person.id, str(body.get("label", "")))
-            return {"message": translate("bay.opened", lang, compartment=step.compartment),
-                    "compartment": step.compartment, "redirect": bay_url(request)}
+            return opened(step, lang, request)
         return await act(request, ("officer",), work)
 
     @app.post("/api/checkout/all")
@@ -253,8 +259,7 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         async def work(s: Session, body: dict[str, Any], lang: str) -> dict[str, Any]:
             step = await terminal.desk.open_check_out_all(s.person.id,
                                                           terminal.station.clock.now())
-            return {"message": translate("bay.opened", lang, compartment=step.compartment),
-                    "compartment": step.compartment, "redirect": bay_url(request)}
+            return opened(step, lang, request)
         return await act(request, ("officer",), work)
 
     @app.post("/api/return/open")
@@ -262,8 +267,7 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         async def work(s: Session, body: dict[str, Any], lang: str) -> dict[str, Any]:
             typed = body.get("text")
             step = await terminal.desk.open_return(s.person.id, str(typed) if typed else None)
-            return {"message": translate("bay.opened", lang, compartment=step.compartment),
-                    "compartment": step.compartment, "redirect": bay_url(request)}
+            return opened(step, lang, request)
         return await act(request, ("officer",), work)
 
     @app.post("/api/bay/reopen")

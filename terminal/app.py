@@ -12,7 +12,6 @@ Every page but sign-in needs a signed-in person (a session cookie); every action
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +22,11 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from custody.alarms import AlarmKind, alarm_body
 from terminal.camera_view import CameraView
 from terminal.desk import Desk
 from terminal.i18n import LANGUAGES, normalise_language, translate
 from terminal.idempotency import ActionLog
-from terminal.sessions import BadgeHolder, Session, SessionExpiredError, Sessions
+from terminal.sessions import Session, SessionExpiredError, Sessions
 from terminal.station import TerminalStation
 
 log = logging.getLogger("terminal")
@@ -92,34 +90,11 @@ def create_terminal_app(station: TerminalStation) -> FastAPI:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    camera = CameraView(station.camera, station.reader)
-    desk = Desk(station, camera)
-    abandoning: set[asyncio.Task[object]] = set()
-
-    def ended(person: BadgeHolder) -> None:
-        # the session ended (idle lock, sign-out) with a step half done: give it up
-        if person.id not in desk.steps:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        task: asyncio.Task[object] = loop.create_task(desk.cancel_step(person.id, why="abandoned"))
-        abandoning.add(task)
-        task.add_done_callback(abandoning.discard)
-
-    def lockout(person: BadgeHolder, tries: int) -> None:
-        if station.record is not None:
-            station.record(AlarmKind.PIN_LOCKOUT.entry_kind, alarm_body(
-                event="wrong_pin", detail=f"{tries} wrong PINs", badge=person.badge,
-                person=person.id, attempts=tries), "terminal")
-
     terminal = Terminal(
         station=station,
-        sessions=Sessions(station.people, station.clock, station.settings, station.check_pin,
-                          lockout, ended),
-        camera=camera,
-        desk=desk,
+        sessions=station.steps.sessions,  # the station's one sign-in (the step service's)
+        camera=CameraView(station.steps.shoot),
+        desk=Desk(station),
         actions=ActionLog(),
         templates=env,
     )

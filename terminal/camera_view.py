@@ -6,20 +6,21 @@ red: a barcode that is not a valid label, e.g. a wrong check character) with its
 scales the frame down for the screen. A refresh that arrives while a frame is being made
 gets that frame (so two screens or a fast poll never queue up captures).
 
-The same capture path serves the steps' photos (:meth:`CameraView.photograph`): the photo
-stored for a step is exactly what the camera saw, and its labels are read from it.
+Frames come from the step service's camera (one capture at a time, shared with the steps'
+photos), so the live view never competes with a step for the camera.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from custody.labels import LabelError, parse_label
-from custody.ports import BarcodeReader, Camera, CapturedImage, LabelRead
+from custody.ports import CapturedImage, LabelRead
 
 VIEW_WIDTH = 640
 
@@ -59,22 +60,15 @@ def draw_boxes(data: bytes, reads: tuple[LabelRead, ...], width: int = VIEW_WIDT
 
 
 class CameraView:
-    """Captures from one camera, one at a time, off the event loop."""
+    """The live view over the step service's camera (``shoot``: one capture at a time)."""
 
-    def __init__(self, camera: Camera, reader: BarcodeReader) -> None:
-        self.camera = camera
-        self.reader = reader
-        self._lock = asyncio.Lock()
+    def __init__(self, shoot: Callable[[], Awaitable[Shot]]) -> None:
+        self._shoot = shoot
         self._pending: asyncio.Task[tuple[bytes, tuple[LabelRead, ...]]] | None = None
-
-    def _shoot(self) -> Shot:
-        image = self.camera.capture()
-        return Shot(image, tuple(self.reader.read(image.data)))
 
     async def photograph(self) -> Shot:
         """Take one photo now and read its labels (raises the camera's error if it is gone)."""
-        async with self._lock:
-            return await asyncio.to_thread(self._shoot)
+        return await self._shoot()
 
     async def _view(self) -> tuple[bytes, tuple[LabelRead, ...]]:
         shot = await self.photograph()

@@ -55,18 +55,6 @@ class DoorOpenError(TerminalError):
     key = "bay.close_door"
 
 
-class StillEmptyError(TerminalError):
-    """The occupancy sensor reads empty where the item should now be."""
-
-    key = "bay.still_empty"
-
-
-class StillOccupiedError(TerminalError):
-    """The occupancy sensor still reads an item where it should have been taken."""
-
-    key = "bay.still_occupied"
-
-
 class PhotoMissingError(TerminalError):
     """The step's photo has not been taken (and shown) yet."""
 
@@ -77,6 +65,46 @@ class NotOpenedError(TerminalError):
     """The compartment has not been opened for this step yet."""
 
     key = "bay.open_first"
+
+
+class NoFreeCompartmentError(TerminalError):
+    """No compartment is free for the items to be stored (recorded as ``flow.failed``)."""
+
+    key = "bay.no_free"
+
+
+class CompartmentBusyError(TerminalError):
+    """The compartment a step needs is in another step right now: try again."""
+
+    key = "bay.busy"
+
+
+class StepFailedError(TerminalError):
+    """A physical step failed and ended; the failure is ledger entry ``seq``
+    (``flow.failed`` or ``alarm.wrong_compartment``)."""
+
+    key = "bay.failed"
+
+    def __init__(self, message: str, *, seq: int, step: str, **params: object) -> None:
+        super().__init__(message, seq=seq, **params)
+        self.seq = seq
+        self.step = step
+
+
+class DoorTimeoutError(StepFailedError):
+    """A released door was not opened, or an opened door not shut, in time."""
+
+
+class CompartmentEmptyError(StepFailedError):
+    """After a store step the compartment's sensor reads empty."""
+
+
+class ItemNotRemovedError(StepFailedError):
+    """After a check-out the compartment's sensor still reads the file there."""
+
+
+class WrongCompartmentError(StepFailedError):
+    """After a return the file's compartment reads empty: it went into another one."""
 
 
 class RoleRefusedError(TerminalError):

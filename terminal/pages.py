@@ -159,7 +159,7 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         case, items = terminal.desk.case(case_id)
         waiting = [i for i in items if i.state in (ItemState.HANDED_OVER, ItemState.RETURNED)]
         return page(request, "storage.html", session, screen="storage", case=case,
-                    items=waiting, step=terminal.desk.steps.get(session.person.id))
+                    items=waiting, step=terminal.desk.step(session.person.id))
 
     @app.get("/bay", response_class=HTMLResponse)
     async def bay(request: Request) -> Response:
@@ -167,7 +167,7 @@ def register(app: FastAPI, terminal: Terminal) -> None:
             session = signed_in(request)
         except SessionExpiredError:
             return _to_signin(request, "idle")
-        step = terminal.desk.steps.get(session.person.id)
+        step = terminal.desk.step(session.person.id)
         if step is None:
             target = "officer" if session.person.role == "officer" else "home"
             return RedirectResponse(f"{_base(request)}/{target}", status_code=303)

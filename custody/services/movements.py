@@ -70,8 +70,13 @@ class Movements(ServiceCore):
             self._append(ITEM_CHECKED_OUT, body, who)
             return self.projection.items[item.label]
 
-    def return_item(self, label: str, *, photos: Sequence[PhotoRef], actor: str) -> ItemView:
-        """Take back a checked-out item (it then awaits storage); records whether it was late."""
+    def return_item(
+        self, label: str, *, photos: Sequence[PhotoRef], actor: str,
+        compartment: str | None = None,
+    ) -> ItemView:
+        """Take back a checked-out item (it then awaits storage); records whether it was late
+        and, when given, the ``compartment`` it was put back in (where the clerk's store step
+        then goes, also after a restart)."""
         with self.lock:
             self._sync()
             item = self._item(label)
@@ -79,9 +84,12 @@ class Movements(ServiceCore):
             photo_json = check_photos(photos, "a return")
             refuse_transition(item, Action.RETURN)
             assert item.due_back is not None and item.holder is not None
-            body = {"item": item.label, "case": item.case_id, "officer": item.holder,
-                    "due": utc_text(item.due_back), "late": self._now() > item.due_back,
-                    "photos": photo_json}
+            body: dict[str, object] = {
+                "item": item.label, "case": item.case_id, "officer": item.holder,
+                "due": utc_text(item.due_back), "late": self._now() > item.due_back,
+                "photos": photo_json}
+            if compartment is not None:
+                body["compartment"] = check_compartment(compartment)
             self._append(ITEM_RETURNED, body, actor)
             return self.projection.items[item.label]
 

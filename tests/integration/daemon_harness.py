@@ -13,13 +13,16 @@ from pathlib import Path
 from custody.domain.values import ItemSpec
 from custody.labels import make_label
 from custody.ledger.station import init_station
+from custody.testing import ShiftedClock
 from hw_sim.camera_sim import SimulatedCamera
 from hw_sim.station import SimStation
 from lockerd.config import hash_pin, load_config
 from lockerd.daemon import Daemon
-from lockerd.flows import Flows, Scan
+from lockerd.demo import station_decider
 from lockerd.runtime import Runtime
 from lockerd.simpeople import CabinetActor
+from lockerd.steps import StepService
+from terminal.ports import BayStep
 
 PINS = {"B-1": "2468", "B-2": "1357", "B-9": "8642"}
 # Door timeouts of the test station: the flows wait this long for the simulated person, and
@@ -118,8 +121,14 @@ class Harness:
         return self.daemon.rt
 
     @property
-    def flows(self) -> Flows:
-        return self.daemon.flows
+    def clock(self) -> ShiftedClock:
+        clock = self.rt.clock
+        assert isinstance(clock, ShiftedClock)
+        return clock
+
+    @property
+    def steps(self) -> StepService:
+        return self.daemon.steps
 
     @property
     def camera(self) -> SimulatedCamera:
@@ -127,10 +136,23 @@ class Harness:
         assert isinstance(cam, SimulatedCamera)
         return cam
 
-    async def scan(self, label: str, actor: str, step: str = "scan") -> Scan:
-        """Hold the item up to the camera and read it."""
+    async def store(self, clerk: str, case_id: str) -> BayStep:
+        """The clerk stores a case's waiting items (the simulated person does the door)."""
+        step = await self.steps.open_store(clerk, case_id)
+        self.camera.show(*step.labels)
+        return await self.steps.finish(clerk)
+
+    async def check_out(self, officer: str, label: str) -> BayStep:
+        """The officer takes one stored file out."""
+        await self.steps.open_check_out(officer, label)
         self.camera.show(label)
-        return await self.flows.scan(actor=actor, step=step, expect=label)
+        return await self.steps.finish(officer)
+
+    async def return_file(self, officer: str, label: str) -> BayStep:
+        """The officer brings a file back: scanned at the camera, put where it belongs."""
+        self.camera.show(label)
+        await self.steps.open_return(officer, None)
+        return await self.steps.finish(officer)
 
     def kinds(self) -> list[str]:
         return [e.kind for e in self.rt.ledger.entries()]
@@ -164,9 +186,11 @@ class Harness:
         specs = [ItemSpec(lb, kind, f"item {lb}", 1, seized) for lb in labels]
         await self.rt.call(self.rt.custody.register_case, case_id, title=f"case {case_id}",
                            officer=officer, items=specs)
-        scans = [await self.scan(lb, "clerk", "handover") for lb in labels]
+        for lb in labels:
+            self.camera.show(lb)
+            await self.steps.scan_for_handover("clerk", case_id, None)
         checklist = {k: True for k in self.rt.custody.settings.lawfulness_checklist}
-        await self.flows.handover(case_id, clerk="clerk", scans=scans, checklist=checklist)
+        await self.steps.commit_handover("clerk", case_id, checklist, "")
         return labels
 
 
@@ -191,8 +215,10 @@ async def running_station(
                            compartments=compartments, mqtt_port=mqtt_port, api=api,
                            **timeouts)
         )
-        daemon = Daemon(load_config(root / "config.toml"))
+        # real time, shifted on request (the PIN lockout's end, a deadline)
+        daemon = Daemon(load_config(root / "config.toml"), clock=ShiftedClock())
         await daemon.start()
+        person.decide = station_decider(daemon, sim, {1: "A", 2: "B"})
         person.start()
         h = Harness(root, sim, daemon, person)
         # the flows pick compartments from the poller's status: let it read every cabinet

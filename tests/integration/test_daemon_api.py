@@ -15,7 +15,7 @@ def test_daemon_serves_the_api_and_the_kiosk(tmp_path: Path) -> None:
     async def body(h: Harness) -> None:
         assert h.daemon.api_url is not None and h.daemon.kiosk_path == "/terminal/"
         [lb] = await h.register_and_hand_over("API-1", "off1", [61])
-        step = await h.flows.check_in("clerk", await h.scan(lb, "clerk"))
+        step = await h.store("clerk", "API-1")
         store = TokenStore(h.data)
         _, secret = store.create(Role.AUDITOR, note="test")
         store.close()

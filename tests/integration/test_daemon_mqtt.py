@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from lockerd.broker import MosquittoBroker
-from lockerd.flows import split_where
+from lockerd.steps_cabinet import split_where
 from tests.integration.conftest import Subscriber, distinct_in_order
 from tests.integration.daemon_harness import Harness, running_station
 
@@ -27,8 +27,8 @@ def test_daemon_publishes_every_topic(
 
     async def body(h: Harness) -> None:
         nonlocal size, where, signed
-        [lb] = await h.register_and_hand_over("M-1", "off1", [41], kind="exhibit")
-        step = await h.flows.check_in("clerk", await h.scan(lb, "clerk"))
+        await h.register_and_hand_over("M-1", "off1", [41], kind="exhibit")
+        step = await h.store("clerk", "M-1")
         where = step.compartment
         cab, idx = split_where(where)
         state_topic = f"{BASE}/cabinet/{cab}/compartment/{idx}"

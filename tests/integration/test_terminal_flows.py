@@ -18,8 +18,8 @@ import pytest
 from playwright.sync_api import Page
 
 from custody.labels import make_label
+from lockerd.simkiosk import SimKiosk
 from terminal.sessions import TerminalSettings
-from terminal.simkiosk import SimKiosk
 from tests.integration.test_terminal_support import (
     door,
     message,

@@ -42,6 +42,7 @@ from terminal.i18n import (
     translate,
 )
 from terminal.idempotency import ActionLog, BadActionIdError
+from terminal.ports import STORE_REASONS
 from terminal.sessions import (
     BadgeHolder,
     LockedOutError,
@@ -81,6 +82,7 @@ def _used_keys() -> set[str]:
         keys |= {f"bay.title_{purpose}", f"bay.commit_{purpose}",
                  f"bay.instructions_{purpose}", f"bay.recorded_{purpose}"}
     keys |= {f"scan.{status}" for status in ("ticked", "extra", "already", "handed_over")}
+    keys |= {f"bay.reason_{reason}" for reason in STORE_REASONS}
     keys |= {f"alarm.{kind}" for kind in ALARM_KINDS}
     keys |= {f"alarm.todo.{kind}" for kind in (*ALARM_KINDS, "other")}
     keys |= {f"return.{reason.value}" for reason in ReturnReason}

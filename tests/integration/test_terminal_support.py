@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from custody.ports import PhotoRef
-from terminal.simkiosk import SimKiosk
+from lockerd.simkiosk import SimKiosk
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Screenshots go to a scratch directory, so a test run leaves the work tree as it was;

@@ -9,7 +9,7 @@ and the read API with the kiosk mounted under ``/terminal``) with the simulated 
 caller's thread acts as the people in the room: ``kiosk.world`` (doors, items),
 ``kiosk.camera`` (what is held in front of the camera), and reads the ledger.
 
-Run ``python -m terminal.simkiosk --data DIR`` to try the screens in a browser.
+Run ``python -m lockerd.simkiosk --data DIR`` to try the screens in a browser.
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ class SimKiosk:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve a simulated station's terminal until Ctrl-C (for trying the screens)."""
-    parser = argparse.ArgumentParser(prog="python -m terminal.simkiosk",
+    parser = argparse.ArgumentParser(prog="python -m lockerd.simkiosk",
                                      description="Serve the kiosk on a simulated station.")
     parser.add_argument("--data", type=Path, required=True, help="new station data directory")
     parser.add_argument("--port", type=int, default=8088)
