@@ -25,7 +25,7 @@ the end of warm-up; a leak grows with the run: one per broker restart would be +
 baseline is the same process's RSS, descriptors and threads at the end of warm-up,
 measured in the same run.
 
-Run: ``.venv/bin/python -m bench.soak [--days 30] [--hour-s 0.15]``.
+Run: ``.venv/bin/python -m bench.soak [--days 30] [--hour-s 0.15] [--keep]``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import tempfile
 import threading
 import time
@@ -155,6 +156,13 @@ async def soak(days: int, hour_s: float, seed: int) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="soak-"))
     data = work / "station"
     init_station(data, "soak.example/station")
+    # mosquitto started as root drops to its own user: the folder where it saves its
+    # persistence (the subscriber's queued messages, across each restart) must be reachable
+    # and writable by that user, or every save fails ("Permission denied") and whatever was
+    # queued for an offline subscriber is lost at the restart
+    os.chmod(work, 0o755)
+    (work / "broker").mkdir()
+    os.chmod(work / "broker", 0o777)
     broker = MosquittoBroker(work / "broker")
     broker.start()
     sim = SimStation(cabinets=CABINETS, compartments=SLOTS, unlock_pulse_ms=2000)
@@ -293,10 +301,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--hour-s", type=float, default=0.15,
                         help="real seconds per simulated hour (default 0.15)")
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the station's data directory (its path is printed)")
     args = parser.parse_args(argv)
     if args.days <= WARM_UP_DAYS:
         parser.error(f"--days must be more than the {WARM_UP_DAYS} warm-up days")
     r = asyncio.run(soak(args.days, args.hour_s, args.seed))
+    if not args.keep:
+        shutil.rmtree(Path(r["data_dir"]).parent, ignore_errors=True)
     for key, value in r.items():
         print(f"{key:>24}: {value}")
     # a leak grows with the run (a socket per broker restart would be +180 over a month);
