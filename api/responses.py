@@ -86,13 +86,20 @@ def route_errors(route: APIRoute) -> set[int]:
 def errors_as_json(schema: dict[str, Any]) -> dict[str, Any]:
     """Fix an OpenAPI schema so every error answer is documented as JSON: FastAPI files a
     ``model=`` response under the route's own media type, which is ``text/plain`` or
-    ``text/html`` for the checkpoint, key, proof and report routes, while the app answers
-    their errors in JSON. Idempotent; returns ``schema``."""
+    ``text/html`` for the checkpoint, key, proof and report routes, and a response given
+    with a description only has no body at all, while the app answers every error in JSON
+    (:class:`ErrorOut`, or FastAPI's validation body for a 422). Idempotent; returns
+    ``schema``."""
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             for code, response in operation.get("responses", {}).items():
-                content = response.get("content", {})
-                if not str(code).isdigit() or int(code) < 400 or "application/json" in content:
+                if not str(code).isdigit() or int(code) < 400:
+                    continue
+                content = response.setdefault("content", {})
+                if not content:  # documented with a description only: the app's JSON body
+                    content["application/json"] = {
+                        "schema": {"$ref": "#/components/schemas/ErrorOut"}}
+                if "application/json" in content:
                     continue
                 for media in list(content):
                     if "schema" in content[media]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
@@ -21,6 +21,10 @@ class Health(BaseModel):
 
     status: str
     ready: bool = Field(description="derived state built; data requests answer without delay")
+    sms: dict[str, Any] | None = Field(
+        default=None,
+        description="the SMS channel: modem signal (rssi, dBm), registration, queue counts",
+    )
 
 
 class WhoAmI(BaseModel):
@@ -45,9 +49,14 @@ class RefusalOut(BaseModel):
     reason: str
 
 
-@router.get("/health", response_model=Health, summary="Liveness (no token needed, no data)")
+@router.get(
+    "/health", response_model=Health, response_model_exclude_none=True,  # no sms: no key
+    summary="Liveness (no token needed, no data)",
+)
 async def health(request: Request) -> Health:
-    return Health(status="ok", ready=request.app.state.backend.ready)
+    sms = getattr(request.app.state, "sms_status", None)  # set by the daemon with [sms]
+    return Health(status="ok", ready=request.app.state.backend.ready,
+                  sms=sms() if sms is not None else None)
 
 
 @router.get("/whoami", response_model=WhoAmI, summary="The token holder's role and person")

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from lockerd.paths import existing_dir, existing_file, new_dir
+
 
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
@@ -56,6 +58,10 @@ def _mirror(args: argparse.Namespace) -> int:
 def _restore(args: argparse.Namespace) -> int:
     from district.restore import restore
 
+    existing_dir(args.source, "mirror directory")
+    new_dir(args.data, "data directory", must_be_empty=True)
+    if args.signing_key:
+        existing_file(args.signing_key, "signing key")
     r = restore(
         Path(args.source),
         Path(args.data),
@@ -88,7 +94,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     m.add_argument("--from", dest="source", required=True, metavar="URL",
-                   help="the station's log prefix, e.g. http://station:8080/log")
+                   help="the station's log prefix, e.g. http://station:8080/log (a bare "
+                   "http://station:8080 means its /log)")
     m.add_argument("--data", required=True, metavar="MDIR", help="the mirror directory")
     m.add_argument("--token", help="an API token of role mirror or auditor (default: "
                    "$LOCKER_MIRROR_TOKEN)")
