@@ -47,6 +47,7 @@ class AlarmKind(enum.StrEnum):
     CABINET_OFFLINE = "cabinet_offline"  # a cabinet stopped answering polls
     WRONG_COMPARTMENT = "wrong_compartment"  # a returned file is not where it was sent
     PIN_LOCKOUT = "pin_lockout"  # a badge locked after too many wrong PINs
+    CLOCK_JUMP = "clock_jump"  # the station's clock jumped (custody.clockwatch)
 
     @property
     def entry_kind(self) -> str:
@@ -68,6 +69,8 @@ WHAT_TO_DO: Mapping[str, str] = {
     AlarmKind.WRONG_COMPARTMENT: "The file is in another compartment: open the compartments "
     "opened for the return, find the file and store it where the ledger says.",
     AlarmKind.PIN_LOCKOUT: "Check the person's identity before the badge is used again.",
+    AlarmKind.CLOCK_JUMP: "Check the station's clock and its time source (NTP, the RTC "
+    "battery); entry times around the jump are the wrong clock's, their order (seq) stands.",
 }
 OTHER_TO_DO = "Check the cabinet and acknowledge the alarm."
 
