@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
@@ -18,6 +18,10 @@ class Health(BaseModel):
 
     status: str
     ready: bool = Field(description="derived state built; data requests answer without delay")
+    sms: dict[str, Any] | None = Field(
+        default=None,
+        description="the SMS channel: modem signal (rssi, dBm), registration, queue counts",
+    )
 
 
 class WhoAmI(BaseModel):
@@ -44,7 +48,9 @@ class RefusalOut(BaseModel):
 
 @router.get("/health", response_model=Health, summary="Liveness (no token needed, no data)")
 async def health(request: Request) -> Health:
-    return Health(status="ok", ready=request.app.state.backend.ready)
+    sms = getattr(request.app.state, "sms_status", None)  # set by the daemon with [sms]
+    return Health(status="ok", ready=request.app.state.backend.ready,
+                  sms=sms() if sms is not None else None)
 
 
 @router.get("/whoami", response_model=WhoAmI, summary="The token holder's role and person")

@@ -6,7 +6,7 @@ import importlib
 import sys
 
 AREAS: tuple[str, ...] = (
-    "ledger", "api", "scanner", "bridge", "custody", "daemon", "tiles", "witness"
+    "ledger", "api", "scanner", "bridge", "custody", "daemon", "tiles", "witness", "sms"
 )
 
 

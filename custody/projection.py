@@ -22,6 +22,11 @@ from datetime import datetime
 from typing import Any
 
 from custody.alarms import ALARM_ACKNOWLEDGED, AlarmView, alarm_from_entry, is_alarm
+from custody.delivery import (
+    DELIVERY_KINDS,
+    DeliveryRecord,
+    fold_delivery,
+)
 from custody.domain.people import Complainant
 from custody.domain.states import ItemState
 from custody.domain.values import parse_utc
@@ -51,6 +56,7 @@ KINDS = (
     NOTICE_SENT,
     NOTICE_ACKNOWLEDGED,
     RECONCILIATION,
+    *DELIVERY_KINDS,
 )
 
 
@@ -213,6 +219,7 @@ class Projection:
     ladder: dict[str, LadderStep] = field(default_factory=dict)
     #: open alarms (raised, not acknowledged) by the seq of their entry, oldest first
     alarms: dict[int, AlarmView] = field(default_factory=dict)
+    deliveries: dict[str, DeliveryRecord] = field(default_factory=dict)  # by notice key
     size: int = 0  # entries seen (custody or not): the next seq
 
     @classmethod
@@ -419,6 +426,10 @@ class Projection:
         self.alarms.pop(int(body["alarm"]), None)
         return set()
 
+    def _delivery(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        fold_delivery(self.deliveries, body, seq, at)
+        return set()
+
     def _reconciled(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
         self.reconciliations.append(
             ReconciliationRecord(
@@ -448,4 +459,5 @@ _HANDLERS = {
     NOTICE_ACKNOWLEDGED: Projection._acknowledged,
     RECONCILIATION: Projection._reconciled,
     ALARM_ACKNOWLEDGED: Projection._alarm_acknowledged,
+    **dict.fromkeys(DELIVERY_KINDS, Projection._delivery),
 }

@@ -7,7 +7,8 @@ longer matches. Rows are positional arrays (a million-entry ledger has over a hu
 thousand items); the field names are written into the state and must match on restore, so
 a change of fields is a change of format (:data:`STATE_VERSION`).
 
-Version 2 added each item's ``last_compartment``, the ladder steps and the open alarms.
+Version 2 added each item's ``last_compartment``, the ladder steps and the open alarms;
+version 3 the notices' deliveries (SMS).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from custody.alarms import AlarmView
+from custody.delivery import DELIVERY_FIELDS, delivery_from, delivery_row
 from custody.domain.people import Complainant
 from custody.domain.states import ItemState
 from custody.ports import PhotoRef
@@ -33,7 +35,7 @@ from custody.projection import (
 
 __all__ = ["STATE_VERSION", "ProjectionStateError", "from_state", "to_state"]
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 ITEM_FIELDS = (
     "label", "case_id", "kind", "category", "description", "quantity", "seized_from",
@@ -67,6 +69,7 @@ _FIELDS = {
     "reconciliations": RECONCILIATION_FIELDS,
     "ladder": LADDER_FIELDS,
     "alarms": ALARM_FIELDS,
+    "deliveries": DELIVERY_FIELDS,
 }
 
 
@@ -234,6 +237,7 @@ def to_state(p: Projection) -> dict[str, Any]:
         "reconciliations": [_reconciliation_row(r) for r in p.reconciliations],
         "ladder": [_ladder_row(s) for s in p.ladder.values()],
         "alarms": [_alarm_row(a) for a in p.alarms.values()],
+        "deliveries": [delivery_row(d) for d in p.deliveries.values()],
     }
 
 
@@ -296,6 +300,9 @@ def from_state(state: Mapping[str, Any]) -> Projection:
         for row in state["alarms"]:
             alarm = _alarm_from(row)
             p.alarms[alarm.seq] = alarm
+        for row in state["deliveries"]:
+            record = delivery_from(row)
+            p.deliveries[record.key] = record
         _check_consistent(p)
     except (KeyError, TypeError, ValueError) as exc:
         raise ProjectionStateError(f"projection state is damaged: {exc!r}") from exc

@@ -83,6 +83,10 @@ def check_range(value: float, key: str, low: float | None = None,
         raise SettingError(key, f"must be {low:g} to {high:g}, got {value:g}")
 
 
+#: An E.164 phone number: +, a country code, at most 15 digits in all.
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
 def _fix(obj: object, name: str, value: object) -> None:
     # frozen dataclasses: __post_init__ may still normalise a field once, before anyone sees it
     object.__setattr__(obj, name, value)
@@ -167,8 +171,9 @@ class PersonSettings:
     """One ``[[people]]`` entry: a member of staff as the station knows them.
 
     ``badge`` and ``pin_hash`` (``locker config hash-pin``) are for signing in at the
-    kiosk and the console; ``supervisor`` names an officer's supervisor; ``phone`` is where
-    notices go."""
+    kiosk and the console; ``supervisor`` names an officer's supervisor; ``phone`` (E.164,
+    ``+8613800138000``) is where SMS notices go; ``language`` the language of their SMS
+    (``[sms] language`` when unset)."""
 
     id: str
     name: str
@@ -177,9 +182,18 @@ class PersonSettings:
     pin_hash: str = ""
     supervisor: str | None = None
     phone: str = ""
+    language: Language | None = None
 
     def __post_init__(self) -> None:
         check_id(self.id)
+        if self.phone and not E164.match(self.phone):
+            raise SettingError("phone", f"expected an E.164 number like +8613800138000, got "
+                                        f"{self.phone!r}")
+        if self.language is not None:
+            try:
+                _fix(self, "language", Language(self.language))
+            except ValueError as exc:
+                raise SettingError("language", str(exc)) from None
         try:
             _fix(self, "role", parse_role(str(self.role), STAFF_ROLES))
         except ValueError as exc:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import httpx
 
-from custody.errors import LockerError, UsageError
+from custody.errors import LockerError, NotVerifiedError, UsageError
 from custody.ledger import canonical, merkle
 from custody.ledger.checkpoint import Checkpoint, CheckpointError
 from custody.ledger.ledger import format_ts
@@ -66,8 +66,8 @@ class MirrorError(LockerError):
     """The station served something the mirror refuses, or could not be reached."""
 
 
-class RefusedError(MirrorError):
-    """A response failed verification: nothing from it was stored."""
+class RefusedError(MirrorError, NotVerifiedError):
+    """A response failed verification: nothing from it was stored (exit 1: does not verify)."""
 
 
 class GoneError(MirrorError):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from custody.errors import LockerError, UsageError
+from custody.errors import LockerError, NotVerifiedError, UsageError
 from custody.ledger import merkle
 from custody.ledger.checkpoint import Checkpoint
 from custody.ledger.ledger import format_ts
@@ -38,6 +38,14 @@ RESTORED_FILE = "restored.json"
 
 class RestoreError(LockerError):
     """The mirror cannot be restored from (nothing complete, or it does not verify)."""
+
+
+class MirrorDamagedError(RestoreError, NotVerifiedError):
+    """The mirror's files do not verify: nothing was restored (exit 1)."""
+
+
+class MirrorIncompleteError(RestoreError, UsageError):
+    """The mirror holds no completely mirrored checkpoint yet: pull first (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ def _copy_photos(src: Path, dest: Path) -> int:
         for f in sorted(sub.iterdir()):
             data = f.read_bytes()
             if hashlib.sha256(data).hexdigest() != f.name:
-                raise RestoreError(f"{f} does not hash to its name: the mirror is damaged")
+                raise MirrorDamagedError(f"{f} does not hash to its name: the mirror is damaged")
             out = dest / sub.name / f.name
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(data)
@@ -82,14 +90,14 @@ def _ledger(work: Path, mirror: MirrorDir, cp: Checkpoint, verifier: Verifier) -
             ]
             store.append(ref.index * 256, entries, leaves, nodes)
         if cr.size != cp.size or cr.root() != cp.root:
-            raise RestoreError("the mirrored entries do not lead to the signed root")
+            raise MirrorDamagedError("the mirrored entries do not lead to the signed root")
         stored = 0
         for size, note, first_seen in mirror.accepted():
             if size > cp.size:
                 continue  # accepted, but its pull never completed: its entries are not here
             parsed = Checkpoint.parse(open_note(note, [verifier]))
             if merkle.root_at(size, store.get_node) != parsed.root:
-                raise RestoreError(f"the mirror's checkpoint of size {size} does not verify")
+                raise MirrorDamagedError(f"the mirror's checkpoint of size {size} does not verify")
             store.add_checkpoint(size, parsed.root, note, first_seen)
             stored += 1
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -119,11 +127,11 @@ def restore(
     verifier = Verifier.from_vkey(mirror.vkey.read_text())
     note = mirror.tiles.read_checkpoint()
     if note is None:
-        raise RestoreError(f"{mirror_dir} holds no completely mirrored checkpoint yet")
+        raise MirrorIncompleteError(f"{mirror_dir} holds no completely mirrored checkpoint yet")
     try:
         cp = Checkpoint.parse(open_note(note, [verifier]))
     except NoteError as exc:
-        raise RestoreError(f"the mirror's checkpoint does not verify: {exc}") from None
+        raise MirrorDamagedError(f"the mirror's checkpoint does not verify: {exc}") from None
     key_text: str | None = None
     if signing_key is not None:
         signer = Signer.from_skey(signing_key.read_text())
@@ -142,7 +150,7 @@ def restore(
         try:
             checkpoints = _ledger(work, mirror, cp, verifier)
         except TileError as exc:
-            raise RestoreError(f"the mirror is damaged: {exc}") from None
+            raise MirrorDamagedError(f"the mirror is damaged: {exc}") from None
         photos = _copy_photos(mirror.root / "photos", paths.photos)
         missing_file = mirror.root / "photos-missing.txt"
         missing = len(missing_file.read_text().splitlines()) if missing_file.is_file() else 0

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from lockerd.paths import existing_dir, existing_file, new_dir
+
 
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
@@ -56,6 +58,10 @@ def _mirror(args: argparse.Namespace) -> int:
 def _restore(args: argparse.Namespace) -> int:
     from district.restore import restore
 
+    existing_dir(args.source, "mirror directory")
+    new_dir(args.data, "data directory", must_be_empty=True)
+    if args.signing_key:
+        existing_file(args.signing_key, "signing key")
     r = restore(
         Path(args.source),
         Path(args.data),

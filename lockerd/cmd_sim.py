@@ -51,6 +51,10 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--lockboard-pty", action="store_true", help="also serve lock boards on a pseudo-terminal"
     )
+    parser.add_argument(
+        "--modem-pty", action="store_true",
+        help="also serve a simulated GSM modem (SMS, docs/notify.md) on a pseudo-terminal",
+    )
     parser.add_argument("--baud", type=int, default=19200, help="RTU line rate (default 19200)")
     parser.add_argument(
         "--line-time",
@@ -103,8 +107,10 @@ def _run(args: argparse.Namespace) -> int:
     tcp = None if args.no_tcp else _host_port(args.tcp, "--tcp")
     rtu_socket = _host_port(args.rtu_socket, "--rtu-socket") if args.rtu_socket else None
     args.control_at = _host_port(args.control, "--control") if args.control else None
-    if tcp is None and rtu_socket is None and not args.rtu_pty and not args.lockboard_pty:
-        raise UsageError("nothing to serve: give --tcp, --rtu-pty, --rtu-socket or --lockboard-pty")
+    if (tcp is None and rtu_socket is None and not args.rtu_pty and not args.lockboard_pty
+            and not args.modem_pty):
+        raise UsageError("nothing to serve: give --tcp, --rtu-pty, --rtu-socket, --lockboard-pty"
+                         " or --modem-pty")
     return asyncio.run(_serve(args, tcp, rtu_socket))
 
 
@@ -143,6 +149,7 @@ async def _serve(
         except OSError as exc:
             await sim.stop()
             raise UsageError(f"cannot serve the control page: {exc}") from exc
+    modem = _start_modem() if args.modem_pty else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -164,6 +171,8 @@ async def _serve(
             endpoints["lockboard"] = sim.lockboard_path
         if page is not None:
             endpoints["control"] = f"http://{args.control_at[0]}:{page.port}/"
+        if modem is not None:
+            endpoints["modem"] = modem.path
         endpoints["baud"] = args.baud
         endpoints["unlock_pulse_ms"] = _pulse_ms(args)
         if args.json:
@@ -184,6 +193,8 @@ async def _serve(
                 print(f"control page http://{args.control_at[0]}:{page.port}/")
             if args.console:
                 print("console: type 'help' for the commands (A is unit 1, B unit 2, ...)")
+            if modem is not None:
+                print(f"gsm-modem    {modem.path}   AT/PDU, texts printed as they arrive")
             print("register map: docs/register-map.md; Ctrl-C to stop", flush=True)
         tasks = [asyncio.create_task(_console(hands, stop))] if args.console else []
         await stop.wait()
@@ -192,6 +203,8 @@ async def _serve(
             task.cancel()
         if page is not None:
             await page.stop()
+        if modem is not None:
+            modem.close()
         await sim.stop()
     return 0
 
@@ -231,3 +244,12 @@ async def _console(hands: Any, stop: asyncio.Event) -> None:
             print(hands.run(line), flush=True)
         except CommandError as exc:
             print(f"error: {exc}", flush=True)
+def _start_modem() -> Any:
+    """The simulated modem of ``--modem-pty``; prints every text it is given."""
+    from hw_sim.modem_sim import SimModem
+
+    modem = SimModem()
+    modem.on_message = lambda m: print(f"sms to {m.number} ({m.parts} part(s)): {m.text}",
+                                       flush=True)
+    modem.start()
+    return modem

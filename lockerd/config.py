@@ -16,6 +16,7 @@ takes as it is (no copying field by field), checked in its ``__post_init__`` (ra
 - ``[terminal]``: :class:`custody.settings.TerminalSettings` (the kiosk, the console)
 - ``[[witness]]``, ``[witnessing]``: :class:`WitnessEntry`, :class:`WitnessingSection` (the
   cosigning client)
+- ``[sms]``: :class:`SmsSection` (notices as SMS, :mod:`lockerd.sms`)
 
 Every section refuses keys it does not know, so a misspelt key is refused rather than
 silently ignored, and every error names the key *and* the line of the file it sits on
@@ -31,11 +32,12 @@ import tomllib
 import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from custody.domain.languages import DEFAULT_LANGUAGE, Language
 from custody.domain.pins import check_pin, hash_pin
 from custody.errors import ConfigError, LockerError, SettingError
 from custody.ledger.station import LedgerSettings
@@ -53,7 +55,7 @@ from locker_firmware_bridge.factory import CabinetSettings
 
 __all__ = [
     "ApiSection", "CabinetSettings", "CameraSection", "LedgerSettings", "MqttSection",
-    "PersonSettings", "RulesSettings", "ScannerSection", "Section", "StationConfig",
+    "PersonSettings", "RulesSettings", "ScannerSection", "Section", "SmsSection", "StationConfig",
     "StationSection", "TerminalSettings", "check_pin", "hash_pin", "load_config",
     "locate_key", "parse_config",
 ]
@@ -159,6 +161,50 @@ class WitnessingSection(Section):
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
 
+class SmsSection(Section):
+    """``[sms]``: notices as SMS through a GSM modem or an HTTP gateway (docs/notify.md)."""
+
+    backend: Literal["none", "modem", "http"] = "none"
+    port: str = ""  # the modem's serial device, e.g. /dev/ttyUSB2
+    baud: int = Field(default=115200, ge=300)
+    pin: str = Field(default="", pattern=r"^$|^\d{4,8}$")
+    smsc: str = Field(default="", pattern=r"^$|^\+?\d{3,20}$")
+    command_timeout_s: float = Field(default=5.0, gt=0)
+    send_timeout_s: float = Field(default=60.0, gt=0)
+    gateway_url: str = ""
+    gateway_auth_header: str = ""  # "Authorization: Bearer ..."
+    gateway_templates: dict[str, str] = Field(default_factory=dict)  # notice kind -> id
+    gateway_timeout_s: float = Field(default=10.0, gt=0)
+    gateway_transient_codes: list[str] = Field(default_factory=list)
+    callback_token: str = ""  # set: the gateway's delivery callbacks are taken
+    templates: Path | None = None  # the station's own texts (TOML), over the shipped ones
+    language: Language = DEFAULT_LANGUAGE  # of SMS to people with none, and complainants
+    station_phone: str = ""
+    country_code: str = Field(default="86", pattern=r"^\d{1,3}$")
+    quiet_hours: str = Field(default="", pattern=r"^$|^[0-2]\d:[0-5]\d-[0-2]\d:[0-5]\d$")
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    retry_base_s: float = Field(default=30.0, gt=0)
+    retry_max_s: float = Field(default=1800.0, gt=0)
+    report_timeout_s: float = Field(default=86400.0, gt=0)
+    status_every_s: float = Field(default=30.0, gt=0)  # signal/registration check
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        from notify.service import parse_quiet_hours
+
+        parse_quiet_hours(value)  # ValueError: 24:00-07:00 and the like
+        return value
+
+    @model_validator(mode="after")
+    def _needs_endpoint(self) -> SmsSection:
+        if self.backend == "modem" and not self.port:
+            raise ValueError("backend 'modem' needs `port`")
+        if self.backend == "http" and not self.gateway_url.startswith(("http://", "https://")):
+            raise ValueError("backend 'http' needs `gateway_url` (http:// or https://)")
+        return self
+
+
 class StationConfig(Section):
     """The whole file: one field per section (a table, or a list for ``[[...]]`` tables)."""
 
@@ -174,6 +220,7 @@ class StationConfig(Section):
     terminal: TerminalSettings = TerminalSettings()
     witness: list[WitnessEntry] = Field(default_factory=list)
     witnessing: WitnessingSection = WitnessingSection()
+    sms: SmsSection = SmsSection()
 
     @model_validator(mode="before")
     @classmethod
@@ -219,7 +266,10 @@ class StationConfig(Section):
         rules = self.rules
         if rules.catalogue is not None:
             rules = dataclasses.replace(rules, catalogue=_absolute(rules.catalogue, base))
-        return self.model_copy(update={"station": station, "rules": rules})
+        sms = self.sms
+        if sms.templates is not None:
+            sms = sms.model_copy(update={"templates": _absolute(sms.templates, base)})
+        return self.model_copy(update={"station": station, "rules": rules, "sms": sms})
 
 
 def _absolute(path: Path, base: Path) -> Path:

@@ -13,6 +13,9 @@ Tasks on one asyncio loop:
 - ``outbox-prune``: hourly, drops acknowledged outbox rows beyond the newest 100,000;
 - ``log-publish``: brings ``DATA/tiles/`` up to date after each checkpoint
   (:mod:`lockerd.logpublish`);
+- ``sms`` and ``sms-status`` (``[sms] backend`` set): notices out as SMS
+  (:mod:`lockerd.sms`, docs/notify.md), and the modem's signal and registration in
+  ``/v1/health`` and on the retained MQTT topic ``status/sms``;
 - ``api``: the read API under uvicorn (``[api] enabled``), with the kiosk screens of the
   ``terminal`` package under ``/terminal/`` (``[terminal] kiosk``);
 - the MQTT outbox publisher runs in its own thread (``[mqtt] enabled``).
@@ -42,7 +45,12 @@ from lockerd.config import StationConfig
 from lockerd.exitcodes import FAILED
 from lockerd.logpublish import run_log_publisher
 from lockerd.runtime import Runtime
+<<<<<<< HEAD
 from lockerd.steps import StepService
+=======
+from lockerd.sms import build_sms, publish_sms_status
+from notify.service import SmsService
+>>>>>>> main
 from witness.station import CosignTask
 
 log = logging.getLogger(__name__)
@@ -102,6 +110,7 @@ class Daemon:
         self.steps: StepService  # the one write path of the kiosk, the console, the demo
         self._tasks: list[asyncio.Task[None]] = []
         self._server: _EmbeddedServer | None = None
+        self.sms: SmsService | None = None
         self.api_url: str | None = None
         self.kiosk_path: str | None = None
         self.failed = asyncio.Event()  # set when a task died: the daemon must stop
@@ -133,6 +142,11 @@ class Daemon:
                                  clock=rt.clock)
         if self.cfg.witness:
             self._spawn("cosign", self.cosign.run())
+        self.sms = build_sms(rt)  # None unless [sms] backend is set
+        if self.sms is not None:
+            self._spawn("sms", self.sms.run())
+            self._spawn("sms-status", self._every(self.cfg.sms.status_every_s,
+                                                  lambda: publish_sms_status(rt, self.sms)))
         if self._api_enabled:
             await self._start_api()
         log.info("lockerd started: station %s, %d cabinet(s), api %s, mqtt %s",
@@ -259,6 +273,13 @@ class Daemon:
         )
         if self.cfg.terminal.kiosk:
             self._mount_kiosk(app)
+        if self.sms is not None:
+            app.state.sms_status = self.sms.last_status  # /v1/health shows it
+            if self.cfg.sms.callback_token:
+                from notify.callback import callback_router
+
+                app.include_router(callback_router(self.cfg.sms.callback_token,
+                                                   self.sms.take_report))
         config = uvicorn.Config(
             app,
             host=self.cfg.api.host,

@@ -34,6 +34,7 @@ from custody.ledger.verify import verify_data_dir
 from custody.queries import alarms_after
 from custody.testing import ShiftedClock
 from hw_sim.camera_sim import SimulatedCamera
+from hw_sim.modem_sim import SimModem
 from hw_sim.station import SimStation
 from lockerd.broker import MosquittoBroker, find_mosquitto
 from lockerd.config import load_config
@@ -41,6 +42,7 @@ from lockerd.daemon import Daemon
 from lockerd.democast import DemoCast, DemoItem, demo_cast
 from lockerd.exitcodes import FAILED
 from lockerd.simpeople import CabinetActor, people_toml, step_decider
+from lockerd.sms_demo import sms_lines, start_modem, wait_texts, with_phones
 from lockerd.steps import StepService
 from terminal.errors import StepFailedError
 
@@ -51,9 +53,10 @@ DAY = datetime(2026, 11, 30, tzinfo=ZONE)  # a Monday
 
 def demo_config(
     *, tcp_port: int, rtu_url: str, mqtt_port: int | None, api_port: int, origin: str,
-    mqtt_host: str = "127.0.0.1", cast: DemoCast | None = None,
+    mqtt_host: str = "127.0.0.1", cast: DemoCast | None = None, modem: str | None = None,
 ) -> str:
-    """The demo station's config.toml (the people and the screens' language from ``cast``)."""
+    """The demo station's config.toml (the people and the screens' language from ``cast``;
+    with SMS through the simulated ``modem``, if given)."""
     cast = cast or demo_cast(DEFAULT_LANGUAGE)
     lines = [
         "# evidence-locker demo station (written by `locker demo`)",
@@ -73,6 +76,7 @@ def demo_config(
         "",
         "[rules]",
         'return_time = "18:00"',
+        "return_legal_after_hours = 1",  # the legal section's step within the demo's day
         "",
         "[terminal]",
         "door_open_timeout_s = 30",
@@ -105,7 +109,8 @@ def demo_config(
         "baud = 19200",
         "",
     ]
-    return "\n".join(lines + people_toml(cast.people))
+    sms = sms_lines(modem) if modem else []
+    return "\n".join(lines + sms + with_phones(people_toml(cast.people)))
 
 
 def station_decider(
@@ -145,6 +150,7 @@ class Script:
         self.person = person
         self.clock = clock
         self.say = say
+        self.modem: SimModem | None = None  # the simulated GSM modem, when the demo has SMS
         camera = self.rt.camera
         if not isinstance(camera, SimulatedCamera):
             raise UsageError("the demo needs the simulated camera")
@@ -293,6 +299,9 @@ class Script:
         self.log(f"officer {self.cast.name('off-zhang')} returns {f3} LATE (late={late}) "
                  f"into {done.compartment}")
         await self.store("clerk-wang", case2.case_id)
+        # the officer's, the supervisor's and the legal section's SMS about it, in Chinese
+        if self.modem is not None and not await wait_texts(self.modem, f3, 3):
+            self.problems.append(f"the three SMS about {f3} did not all arrive")
 
         # ---------------------------------------------------------- a forced door
         self.at(21, 0)
@@ -370,6 +379,7 @@ async def run_demo(
     sim = SimStation(cabinets=2, compartments=8, tcp=True, rtu_socket=True,
                      unlock_pulse_ms=3000)
     await sim.start()
+    modem = start_modem(say)
     daemon: Daemon | None = None
     person = CabinetActor(sim.world, step_s=0.03)
     try:
@@ -380,7 +390,7 @@ async def run_demo(
         paths.config.write_text(
             demo_config(tcp_port=sim.tcp_port, rtu_url=sim.rtu_socket_url,
                         mqtt_port=mqtt_port, mqtt_host=mqtt_host, api_port=0, origin=origin,
-                        cast=cast)
+                        cast=cast, modem=modem.path)
         )
         cfg = load_config(paths.config)
         clock = ShiftedClock(DAY.replace(hour=7, minute=0), tz=ZONE)
@@ -394,7 +404,9 @@ async def run_demo(
         say(f"  API: {daemon.api_url}   MQTT: "
             + (f"{mqtt_host}:{mqtt_port} (topics locker/demo-1/#)" if mqtt_port else "off"))
         say("")
+        say(f"  SMS: simulated GSM modem on {modem.path}")
         script = Script(daemon, sim, person, clock, say, cast)
+        script.modem = modem
         await script.run()
         rt = daemon.rt
         note = await rt.call(rt.ledger.checkpoint)
@@ -445,6 +457,7 @@ async def run_demo(
         if daemon is not None:
             await daemon.stop()
         await sim.stop()
+        modem.close()
         if broker is not None:
             broker.stop()
         if tmp is not None and once:

@@ -13,13 +13,14 @@ threads (the API) should hold it while they walk the projection.
 The commands live in files named for what they do, each a class over the shared
 :class:`~custody.services.core.ServiceCore` (state and bookkeeping): ``registration``,
 ``handover``, ``movements`` (store, check out, return, dispose), ``escalation`` (ladder
-notices and acknowledgements), ``reconcile`` and ``alarms`` (raise, acknowledge). This
-module puts them together.
+notices and acknowledgements), ``delivery`` (what became of a notice), ``reconcile`` and
+``alarms`` (raise, acknowledge). This module puts them together.
 """
 
 from __future__ import annotations
 
 from custody.services.alarms import Alarms
+from custody.services.delivery import Delivery
 from custody.services.escalation import Escalation
 from custody.services.handover import Handover, HandoverResult
 from custody.services.movements import Movements
@@ -29,6 +30,8 @@ from custody.services.registration import Registration
 __all__ = ["CustodyService", "HandoverResult"]
 
 
-class CustodyService(Registration, Handover, Movements, Escalation, Reconciliation, Alarms):
-    """Registration, handover, storage, check-out, return, disposal, notices, rules and
-    alarms."""
+class CustodyService(
+    Registration, Handover, Movements, Delivery, Escalation, Reconciliation, Alarms
+):
+    """Registration, handover, storage, check-out, return, disposal, notices (and what
+    became of them), rules and alarms."""

@@ -71,8 +71,21 @@ class Escalation(ServiceCore):
                 self._climb(matter, now_ms, sent)
             return sent
 
+    def _whole_step_failed(self, matter: Matter) -> bool:
+        """Whether every notice of the matter's latest step failed for good (none given:
+        :mod:`custody.delivery`), so the ladder should not wait for its next step."""
+        if matter.next_step == 0 or matter.next_step >= len(matter.point.ladder):
+            return False
+        prefix = f"{matter.key}:{matter.next_step}:"
+        deliveries = self.projection.deliveries
+        peers = [k for k in self.projection.notices if k.startswith(prefix)]
+        return bool(peers) and all(k in deliveries and deliveries[k].failed_for_good
+                                   for k in peers)
+
     def _climb(self, matter: Matter, now_ms: int, sent: list[Notice]) -> None:
         item = self.projection.items[matter.label]
+        if matter.next_due_ms > now_ms and self._whole_step_failed(matter):
+            matter.next_due_ms = now_ms  # (after a restart: the pull-forward is not stored)
         while matter.next_due_ms <= now_ms:
             step = matter.next_step
             role = matter.point.ladder[step].role
@@ -81,3 +94,5 @@ class Escalation(ServiceCore):
                 if self._emit(notice):
                     sent.append(notice)
             matter.advance()
+            if matter.next_due_ms > now_ms and self._whole_step_failed(matter):
+                matter.next_due_ms = now_ms
