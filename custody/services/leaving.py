@@ -59,7 +59,8 @@ class Leaving(ServiceCore):
             )
         return kind
 
-    def _leave(self, request: int) -> LeaveRecord:
+    def leave_request(self, request: int) -> LeaveRecord:
+        """A leave request by its id (UnknownLeaveError if none)."""
         record = self.projection.leaves.get(request)
         if record is None:
             raise UnknownLeaveError(f"no leave request {request}")
@@ -141,7 +142,7 @@ class Leaving(ServiceCore):
         refusal needs its reason. An approval is refused while a hold covers the kind."""
         with self.lock:
             self._sync()
-            record = self._leave(request)
+            record = self.leave_request(request)
             self.directory.require(supervisor, Role.SUPERVISOR)
             if supervisor == record.requested_by:
                 raise SelfApprovalError(
@@ -168,7 +169,7 @@ class Leaving(ServiceCore):
         Raises the refusal; writes nothing (the cabinet step asks before it opens a door)."""
         with self.lock:
             self._sync()
-            record = self._leave(request)
+            record = self.leave_request(request)
             if record.status != APPROVED:
                 raise LeaveStatusError(f"leave request {request} is {record.status}, not"
                                        " approved")
@@ -240,7 +241,7 @@ class Leaving(ServiceCore):
         its due date's ladder stops; ``late`` records whether it was overdue."""
         with self.lock:
             self._sync()
-            record = self._leave(request)
+            record = self.leave_request(request)
             self.directory.require(actor, Role.CLERK, Role.OFFICER)
             if record.status != OUT:
                 raise LeaveStatusError(f"leave request {request} is {record.status}, not out")
