@@ -48,7 +48,8 @@ bench: venv
 # refresh the kiosk screenshots in docs/screens (the tests otherwise write them to /tmp)
 screens: venv
 	EVIDENCE_LOCKER_SCREENS=docs/screens $(VENV)/bin/pytest -q \
-	  tests/integration/test_terminal_flows.py tests/integration/test_terminal_signin.py
+	  tests/integration/test_terminal_flows.py tests/integration/test_terminal_signin.py \
+	  tests/integration/test_terminal_leave.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
