@@ -27,6 +27,12 @@ from terminal.errors import PhotoMissingError, RoleRefusedError
 from terminal.i18n import translate
 from terminal.sessions import Session, SessionExpiredError
 
+#: texts whose key is chosen at run time (a decision's outcome, a request's status)
+RUNTIME_KEYS = frozenset(
+    {"leave.approved", "leave.refused"}
+    | {f"leave.status_{s}" for s in ("requested", "approved", "refused", "out", "done", "back")}
+)
+
 Work = Callable[[Session, dict[str, Any], str], Awaitable[dict[str, Any]]]
 Act = Callable[[Request, tuple[str, ...], Work], Awaitable[JSONResponse]]
 
