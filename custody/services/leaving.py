@@ -219,6 +219,10 @@ class Leaving(ServiceCore):
                 "request": request, "item": record.item, "case": record.case_id,
                 "leave": how.id, "final": how.final, "recipient": who, "photos": photo_json,
                 "receipt": receipt_json, "second_clerk": second_clerk or None,
+                # the request and its approval, so the entry alone tells the whole leave
+                # (the chain-of-custody report reads it: custody.transfers)
+                "requested_by": record.requested_by, "approved_by": record.decided_by,
+                "decision_no": record.documents.get("decision_no", ""),
             }
             if record.due is not None:
                 body["due"] = utc_text(record.due)

@@ -56,6 +56,10 @@ def test_pending_and_out(url: str, station: Station) -> None:
     assert out[0]["recipient"] == {"name": "Liu", "id_number": "1101", "unit": "Lab"}
     assert out[0]["carried_out_by"] == ["zhou"] and out[0]["receipt"]
     assert get(url, "/v1/leaves/out", clerk, overdue="true").json()["total"] == 0
+    # the chain-of-custody report shows the leave, its approval and its recipient
+    html = get(url, f"/v1/reports/items/{E1}", station.tokens["auditor"], lang="en").text
+    assert "left custody" in html and "Liu (Lab)" in html
+    assert "approved by zhao" in html and "Requested by wang" in html  # ids: no [[people]]
     station.clock.advance(timedelta(days=15))
     overdue = get(url, "/v1/leaves/out", clerk, overdue="true").json()["items"]
     assert [r["item"] for r in overdue] == [E1] and overdue[0]["overdue"]

@@ -28,6 +28,7 @@ from custody.rules.leaving import load_leaving, parse_leaving
 from custody.services import CustodyService
 from custody.sink import MemorySink
 from custody.testing import FakeClock, ListNotifier, photo, sample_directory
+from custody.transfers import transfers
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 DOCS = {"decision_no": "公(刑)决字[2026]18号", "receiving_unit": "市检察院"}
@@ -112,6 +113,14 @@ def test_each_kind_request_approve_carry_out(world: World, serial: int, kind: st
     assert len(told) == (1 if kind == "release_to_owner" else 0)
     assert Projection.rebuild(world.sink.entries()) == world.svc.projection
     assert Projection.from_state(world.svc.projection.to_state()) == world.svc.projection
+    # the chain of custody shows the leave with its approval and its recipient
+    leave = [t for t in transfers([e.body for e in world.sink.entries()], [label(serial)])
+             if t.purpose == "leave"]
+    assert len(leave) == 1 and leave[0].giver.ref == "A/1"
+    assert leave[0].receiver.ref.startswith("马先生")
+    detail = dict(leave[0].detail)
+    assert detail["approved_by"] == "zhao" and detail["requested_by"] == "wang"
+    assert detail["leave"] == kind and detail["recipient_id"] == WHO.id_number
 
 
 def test_self_approval_and_wrong_people_are_refused(world: World) -> None:
