@@ -56,3 +56,13 @@ class LeaveDesk(Protocol):
     async def come_back(self, person: str, request: int) -> LeaveRecord:
         """A temporary leave is back."""
         ...
+
+    async def hold(self, person: str, case_id: str, reason: str,
+                   item: str | None = None) -> None:
+        """Hold a case or an item."""
+        ...
+
+    async def lift(self, person: str, approver: str, case_id: str, reason: str,
+                   item: str | None = None) -> None:
+        """Lift a hold, approved by another supervisor."""
+        ...

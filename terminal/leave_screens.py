@@ -3,14 +3,17 @@
 - ``GET /leave``: by role. An officer asks (label, kind, reason, decision number, receiving
   unit) and sees their requests; a supervisor, signed in with their own badge and PIN, sees
   the requests waiting and approves or refuses each with a reason; a clerk sees the approved
-  requests (carry out) and the items out for a while (came back).
+  requests (carry out) and the items out for a while (came back). The holds in force are
+  listed; an officer or supervisor places one, or asks to lift one with another
+  supervisor's badge and PIN.
 - ``GET /leave/carry``: the clerk's carrying-out step: where the item is, the recipient (name,
   ID number, unit), the photo of the signed receipt, the step's photo, confirm.
 - Actions (JSON ``POST``, an ``action_id`` each, refusals in the person's language, nothing
   recorded by a refusal): ``/api/leave/request``, ``/api/leave/{n}/decide``,
   ``/api/leave/{n}/open`` (a second clerk's badge and PIN for cash and valuables),
   ``/api/leave/receipt``, ``/api/leave/photo``, ``/api/leave/commit``,
-  ``/api/leave/{n}/back``.
+  ``/api/leave/{n}/back``; ``/api/leave/hold`` and ``/api/leave/lift`` (the approving
+  supervisor's badge and PIN).
 """
 
 from __future__ import annotations
@@ -59,8 +62,10 @@ def register(app: FastAPI, terminal: Terminal, act: Act) -> None:
         me = session.person.id
         if session.person.role == "officer":
             found = [r for r in found if r.requested_by == me]
+        with custody.lock:
+            holds = list(custody.projection.holds.values())
         html = terminal.render(request, "leave_list.html", session, screen="leave",
-                               requests=found, kinds=kinds(),
+                               requests=found, kinds=kinds(), holds=holds,
                                zone=custody.settings.zone)
         return HTMLResponse(html)
 
@@ -108,12 +113,7 @@ def register(app: FastAPI, terminal: Terminal, act: Act) -> None:
         async def work(s: Session, body: dict[str, Any], lang: str) -> dict[str, Any]:
             second = None
             if body.get("badge"):  # the second clerk, with their own badge and PIN
-                other = await terminal.station.steps.sign_in(
-                    str(body["badge"]), str(body.get("pin", "")), lang)
-                terminal.sessions.sign_out(other.token)
-                if other.person.role != "clerk" or other.person.id == s.person.id:
-                    raise RoleRefusedError("the second clerk must be another clerk")
-                second = other.person.id
+                second = await other(body, lang, "clerk", s.person.id)
             step = await desk.open(s.person.id, request_id, second)
             return {"compartment": step.compartment,
                     "redirect": f"{_base(request)}/leave/carry",
@@ -149,6 +149,41 @@ def register(app: FastAPI, terminal: Terminal, act: Act) -> None:
                                          name=record.recipient.name if record.recipient
                                          else "")}
         return await act(request, ("clerk",), work)
+
+    async def other(body: dict[str, Any], lang: str, role: str, me: str) -> str:
+        """Another person, with their own badge and PIN, checked now (a second clerk, an
+        approving supervisor); their session ends at once."""
+        found = await terminal.station.steps.sign_in(
+            str(body.get("badge", "")), str(body.get("pin", "")), lang)
+        terminal.sessions.sign_out(found.token)
+        if found.person.role != role or found.person.id == me:
+            raise RoleRefusedError(f"another {role} must confirm with their own badge and PIN")
+        return found.person.id
+
+    @app.post("/api/leave/hold")
+    async def hold(request: Request) -> Response:
+        async def work(s: Session, body: dict[str, Any], lang: str) -> dict[str, Any]:
+            case_id = str(body.get("case", ""))
+            await desk.hold(s.person.id, case_id, str(body.get("reason", "")),
+                            str(body.get("label") or "") or None)
+            return {"redirect": f"{_base(request)}/leave",
+                    "message": translate("leave.held", lang, case=case_id)}
+        return await act(request, ("officer", "supervisor"), work)
+
+    @app.post("/api/leave/lift")
+    async def lift(request: Request) -> Response:
+        async def work(s: Session, body: dict[str, Any], lang: str) -> dict[str, Any]:
+            # the approving supervisor's own badge and PIN; a supervisor approving their own
+            # lifting is refused by the custody service
+            found = await terminal.station.steps.sign_in(
+                str(body.get("badge", "")), str(body.get("pin", "")), lang)
+            terminal.sessions.sign_out(found.token)
+            case_id = str(body.get("case", ""))
+            await desk.lift(s.person.id, found.person.id, case_id,
+                            str(body.get("reason", "")), str(body.get("label") or "") or None)
+            return {"redirect": f"{_base(request)}/leave",
+                    "message": translate("leave.lifted", lang, case=case_id)}
+        return await act(request, ("officer", "supervisor"), work)
 
     @app.post("/api/leave/{request_id}/back")
     async def back(request: Request, request_id: int) -> Response:

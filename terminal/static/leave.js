@@ -30,6 +30,19 @@
         pin: (document.querySelector(`[data-pin="${n}"]`) || { value: "" }).value,
       }, "carry:" + n));
     }
+    const hold = document.getElementById("hold-form");
+    if (hold) hold.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      Terminal.post("/api/leave/hold", { case: val("hold-case"), label: val("hold-label"),
+                                         reason: val("hold-reason") }, "hold");
+    });
+    const field = (name, key) => (document.querySelector(`[data-${name}="${key}"]`) || { value: "" }).value;
+    for (const b of document.querySelectorAll("[data-lift]")) {
+      const k = b.dataset.lift;
+      b.addEventListener("click", () => Terminal.post("/api/leave/lift", {
+        case: b.dataset.case, label: b.dataset.label, reason: field("lift-reason", k),
+        badge: field("lift-badge", k), pin: field("lift-pin", k) }, "lift:" + k));
+    }
     for (const b of document.querySelectorAll("[data-back]")) {
       b.addEventListener("click", () => Terminal.post(`/api/leave/${b.dataset.back}/back`, {}, "back:" + b.dataset.back));
     }

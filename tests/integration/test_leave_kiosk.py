@@ -49,7 +49,9 @@ def test_each_kind_through_the_kiosk(tmp_path: Path) -> None:
         await setup(h)
         officer, sup, sup2, clerk = [await signed_in(h, b) for b in ("B-1", "B-5", "B-6", "B-9")]
         try:
-            await h.steps.leave.hold("off1", "K-LV", "evidence for trial", E[7])
+            await officer.ok("/api/leave/hold", case="K-LV", label=E[7],
+                             reason="evidence for trial")
+            assert [b.item for b in h.rt.custody.projection.holds.values()] == [E[7]]
             held = await refused_nothing_written(
                 h, officer, "/api/leave/request", 409, label=E[7], kind="release_to_owner",
                 reason="owner", **DOCS)
@@ -73,6 +75,18 @@ def test_each_kind_through_the_kiosk(tmp_path: Path) -> None:
                                                  approve=True, reason="mine")
             assert "someone else decides it" in mine["message"]
             await sup2.ok(f"/api/leave/{cash}/decide", approve=True, reason="ok")
+
+            # lifting the hold: never approved by the supervisor who asks; then the release
+            mine = await refused_nothing_written(
+                h, sup, "/api/leave/lift", 409, case="K-LV", label=E[7], reason="verdict",
+                badge="B-5", pin=PINS["B-5"])
+            assert "another supervisor approves it" in mine["message"]
+            await officer.ok("/api/leave/lift", case="K-LV", label=E[7], reason="verdict final",
+                             badge="B-5", pin=PINS["B-5"])
+            lifted = [e.body for e in h.rt.ledger.entries() if e.kind == "hold.lifted"]
+            assert [(b["requested_by"], b["actor"]) for b in lifted] == [("off1", "sup")]
+            await officer.ok("/api/leave/request", label=E[7], kind="release_to_owner",
+                             reason="owner", **DOCS)
 
             # the wrong person at the cabinet: an officer; a clerk alone for cash
             await refused_nothing_written(h, officer, f"/api/leave/{asked[E[1]]}/open", 403)
