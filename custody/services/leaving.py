@@ -231,7 +231,7 @@ class Leaving(ServiceCore):
                 case = self._case(record.case_id)
                 item = self.projection.items[record.item]
                 self._tell_complainant(
-                    case, "disposed", f"progress:{case.case_id}:disposed:{item.label}",
+                    case, "released", f"progress:{case.case_id}:released:{item.label}",
                     f"item {item.label} ({item.description}): {how.name_en.lower()}"
                     f" ({how.name_zh}) to {who['name']}.",
                 )

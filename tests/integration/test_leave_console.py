@@ -124,7 +124,7 @@ def test_each_kind_through_the_console(tmp_path: Path) -> None:
         out = [e.body for e in h.rt.ledger.entries() if e.kind == "leave.carried_out"]
         assert len(out) == 7 and all(b["receipt"]["sha256"] and b["photos"] for b in out)
         told = [n for n in proj.notices.values() if n.role == "complainant"
-                and n.refs.get("stage") == "disposed"]
+                and n.refs.get("stage") == "released"]
         assert len(told) == 2  # the two releases to the owner
 
         # examination overdue: the ladder escalates; its return closes it

@@ -29,6 +29,7 @@ from custody.services import CustodyService
 from custody.sink import MemorySink
 from custody.testing import FakeClock, ListNotifier, photo, sample_directory
 from custody.transfers import transfers
+from notify.texts import Texts, kind_of
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 DOCS = {"decision_no": "公(刑)决字[2026]18号", "receiving_unit": "市检察院"}
@@ -109,8 +110,13 @@ def test_each_kind_request_approve_carry_out(world: World, serial: int, kind: st
         assert record.due is not None and item.due_back == record.due
         assert record.status == "out" and item.leave == request
     told = [n for n in world.notifier.sent if n.role == "complainant"
-            and n.refs["stage"] == "disposed"]
+            and n.refs["stage"] == "released"]
     assert len(told) == (1 if kind == "release_to_owner" else 0)
+    for notice in told:  # the SMS the complainant gets says the property was released
+        assert kind_of(notice.role, notice.refs) == "progress.released"
+        sms = Texts.load().render("progress.released", "zh_CN", {"case": "C1",
+                                                                  "stage": "财物发还"})
+        assert "发还" in sms and "C1" in sms
     assert Projection.rebuild(world.sink.entries()) == world.svc.projection
     assert Projection.from_state(world.svc.projection.to_state()) == world.svc.projection
     # the chain of custody shows the leave with its approval and its recipient
