@@ -25,6 +25,7 @@ import psycopg
 from custody.domain.values import millis
 from custody.projection import ItemView, Projection, ProjectionStateError
 from custody.rules.engine import RulesEngine
+from custody.rules.leaving import load_leaving
 from district import db
 from district.config import DistrictConfig, StationEntry
 
@@ -129,7 +130,9 @@ def check_station(conn: Conn, cfg: DistrictConfig, station: StationEntry, p: Pro
     moment = now or datetime.now(UTC)
     now_ms = millis(moment)
     grace_ms = cfg.district.escalation_grace_seconds * 1000
-    engine = RulesEngine(station.rules)
+    # the built-in deadlines, a temporary leave's due date among them (its ladder from the
+    # station's kinds of leaving, [rules] leaving)
+    engine = RulesEngine(station.rules, leave_point=load_leaving(station.rules.leaving).point())
     engine.rebuild(p)
     sent_by_item: dict[str, list[tuple[str, int, datetime]]] = {}
     for n in p.notices.values():
