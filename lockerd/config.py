@@ -278,6 +278,8 @@ class StationConfig(Section):
         rules = self.rules
         if rules.catalogue is not None:
             rules = dataclasses.replace(rules, catalogue=_absolute(rules.catalogue, base))
+        if rules.leaving is not None:
+            rules = dataclasses.replace(rules, leaving=_absolute(rules.leaving, base))
         sms = self.sms
         if sms.templates is not None:
             sms = sms.model_copy(update={"templates": _absolute(sms.templates, base)})
