@@ -68,9 +68,7 @@ class CustodyView:
 
     def apply(self, body: Mapping[str, Any]) -> None:
         """Fold in the next entry (decoded)."""
-        changed = self.projection.apply(body)
-        for label in changed:
-            self.engine.refresh(self.projection.items[label])
+        self.engine.follow(self.projection, body, self.projection.apply(body))
 
     # ------------------------------------------------------------------ saved state
 

@@ -32,6 +32,7 @@ from custody.domain.states import ItemState
 from custody.domain.values import parse_utc
 from custody.errors import LockerError
 from custody.ports import PhotoRef
+from custody.stages import CASE_STAGE, StageRecord, stage_from_body
 
 # Entry kinds (contract: documented in docs/custody.md).
 CASE_REGISTERED = "case.registered"
@@ -56,6 +57,7 @@ KINDS = (
     NOTICE_SENT,
     NOTICE_ACKNOWLEDGED,
     RECONCILIATION,
+    CASE_STAGE,
     *DELIVERY_KINDS,
 )
 
@@ -128,6 +130,13 @@ class CaseView:
     registered_seq: int
     items: list[str] = field(default_factory=list)
     handovers: list[HandoverRecord] = field(default_factory=list)
+    #: the recorded stages (``case.stage`` entries), in ledger order; the last is current
+    stages: list[StageRecord] = field(default_factory=list)
+
+    @property
+    def stage(self) -> StageRecord | None:
+        """The latest recorded stage, if any."""
+        return self.stages[-1] if self.stages else None
 
 
 @dataclass(slots=True)
@@ -220,6 +229,8 @@ class Projection:
     #: open alarms (raised, not acknowledged) by the seq of their entry, oldest first
     alarms: dict[int, AlarmView] = field(default_factory=dict)
     deliveries: dict[str, DeliveryRecord] = field(default_factory=dict)  # by notice key
+    #: case-management event id -> (case, seq of its ``case.stage`` entry): idempotency
+    stage_events: dict[str, tuple[str, int]] = field(default_factory=dict)
     size: int = 0  # entries seen (custody or not): the next seq
 
     @classmethod
@@ -430,6 +441,14 @@ class Projection:
         fold_delivery(self.deliveries, body, seq, at)
         return set()
 
+    def _stage(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        record = stage_from_body(seq, body)
+        case_id = str(body["case"])
+        self.cases[case_id].stages.append(record)
+        if record.event_id:
+            self.stage_events[record.event_id] = (case_id, seq)
+        return set()
+
     def _reconciled(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
         self.reconciliations.append(
             ReconciliationRecord(
@@ -458,6 +477,7 @@ _HANDLERS = {
     NOTICE_SENT: Projection._notice,
     NOTICE_ACKNOWLEDGED: Projection._acknowledged,
     RECONCILIATION: Projection._reconciled,
+    CASE_STAGE: Projection._stage,
     ALARM_ACKNOWLEDGED: Projection._alarm_acknowledged,
     **dict.fromkeys(DELIVERY_KINDS, Projection._delivery),
 }

@@ -14,7 +14,8 @@ The commands live in files named for what they do, each a class over the shared
 :class:`~custody.services.core.ServiceCore` (state and bookkeeping): ``registration``,
 ``handover``, ``movements`` (store, check out, return, dispose), ``escalation`` (ladder
 notices and acknowledgements), ``delivery`` (what became of a notice), ``reconcile`` and
-``alarms`` (raise, acknowledge). This module puts them together.
+``alarms`` (raise, acknowledge), ``stages`` (case stages and their deadlines). This module
+puts them together.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from custody.services.handover import Handover, HandoverResult
 from custody.services.movements import Movements
 from custody.services.reconcile import Reconciliation
 from custody.services.registration import Registration
+from custody.services.stages import Stages
 
 __all__ = ["CustodyService", "HandoverResult"]
 
 
 class CustodyService(
-    Registration, Handover, Movements, Delivery, Escalation, Reconciliation, Alarms
+    Registration, Handover, Movements, Delivery, Stages, Escalation, Reconciliation, Alarms
 ):
     """Registration, handover, storage, check-out, return, disposal, notices (and what
-    became of them), rules and alarms."""
+    became of them), rules and alarms, and case stages (their deadlines' ladders)."""
