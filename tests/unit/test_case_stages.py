@@ -104,3 +104,27 @@ def test_a_late_arrest_application_climbs_the_ladder_in_chinese(
     (matter,) = [m for m in svc.engine.cases.of("C1")
                  if m.point.id == "detention.arrest_application"]
     assert matter.deadline == T0 + timedelta(days=7)
+
+
+def test_case_notices_render_as_sms_in_chinese(
+        world: tuple[CustodyService, FakeClock, ListNotifier, MemorySink]) -> None:
+    from zoneinfo import ZoneInfo
+
+    from custody.services.notices import notice_body
+    from notify.texts import Texts, kind_of, values_of
+
+    svc, clock, notifier, _ = world
+    for stage, doc in (("accepted", "受案登记表"), ("not_filed", "不予立案通知书")):
+        svc.record_stage("C1", stage, actor="wang", role="officer", document=doc, number="12号")
+    clock.advance(timedelta(days=3))
+    svc.tick()
+    texts, zone = Texts.load(), ZoneInfo("Asia/Shanghai")
+    rendered = {}
+    for notice in notifier.sent:
+        body = notice_body(notice)
+        kind = kind_of(notice.role, notice.refs)
+        rendered[kind] = texts.render(kind, "zh-CN", values_of(body, "zh-CN", zone, "某派出所",
+                                                              "+861012345678"))
+    assert "不予立案通知书（12号）" in rendered["progress.not_filed"]
+    officer = rendered["case.officer"]
+    assert "案件C1（决定不予立案）" in officer and "下一步：将不予立案通知书送达控告人" in officer
