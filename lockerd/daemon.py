@@ -45,12 +45,9 @@ from lockerd.config import StationConfig
 from lockerd.exitcodes import FAILED
 from lockerd.logpublish import run_log_publisher
 from lockerd.runtime import Runtime
-<<<<<<< HEAD
-from lockerd.steps import StepService
-=======
 from lockerd.sms import build_sms, publish_sms_status
+from lockerd.steps import StepService
 from notify.service import SmsService
->>>>>>> main
 from witness.station import CosignTask
 
 log = logging.getLogger(__name__)
