@@ -49,6 +49,7 @@ from lockerd.alarms import FLOW_FAILED
 from lockerd.config import StationConfig
 from lockerd.runtime import Runtime
 from lockerd.steps_cabinet import CabinetHand, split_where
+from lockerd.steps_stage import StageSteps
 from scanner.photostore import photo_meta
 from scanner.pipeline import check_reads
 from terminal.camera_view import Shot
@@ -92,6 +93,8 @@ class StepService:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.hand = CabinetHand(rt)
+        #: case stages (recorded by a person, or posted by the case-management system)
+        self.stages = StageSteps(rt)
         self._sessions = Sessions(badge_holders(rt.cfg), rt.clock, rt.cfg.terminal,
                                   check_pin, on_lockout=self._locked_out, on_end=self._ended)
         self._lockouts: list[tuple[BadgeHolder, int]] = []
