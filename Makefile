@@ -5,7 +5,9 @@
 VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
-APT_PKGS := libzbar0 mosquitto mbpoll chromium fonts-noto-cjk gcc libc6-dev libssl-dev
+# libpango*: WeasyPrint (PDF reports); poppler-utils: pdftotext/pdffonts/pdfdetach (report tests, docs)
+APT_PKGS := libzbar0 mosquitto mbpoll chromium fonts-noto-cjk gcc libc6-dev libssl-dev \
+            libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: test demo lint typecheck pytest bench screens sysdeps venv clean

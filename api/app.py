@@ -1,8 +1,9 @@
 """The read API's application factory: ``create_app(data_dir)``.
 
 Every route is a GET: the API reads the ledger and the state derived from it and cannot
-change custody (writes go through the terminal and ``custody``'s services). Every route but
-``/v1/health`` and the public part of the published log (``/log/checkpoint``, the hash
+change custody (writes go through the terminal and ``custody``'s services); issuing a PDF
+report records a ``report.issued`` entry through the recorder the app is handed. Every route
+but ``/v1/health`` and the public part of the published log (``/log/checkpoint``, the hash
 tiles: :mod:`api.routes_log`) needs a token (see :mod:`api.auth`).
 """
 
@@ -21,6 +22,8 @@ from api.auth import TokenStore
 from api.backend import Backend
 from api.cabinets import CabinetStateSource
 from api.errors import AccessRefusedError, BadRequestError, NotCoveredError, NotFoundError
+from api.report_issue import LedgerFileRecorder, ReportNotRecordedError, ReportRecorder
+from api.reports import ReportSetup
 from custody.ports import Clock
 from custody.settings import RulesSettings
 
@@ -35,6 +38,8 @@ def create_app(
     cabinet_state: CabinetStateSource | None = None,
     clock: Clock | None = None,
     rules: RulesSettings | None = None,
+    report_setup: ReportSetup | None = None,
+    report_recorder: ReportRecorder | None = None,
 ) -> FastAPI:
     """The read API over the station data directory ``data_dir``.
 
@@ -43,6 +48,9 @@ def create_app(
     (the ``[rules]`` section; defaults otherwise), used to list open deadlines. The ledger
     is opened (and the derived state caught up) when the app starts, or at the first
     request when it is mounted inside another app whose lifespan does not start it.
+    ``report_setup`` (station name, zone, people) and ``report_recorder`` (who records an
+    issued PDF report in the ledger; default: open the ledger's writer for each) serve the
+    reports (:mod:`api.routes_reports`).
     """
     data = Path(data_dir)
     if not data.is_dir():
@@ -77,6 +85,11 @@ def create_app(
     app.state.clock = clock
     app.state.verification = None
     app.state.verify_lock = asyncio.Lock()
+    app.state.report_setup = report_setup or ReportSetup(
+        timezone=rules.timezone if rules else ReportSetup.timezone
+    )
+    app.state.report_recorder = report_recorder or LedgerFileRecorder(data, clock)
+    app.state.report_lock = asyncio.Lock()
 
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
@@ -96,6 +109,10 @@ def create_app(
             principal=exc.who,
         )
         return JSONResponse(status_code=403, content={"detail": str(exc)})
+
+    @app.exception_handler(ReportNotRecordedError)
+    async def not_recorded(request: Request, exc: ReportNotRecordedError) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": str(exc)})
 
     @app.exception_handler(NotCoveredError)
     async def not_covered(request: Request, exc: NotCoveredError) -> JSONResponse:

@@ -59,6 +59,12 @@ CREATE TABLE IF NOT EXISTS refusals (
 """
 
 
+def may_see_contacts(role: str) -> bool:
+    """Whether a reader of role ``role`` may see contact details: the complainant's contact
+    and staff phone numbers (:data:`custody.domain.roles.CONTACT_ROLES`)."""
+    return str(role) in roles.CONTACT_ROLES
+
+
 class AuthError(LockerError):
     """Root of the API's authentication and authorisation failures."""
 
@@ -87,6 +93,11 @@ class Principal:
     def sees_everything(self) -> bool:
         """Auditors, clerks and supervisors read the whole station's custody state."""
         return self.role in (Role.AUDITOR, Role.CLERK, Role.SUPERVISOR)
+
+    @property
+    def sees_contacts(self) -> bool:
+        """Whether this principal may see contact details (:func:`may_see_contacts`)."""
+        return may_see_contacts(self.role.value)
 
     def may_see_case(self, officer: str | None) -> bool:
         """Whether this principal may read a case whose responsible officer is ``officer``."""

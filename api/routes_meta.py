@@ -46,7 +46,10 @@ class RefusalOut(BaseModel):
     reason: str
 
 
-@router.get("/health", response_model=Health, summary="Liveness (no token needed, no data)")
+@router.get(
+    "/health", response_model=Health, response_model_exclude_none=True,  # no sms: no key
+    summary="Liveness (no token needed, no data)",
+)
 async def health(request: Request) -> Health:
     sms = getattr(request.app.state, "sms_status", None)  # set by the daemon with [sms]
     return Health(status="ok", ready=request.app.state.backend.ready,

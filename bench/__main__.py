@@ -6,7 +6,8 @@ import importlib
 import sys
 
 AREAS: tuple[str, ...] = (
-    "ledger", "api", "scanner", "bridge", "custody", "daemon", "tiles", "witness", "sms"
+    "ledger", "api", "scanner", "bridge", "custody", "daemon", "tiles", "witness", "sms",
+    "reports",
 )
 
 

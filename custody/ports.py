@@ -181,6 +181,35 @@ class PhotoStore(Protocol):
         ...
 
 
+# --------------------------------------------------------------------------- label printer
+
+
+@dataclass(frozen=True)
+class PrintedLabel:
+    """What goes on one printed label (docs/labels.md): the label code with its check
+    character (as text, Code 128 and QR), the case number, the item's description, the date,
+    the station and the officer in charge (by name)."""
+
+    code: str
+    case_id: str
+    description: str
+    date: str  # the registration date, local, YYYY-MM-DD
+    station: str
+    officer: str
+
+
+class LabelPrinter(Protocol):
+    """A label printer (TSPL or ZPL over TCP 9100 or a device file, or a simulated one).
+
+    Raises a LockerError saying what went wrong and what to do (out of paper, offline, the
+    job refused); nothing is printed then, and the same label can be printed again.
+    """
+
+    def print_label(self, label: PrintedLabel, copies: int = 1) -> None:
+        """Print ``copies`` of one label; returns once the printer has taken the job."""
+        ...
+
+
 # --------------------------------------------------------------------------- notices
 
 
@@ -218,10 +247,12 @@ __all__: Sequence[str] = (
     "CapturedImage",
     "Clock",
     "CompartmentState",
+    "LabelPrinter",
     "LabelRead",
     "Notice",
     "Notifier",
     "PhotoRef",
     "PhotoStore",
+    "PrintedLabel",
     "SystemClock",
 )

@@ -37,6 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -59,6 +60,7 @@ from custody.ledger.tiles import (
 FORMAT = "evidence-locker-mirror/1"
 _STORE_BATCH = 16  # checked tiles stored together (their fsyncs in parallel)
 _SHA = re.compile(r"[0-9a-f]{64}")
+_SHA_IN = re.compile(rb'"sha256":"([0-9a-f]{64})"')
 Say = Callable[[str], None]
 
 
@@ -182,6 +184,8 @@ class Mirror:
         say: Say | None = None,
     ) -> None:
         self.dir = MirrorDir(mdir)
+        if urlsplit(url).path.strip("/") == "":
+            url = url.rstrip("/") + "/log"  # a station's base URL: its log is at /log/
         self.url = url.rstrip("/") + "/"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = client or httpx.Client(timeout=60.0)
@@ -189,8 +193,12 @@ class Mirror:
         self.key_text = key
         self.say: Say = say or (lambda _m: None)
         self._have_photos: set[str] = set()  # checked present in this run
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="mirror-store")
+        self._writes: deque[Future[tuple[int, int]]] = deque()
+        self._written = [0, 0]  # tiles, bundles stored by the writer in this pull
 
     def close(self) -> None:
+        self._writer.shutdown()
         self.http.close()
 
     # ------------------------------------------------------------------ network
@@ -345,9 +353,18 @@ class Mirror:
         return True
 
     def _photos_of(self, entries: list[bytes], seq0: int, missing: dict[str, str]) -> int:
+        # most bundles name only photos already held: then nothing needs a parse (when one
+        # is new, the references are found by the one rule, canonical.decode)
+        if all(sha.decode() in self._have_photos for sha in set(_SHA_IN.findall(b"".join(
+            raw for raw in entries if b'"sha256"' in raw
+        )))):
+            return 0
         fetched = 0
         for i, raw in enumerate(entries):
             if b'"sha256"' not in raw:
+                continue
+            named = _SHA_IN.findall(raw)
+            if named and all(sha.decode() in self._have_photos for sha in named):
                 continue
             refs: list[tuple[str, object]] = []
             try:
@@ -427,16 +444,23 @@ class Mirror:
                 r for r in refs if r.level == 0 and not (tiles.has(r) and tiles.has(r.bundle()))
             ]
             pending: list[tuple[TileRef, bytes, bytes]] = []
-            for ref, tile, bundle in self._prefetch(level0):
-                data = vt.check(ref, tile)
-                bref = ref.bundle()
-                entries = check_bundle(bundle, split_tile(data, ref), bref)
-                n_photos += self._photos_of(entries, ref.index * TILE_WIDTH, missing)
-                pending.append((ref, data, bundle))
-                if len(pending) >= _STORE_BATCH:
-                    n_tiles, n_bundles = self._store(pending, n_tiles, n_bundles)
-                    pending = []
-            n_tiles, n_bundles = self._store(pending, n_tiles, n_bundles)
+            self._written = [0, 0]
+            try:
+                for ref, tile, bundle in self._prefetch(level0):
+                    data = vt.check(ref, tile)
+                    bref = ref.bundle()
+                    entries = check_bundle(bundle, split_tile(data, ref), bref)
+                    n_photos += self._photos_of(entries, ref.index * TILE_WIDTH, missing)
+                    pending.append((ref, data, bundle))
+                    if len(pending) >= _STORE_BATCH:
+                        self._store(pending)
+                        pending = []
+                if pending:
+                    self._store(pending)
+            finally:
+                self._drain()  # what was checked is stored, whatever happens next
+            n_tiles += self._written[0]
+            n_bundles += self._written[1]
         except TileError as exc:
             raise RefusedError(f"refused (nothing from it stored): {exc}") from None
         if missing:
@@ -447,7 +471,7 @@ class Mirror:
             missing_path.unlink()
         if tiles.read_checkpoint() != note:
             tiles.put_checkpoint(note)
-        tiles.prune(complete, cp.size)
+        tiles.prune(complete, cp.size, until_full=False)  # the wider replaces the narrower
         return PullResult(cp.size, complete, n_tiles, n_bundles, n_photos, len(missing))
 
     def _prefetch(self, refs: list[TileRef]) -> Iterator[tuple[TileRef, bytes, bytes]]:
@@ -474,15 +498,29 @@ class Mirror:
                 for f in window:
                     f.cancel()
 
-    def _store(
-        self, pending: list[tuple[TileRef, bytes, bytes]], n_tiles: int, n_bundles: int
-    ) -> tuple[int, int]:
+    def _store(self, pending: list[tuple[TileRef, bytes, bytes]]) -> None:
         """Store checked bundles, then their tiles (a tile held means all of it is; the
-        photos its entries name were stored before)."""
+        photos its entries name were stored before), on the writer thread so the next
+        tiles are checked meanwhile; at most two batches wait."""
         tiles = self.dir.tiles
-        n_bundles += tiles.put_many([(ref.bundle(), bundle) for ref, _d, bundle in pending])
-        n_tiles += tiles.put_many([(ref, data) for ref, data, _b in pending])
-        return n_tiles, n_bundles
+
+        def write() -> tuple[int, int]:
+            b = tiles.put_many([(ref.bundle(), bundle) for ref, _d, bundle in pending])
+            t = tiles.put_many([(ref, data) for ref, data, _b in pending])
+            return t, b
+
+        self._writes.append(self._writer.submit(write))
+        while len(self._writes) > 2:
+            self._collect(self._writes.popleft())
+
+    def _collect(self, fut: Future[tuple[int, int]]) -> None:
+        t, b = fut.result()
+        self._written[0] += t
+        self._written[1] += b
+
+    def _drain(self) -> None:
+        while self._writes:
+            self._collect(self._writes.popleft())
 
     @staticmethod
     def _size_hint(line: str) -> object:

@@ -44,6 +44,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lockerd.cmd_scan",
     "lockerd.cmd_log",
     "lockerd.cmd_mirror",
+    "lockerd.cmd_report",
+    "lockerd.cmd_label",
     "lockerd.cmd_witness",
 )
 

@@ -18,12 +18,16 @@ def _run(args: argparse.Namespace) -> int:
     # Imported here so that `locker --help` does not pay for FastAPI's import.
     from api.app import create_app
     from api.server import serve
+    from lockerd import settings as conv
+    from lockerd.report_setup import report_setup, station_config
 
     data = station_dir(args.data)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"port {args.port} is out of range 0-65535")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    serve(create_app(data), host=args.host, port=args.port)
+    cfg = station_config(data, None)  # DATA/config.toml: the zone and people of reports
+    serve(create_app(data, rules=conv.rules_settings(cfg), report_setup=report_setup(cfg)),
+          host=args.host, port=args.port)
     return 0
 
 

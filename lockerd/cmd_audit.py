@@ -18,11 +18,12 @@ from custody.errors import UsageError
 from custody.ledger import accel
 from custody.ledger.bundle import export_bundle, verify_bundle
 from custody.ledger.cosign import WitnessKey, load_witness_keys
-from custody.ledger.errors import LedgerLockedError
+from custody.ledger.errors import LedgerLockedError, StationNotFoundError
 from custody.ledger.ledger import Ledger
 from custody.ledger.note import NoteError
 from custody.ledger.verify import VerifyReport, report_json, verify_data_dir
 from lockerd import exitcodes
+from lockerd.cmd_verify_proof import add_verify_proof
 from lockerd.paths import existing_file, existing_path, new_file, station_dir
 
 
@@ -110,6 +111,12 @@ def _open(data: str, *, write: bool) -> Ledger:
             return Ledger.open(data)
         except LedgerLockedError:
             pass  # the daemon is writing: read alongside it
+        except StationNotFoundError:
+            if not (Path(data) / "ledger.db").is_file():
+                raise
+            # e.g. a station restored from a mirror without its key: it reads, never signs
+            print("locker: no signing key (station.key) here: reading only, nothing is signed",
+                  file=sys.stderr)
     return Ledger.open(data, readonly=True)
 
 
@@ -286,3 +293,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     co.add_argument("--old", required=True, type=int, metavar="N", help="the older tree size")
     co.add_argument("--new", type=int, metavar="M", help="the newer tree size (default: now)")
     co.set_defaults(func=_consistency)
+    add_verify_proof(asub)

@@ -94,7 +94,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     m.add_argument("--from", dest="source", required=True, metavar="URL",
-                   help="the station's log prefix, e.g. http://station:8080/log")
+                   help="the station's log prefix, e.g. http://station:8080/log (a bare "
+                   "http://station:8080 means its /log)")
     m.add_argument("--data", required=True, metavar="MDIR", help="the mirror directory")
     m.add_argument("--token", help="an API token of role mirror or auditor (default: "
                    "$LOCKER_MIRROR_TOKEN)")

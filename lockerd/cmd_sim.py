@@ -61,6 +61,12 @@ def register(sub: Any) -> None:
         action="store_true",
         help="hold answers back for the physical RS-485 line time at --baud",
     )
+    parser.add_argument(
+        "--printer", metavar="HOST:PORT",
+        help="also serve a simulated TSPL/ZPL label printer (port 9100 style; port 0: free)",
+    )
+    parser.add_argument("--printer-out", metavar="DIR",
+                        help="save every label the simulated printer prints as a PNG here")
     parser.add_argument("--json", action="store_true", help="print the endpoints as one JSON line")
     parser.add_argument(
         "--console",
@@ -108,9 +114,9 @@ def _run(args: argparse.Namespace) -> int:
     rtu_socket = _host_port(args.rtu_socket, "--rtu-socket") if args.rtu_socket else None
     args.control_at = _host_port(args.control, "--control") if args.control else None
     if (tcp is None and rtu_socket is None and not args.rtu_pty and not args.lockboard_pty
-            and not args.modem_pty):
-        raise UsageError("nothing to serve: give --tcp, --rtu-pty, --rtu-socket, --lockboard-pty"
-                         " or --modem-pty")
+            and not args.modem_pty and not args.printer):
+        raise UsageError("nothing to serve: give --tcp, --rtu-pty, --rtu-socket, --lockboard-pty,"
+                         " --modem-pty or --printer")
     return asyncio.run(_serve(args, tcp, rtu_socket))
 
 
@@ -149,6 +155,13 @@ async def _serve(
         except OSError as exc:
             await sim.stop()
             raise UsageError(f"cannot serve the control page: {exc}") from exc
+    try:
+        printer = _start_printer(args)
+    except UsageError:
+        if page is not None:
+            await page.stop()
+        await sim.stop()
+        raise
     modem = _start_modem() if args.modem_pty else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -173,6 +186,8 @@ async def _serve(
             endpoints["control"] = f"http://{args.control_at[0]}:{page.port}/"
         if modem is not None:
             endpoints["modem"] = modem.path
+        if printer is not None:
+            endpoints["printer"] = f"tcp://{printer.address}"
         endpoints["baud"] = args.baud
         endpoints["unlock_pulse_ms"] = _pulse_ms(args)
         if args.json:
@@ -195,6 +210,8 @@ async def _serve(
                 print("console: type 'help' for the commands (A is unit 1, B unit 2, ...)")
             if modem is not None:
                 print(f"gsm-modem    {modem.path}   AT/PDU, texts printed as they arrive")
+            if printer is not None:
+                print(f"printer      tcp://{printer.address}   TSPL or ZPL (docs/labels.md)")
             print("register map: docs/register-map.md; Ctrl-C to stop", flush=True)
         tasks = [asyncio.create_task(_console(hands, stop))] if args.console else []
         await stop.wait()
@@ -206,6 +223,8 @@ async def _serve(
         if modem is not None:
             modem.close()
         await sim.stop()
+        if printer is not None:
+            printer.stop()
     return 0
 
 
@@ -253,3 +272,16 @@ def _start_modem() -> Any:
                                        flush=True)
     modem.start()
     return modem
+
+
+def _start_printer(args: argparse.Namespace) -> Any:
+    """The simulated label printer of ``--printer`` (None without it)."""
+    if not args.printer:
+        return None
+    from hw_sim.printer_sim import SimulatedPrinter
+
+    host, port = _host_port(args.printer, "--printer")
+    try:
+        return SimulatedPrinter(host, port, save_to=args.printer_out).start()
+    except OSError as exc:
+        raise UsageError(f"cannot start the simulated printer: {exc}") from exc

@@ -203,6 +203,13 @@ class SmsSection(Section):
         if self.backend == "http" and not self.gateway_url.startswith(("http://", "https://")):
             raise ValueError("backend 'http' needs `gateway_url` (http:// or https://)")
         return self
+class PrinterSection(Section):
+    """``[printer]``: the label printer (docs/labels.md); an empty ``url`` means none."""
+
+    url: str = ""  # tcp://HOST:9100, HOST:PORT, or a device file such as /dev/usb/lp0
+    language: typing.Literal["tspl", "zpl"] = "tspl"
+    label_language: typing.Literal["zh", "en"] = "zh"
+    timeout_s: int = Field(default=5, ge=1, le=120)
 
 
 class StationConfig(Section):
@@ -221,6 +228,7 @@ class StationConfig(Section):
     witness: list[WitnessEntry] = Field(default_factory=list)
     witnessing: WitnessingSection = WitnessingSection()
     sms: SmsSection = SmsSection()
+    printer: PrinterSection = PrinterSection()
 
     @model_validator(mode="before")
     @classmethod

@@ -261,12 +261,15 @@ class Daemon:
 
     async def _start_api(self) -> None:
         from api.app import create_app
+        from lockerd.report_setup import RuntimeRecorder, report_setup
 
         app = create_app(
             self.rt.data_dir,
             cabinet_state=LiveCabinets(self.rt),
             clock=self.rt.clock,
             rules=conv.rules_settings(self.cfg),
+            report_setup=report_setup(self.cfg),
+            report_recorder=RuntimeRecorder(self.rt),
         )
         if self.cfg.terminal.kiosk:
             self._mount_kiosk(app)

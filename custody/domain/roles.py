@@ -47,6 +47,11 @@ TOKEN_ROLES: tuple[Role, ...] = (
     Role.CASE_SYSTEM,
 )
 
+#: Roles that may read personal contact details: a case's complainant's contact and staff
+#: phone numbers (reports and anything else that shows them). Clerks handle the exhibits,
+#: not the people: they see names and roles only; a mirror reads no custody state at all.
+CONTACT_ROLES: tuple[Role, ...] = (Role.AUDITOR, Role.SUPERVISOR, Role.OFFICER, Role.LEGAL)
+
 #: Who a notice may be addressed to: a ladder role, or a case's complainant (not staff,
 #: so not a :class:`Role`).
 COMPLAINANT = "complainant"

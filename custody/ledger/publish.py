@@ -12,8 +12,8 @@ Rules (tlog-tiles v0.1.0 and DESIGN.md §3.6):
 - each file is written atomically (a temporary file, fsync, rename);
 - every tile and bundle goes before the ``checkpoint`` that needs it;
 - a full tile is never rewritten (an existing one that differs is an error, loudly);
-- a partial tile is only replaced by a wider one: the narrower file goes once the new
-  checkpoint is in place.
+- a partial tile is only superseded by a wider one, and kept until its full tile is there
+  (tlog-tiles: a log MUST serve the partial tiles of every checkpoint it published).
 
 :class:`TileDir` is the same writer for the off-site mirror's copy (``district.mirror``).
 """
@@ -149,17 +149,21 @@ class TileDir:
         write_atomic(self.root / CHECKPOINT_FILE, text.encode())
         fsync_dir(self.root)
 
-    def prune(self, old_size: int, new_size: int) -> int:
-        """Remove the partial tiles and bundles between ``old_size`` and ``new_size`` that
-        the tree of ``new_size`` does not have (superseded by wider or full ones, or left
-        by an interrupted write). Call after the checkpoint of ``new_size`` is in place."""
+    def prune(self, old_size: int, new_size: int, *, until_full: bool = True) -> int:
+        """Remove partial tiles and bundles between ``old_size`` and ``new_size``, after the
+        checkpoint of ``new_size`` is in place. With ``until_full`` (a station's log) a
+        partial tile goes only once its full tile is there: tlog-tiles says a log MUST
+        serve the partial tiles of every size it published a checkpoint for, and MAY drop
+        them once the full tile is available. Without it (a mirror, which serves nobody
+        older checkpoints) every partial the tree of ``new_size`` does not have goes, so
+        nothing is stored twice. Files an interrupted write left go in both cases."""
         keep = {t.path for t in tiles_for_size(new_size, new_size) if not t.full}
         keep |= {t.bundle().path for t in tiles_for_size(new_size, new_size) if t.level == 0}
         removed = 0
         level = 0
         while (new_size | old_size) >> (TILE_HEIGHT * level):
             first = min(old_size, new_size) >> (TILE_HEIGHT * (level + 1))
-            last = new_size >> (TILE_HEIGHT * (level + 1))
+            last = new_size >> (TILE_HEIGHT * (level + 1))  # tiles below it are full
             kinds = [level] if level else [0, -1]
             for lv in kinds:
                 for n in range(first, last + 1):
@@ -170,7 +174,9 @@ class TileDir:
                     except FileNotFoundError:
                         continue
                     for name in names:
-                        if name.isdigit() and TileRef(lv, n, int(name)).path in keep:
+                        if name.isdigit() and (
+                            TileRef(lv, n, int(name)).path in keep or (until_full and n == last)
+                        ):
                             continue
                         if name.isdigit() or name.endswith(".tmp"):
                             (pdir / name).unlink(missing_ok=True)
@@ -219,7 +225,7 @@ class PublishResult:
     previous: int  # the size published before
     tiles: int  # hash tiles written
     bundles: int  # entry bundles written
-    pruned: int  # superseded partial files removed
+    pruned: int  # partial files removed (their full tile is there)
     seconds: float
 
 

@@ -176,6 +176,7 @@ def subtree_of(hashes: Sequence[bytes]) -> bytes:
 
 
 GetTile = Callable[[TileRef], list[bytes]]
+_LEAF_HASHER = hashlib.sha256(b"\x00")  # RFC 6962 leaf prefix
 
 
 def node_getter(size: int, get_tile: GetTile) -> merkle.GetNode:
@@ -226,7 +227,7 @@ class VerifiedTiles:
         self.root = root
         self._fetch = fetch
         self._partials: dict[TileRef, bytes] | None = None
-        self._cache: dict[TileRef, bytes] = {}
+        self._cache: dict[TileRef, tuple[bytes, list[bytes]]] = {}
 
     def ref(self, level: int, index: int) -> TileRef:
         return tile_at(self.size, level, index)
@@ -255,7 +256,7 @@ class VerifiedTiles:
         if not ref.full:
             return self._check_partials()[ref]
         if ref in self._cache:
-            return self._cache[ref]
+            return self._cache[ref][0]
         return self.check(ref, self._fetch(ref))
 
     def check(self, ref: TileRef, data: bytes) -> bytes:
@@ -268,17 +269,19 @@ class VerifiedTiles:
             return data
         hashes = split_tile(data, ref)
         above = self.ref(ref.level + 1, ref.index // TILE_WIDTH)
-        expected = split_tile(self.get(above), above)[ref.index % TILE_WIDTH]
+        expected = self.hashes(above)[ref.index % TILE_WIDTH]
         if subtree_of(hashes) != expected:
             raise TileError(f"{ref.path} does not hash to its entry in {above.path}")
         if ref.level > 0:
             if len(self._cache) >= 64:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[ref] = data
+            self._cache[ref] = (data, hashes)
         return data
 
     def hashes(self, ref: TileRef) -> list[bytes]:
         """The checked hashes of a tile."""
+        if ref in self._cache:
+            return self._cache[ref][1]
         return split_tile(self.get(ref), ref)
 
     def get_node(self, level: int, index: int) -> bytes:
@@ -295,8 +298,10 @@ def check_bundle(data: bytes, leaf_hashes: Sequence[bytes], ref: TileRef) -> lis
             f"{ref.path} holds {len(entries)} entries, its tile {len(leaf_hashes)} hashes"
         )
     base = ref.index * TILE_WIDTH
-    leaf = merkle.leaf_hash
+    seeded = _LEAF_HASHER.copy  # a copy of a pre-seeded hasher is cheaper than a new one
     for i, (raw, want) in enumerate(zip(entries, leaf_hashes, strict=True)):
-        if leaf(raw) != want:
+        h = seeded()
+        h.update(raw)
+        if h.digest() != want:
             raise TileError(f"entry {base + i} in {ref.path} does not hash to its leaf hash")
     return entries

@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 
 from api.auth import Role, TokenStore
-from custody.ledger.publish import publish_tiles
+from custody.ledger.publish import checkpoint_size, publish_tiles
+from custody.ledger.tiles import tiles_for_size
 from tests.integration.api_support import REPO_ROOT, Station, build_station
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
@@ -163,9 +164,19 @@ def mirror_args(url: str, mdir: Path, token: str, *more: str) -> list[str]:
 
 
 def tree_files(root: Path) -> dict[str, bytes]:
-    """Every tile, bundle and the checkpoint under a tlog-tiles directory, by path."""
-    out = {"checkpoint": (root / "checkpoint").read_bytes()}
-    for p in (root / "tile").rglob("*"):
-        if p.is_file():
-            out[str(p.relative_to(root))] = p.read_bytes()
+    """The checkpoint and every tile and bundle of its tree under a tlog-tiles directory,
+    by path (a station also keeps the narrower partial tiles of its older checkpoints)."""
+    note = (root / "checkpoint").read_text()
+    size = checkpoint_size(note)[0]
+    out = {"checkpoint": note.encode()}
+    for ref in tiles_for_size(size):
+        out[ref.path] = (root / ref.path).read_bytes()
+        if ref.level == 0:
+            out[ref.bundle().path] = (root / ref.bundle().path).read_bytes()
     return out
+
+
+def extra_files(root: Path) -> set[str]:
+    """Files under ``tile/`` that are not in the tree of the directory's checkpoint."""
+    have = {str(p.relative_to(root)) for p in (root / "tile").rglob("*") if p.is_file()}
+    return have - set(tree_files(root))

@@ -405,13 +405,13 @@ def test_photo_access_and_errors(url: str, station: Station) -> None:
 
 
 def test_item_report_has_steps_photos_and_proofs(url: str, station: Station) -> None:
-    r = get(url, f"/v1/reports/items/{F1}", station.tokens["officer"])
+    r = get(url, f"/v1/reports/items/{F1}", station.tokens["officer"], lang="en")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     html = r.text
     assert f"Chain of custody: item {F1}" in html
     history = get(url, f"/v1/items/{F1}/history", station.tokens["auditor"]).json()["items"]
     for e in history:
-        assert f"#{e['seq']} · {e['kind']}" in html
+        assert f"<td>#{e['seq']}</td><td class=\"mono\">{e['kind']}</td>" in html
     assert html.count("c2sp.org/tlog-proof@v1") == len(history)
     assert (station.data / "station.vkey").read_text().strip() in html
     note = get(url, "/v1/ledger/checkpoint", station.tokens["auditor"]).text
@@ -425,7 +425,7 @@ def test_report_proofs_check_offline_with_the_key_in_the_report(
     url: str, station: Station
 ) -> None:
     html = get(url, f"/v1/reports/items/{F1}", station.tokens["auditor"]).text
-    blocks = [unescape(b) for b in re.findall(r"<pre>(.*?)</pre>", html, re.S)]
+    blocks = [unescape(b) for b in re.findall(r"<pre[^>]*>(.*?)</pre>", html, re.S)]
     vkey, note, *proofs = blocks
     verifier = Verifier.from_vkey(vkey.strip())
     cp = Checkpoint.parse(open_note(note, [verifier]))
@@ -439,7 +439,7 @@ def test_report_proofs_check_offline_with_the_key_in_the_report(
 
 
 def test_case_report(url: str, station: Station) -> None:
-    html = get(url, "/v1/reports/cases/C-1", station.tokens["supervisor"]).text
+    html = get(url, "/v1/reports/cases/C-1", station.tokens["supervisor"], lang="en").text
     assert "Chain of custody: case C-1" in html
     assert F1 in html and E1 in html and E2 not in html
     assert html.count("data:image/jpeg;base64,") >= 4  # handover, two storages, check-out

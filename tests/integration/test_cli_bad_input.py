@@ -107,6 +107,19 @@ TABLE: dict[str, Spec] = {
         (Arg("--cabinets", "number"), Arg("--compartments", "number"), Arg("--baud", "number"),
          Arg("--unlock-pulse-ms", "number")),
     ),
+    "report": Spec(
+        ("--data", "{station}", "--case", "C-1", "--out", "{new}.pdf"),
+        (Arg("--data", "station"), Arg("--out", "out_file"), Arg("--config", "config")),
+    ),
+    "label print": Spec(
+        ("--data", "{station}", "--item", "E2026-000001-0", "--printer", "/dev/null"),
+        (Arg("--data", "station"), Arg("--config", "config"), Arg("--copies", "number")),
+    ),
+    "audit verify-proof": Spec(
+        ("{config}", "--key", "{station}/station.vkey"),
+        (Arg("", "in_text_file"), Arg("--key", "in_text_file"), Arg("--quorum", "number"),
+         Arg("--pdf", "in_file", base=())),
+    ),
     "scan": Spec(
         ("--camera", "sim"),
         (Arg("--image", "in_image", base=()), Arg("--data", "out_dir")),
@@ -137,6 +150,10 @@ BAD_VALUES: dict[str, tuple[Bad, ...]] = {
         Bad("folder-for-file", "{empty_dir}", USAGE, "is a folder"),
         Bad("binary", "{binary}", USAGE, "binary"),
         Bad("gbk", "{gbk_config}", USAGE, "not UTF-8"),
+    ),
+    "in_file": (  # a file of any content (a PDF)
+        Bad("missing", "{missing}", USAGE, "does not exist"),
+        Bad("folder-for-file", "{empty_dir}", USAGE, "is a folder"),
     ),
     "in_image": (
         Bad("missing", "{missing}", USAGE, "does not exist"),

@@ -36,6 +36,7 @@ from tests.integration.conftest import wait_until
 from tests.integration.offsite_support import (
     ENV,
     OffsiteStation,
+    extra_files,
     locker_api,
     make_offsite_station,
     mirror_args,
@@ -133,7 +134,7 @@ def test_a_byte_flipped_in_transit_is_refused(
         proxy.flip = set()
         again = run_locker(*mirror_args(proxy.url, mdir, station.mirror_token))
         assert again.returncode == 0, again.stderr
-    assert tree_files(mdir) == tree_files(station.data / TILES_DIR)
+    assert tree_files(mdir) == tree_files(station.data / TILES_DIR) and not extra_files(mdir)
 
 
 def test_a_killed_mirror_resumes_without_gaps_or_doubles(
@@ -163,7 +164,7 @@ def test_a_killed_mirror_resumes_without_gaps_or_doubles(
         second = proxy.paths[first_run:]
     # nothing held was fetched again; nothing is missing; no leftovers
     assert not [p for p in second if p.rsplit("/", 1)[-1] in held and "entries" in p]
-    assert tree_files(mdir) == tree_files(station.data / TILES_DIR)
+    assert tree_files(mdir) == tree_files(station.data / TILES_DIR) and not extra_files(mdir)
     assert not [p for p in mdir.rglob("*.tmp") if p.is_file()]
     assert sorted(p.name for p in (mdir / "photos").glob("??/*")) == sorted(set(station.photos))
 
@@ -217,3 +218,37 @@ def test_a_rewritten_history_is_a_fork(station: OffsiteStation, tmp_path: Path) 
     assert new_size == held_size + 1 and new_root != held_root
     # what the mirror holds is untouched: still the station's honest history
     assert (mdir / "checkpoint").read_text() == held_note
+
+
+def test_a_following_mirror_keeps_up_and_stops_on_sigterm(
+    station: OffsiteStation, tmp_path: Path
+) -> None:
+    mdir = tmp_path / "mirror"
+    held = mdir / "checkpoint"
+
+    def at(size: int) -> bool:
+        return held.is_file() and checkpoint_size(held.read_text())[0] == size
+
+    with Ledger.open(station.data, readonly=True) as ledger:
+        size = ledger.size
+    with locker_api(station.data) as url:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lockerd.cli",
+             *mirror_args(url, mdir, station.mirror_token, "--follow", "--interval", "0.2")],
+            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            assert wait_until(lambda: at(size), 60)
+            with Ledger.open(station.data) as ledger:
+                ledger.append_many(
+                    [("item.note", {"note": f"later {i}"}, "clerk:zhou") for i in range(300)]
+                )
+                ledger.checkpoint()
+            publish_tiles(station.data)
+            assert wait_until(lambda: at(size + 300), 60)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"mirrored size {size + 300} (was {size})" in out
+    assert tree_files(mdir) == tree_files(station.data / TILES_DIR) and not extra_files(mdir)

@@ -12,14 +12,16 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from api.app import create_app
 from api.auth import Role, TokenStore
 from api.server import running_server
 from custody.ledger import Ledger
+from custody.ledger.note import Signer
 from custody.ledger.station import init_station
 from lockerd.cli import main
-from tests.integration.offsite_support import proxy_to, tree_files
+from tests.integration.offsite_support import extra_files, proxy_to, tree_files
 from tests.ledger_support import make_station, put_photo
 
 
@@ -75,7 +77,7 @@ def test_mirror_restore_with_and_without_the_signing_key(station: Path, tmp_path
         code, _, err = locker("mirror", "--from", url + "/log", "--data", str(mdir),
                               "--key", str(other_key / "station.vkey"), "--token", token)
         assert code == 2 and "differs from the key pinned" in err
-        code, _, err = locker("mirror", "--from", url + "/log", "--data", str(tmp_path / "m2"))
+        code, _, err = locker("mirror", "--from", url, "--data", str(tmp_path / "m2"))
         assert code == 5 and "HTTP 401" in err and "role auditor or mirror" in err  # not done
 
     # the restore refuses a directory in use and a key that is not the station's
@@ -99,6 +101,10 @@ def test_mirror_restore_with_and_without_the_signing_key(station: Path, tmp_path
         assert ledger.size == 300
     code, _, err = locker("log", "publish", "--data", str(bare))
     assert code == 0  # publishing reads; it never signs
+    code, out, err = locker("audit", "proof", "--data", str(bare), "--seq", "5")
+    assert code == 0 and out.startswith("c2sp.org/tlog-proof@v1") and "reading only" in err
+    code, _, err = locker("daemon", "--config", str(bare / "config.toml"))
+    assert code != 0 and "signs nothing until station.key is put back" in err
 
     # with the key from the backup: the station signs again, on top of the same history
     keyed = tmp_path / "keyed"
@@ -135,8 +141,9 @@ def test_a_photo_the_station_lacks_is_listed_and_retried(station: Path, tmp_path
 
 
 def test_a_pull_overtaken_by_a_new_checkpoint_starts_again(station: Path, tmp_path: Path) -> None:
-    """The station publishes (and removes the partial tiles the mirror was about to fetch)
-    in the middle of a pull: the mirror pulls again from the newer checkpoint."""
+    """The station publishes (and, its tile now full, removes the partial tile the mirror
+    was about to fetch) in the middle of a pull: the mirror pulls again from the newer
+    checkpoint."""
     locker("log", "publish", "--data", str(station))
     token = _token(station)
     moved: list[str] = []
@@ -144,8 +151,9 @@ def test_a_pull_overtaken_by_a_new_checkpoint_starts_again(station: Path, tmp_pa
     def move_on(path: str) -> None:
         if path.endswith("/tile/entries/001.p/44") and not moved:
             moved.append(path)
+            # enough to fill tile 1: only then may the station drop its partial tiles
             with Ledger.open(station) as ledger:
-                ledger.append_many([("item.note", {"n": i}, "clerk:wang") for i in range(20)])
+                ledger.append_many([("item.note", {"n": i}, "clerk:wang") for i in range(220)])
                 ledger.checkpoint()
             locker("log", "publish", "--data", str(station))
 
@@ -155,5 +163,36 @@ def test_a_pull_overtaken_by_a_new_checkpoint_starts_again(station: Path, tmp_pa
         code, out, err = locker("mirror", "--from", proxy.url + "/log", "--data", str(mdir),
                                 "--token", token)
     assert moved and code == 0, err
-    assert "superseded by a newer checkpoint" in err and "mirrored size 320" in out
-    assert tree_files(mdir) == tree_files(station / "tiles")
+    assert "superseded by a newer checkpoint" in err and "mirrored size 520" in out
+    assert tree_files(mdir) == tree_files(station / "tiles") and not extra_files(mdir)
+
+
+def test_cosignature_lines_are_carried_to_the_mirror_and_the_restore(
+    station: Path, tmp_path: Path
+) -> None:
+    """Signature lines of keys the mirror does not know (a witness's) are kept verbatim
+    and merged, and reach the restored ledger's checkpoints."""
+    locker("log", "publish", "--data", str(station))
+    published = station / "tiles" / "checkpoint"
+    note = published.read_text()
+    text = note[: note.index("\n\n") + 1]
+    witness = Signer("witness.example/w1", Ed25519PrivateKey.generate())
+    line_1 = witness.signature_line(text)
+    published.write_text(note + line_1)  # as the witness step publishes it
+    token = _token(station)
+    mdir = tmp_path / "mirror"
+    with running_server(create_app(station)) as url:
+        args = ("mirror", "--from", url + "/log", "--data", str(mdir), "--token", token)
+        assert locker(*args)[0] == 0
+        assert (mdir / "checkpoint").read_text() == note + line_1
+        other = Signer("witness.example/w2", Ed25519PrivateKey.generate()).signature_line(text)
+        published.write_text(note + other)  # a later fetch shows another witness only
+        assert locker(*args)[0] == 0
+    merged = note + line_1 + other
+    assert (mdir / "checkpoint").read_text() == merged
+    new = tmp_path / "restored"
+    assert locker("restore", "--from", str(mdir), "--data", str(new))[0] == 0
+    with Ledger.open(new, readonly=True) as ledger:
+        assert [cp.note for cp in ledger.checkpoints()] == [merged]
+    code, out, _ = locker("audit", "verify", "--data", str(new))
+    assert code == 0 and out.startswith("OK")
