@@ -1,7 +1,7 @@
 """Read queries over case stages: what the kiosk, the API and the district screen show.
 
 :func:`open_case_deadlines` lists the open case deadlines (one row per open case point of a
-case: its stage, the deadline, the next step, how far the ladder has gone), the overdue
+case: the stage it runs from, the deadline, the next step, how far the ladder has gone), the overdue
 first; :func:`custody_escalations` the item deadlines whose custody ladder has started (the
 supervisor sees both ladders side by side); :func:`case_stage_rows` lists a case's recorded
 stages with their names. They read the projection and the rules engine as they are (callers
@@ -25,7 +25,7 @@ class CaseDeadline:
 
     case_id: str
     officer: str
-    stage: str  # the case's current stage id
+    stage: str  # the stage the deadline runs from (the point's start stage)
     stage_name: str  # zh-CN
     stage_name_en: str
     point: str
@@ -62,7 +62,7 @@ def open_case_deadlines(projection: Projection, engine: RulesEngine, catalogue: 
         case = projection.cases[matter.case_id]
         if officer is not None and officer != case.officer and officer not in case.officers:
             continue
-        current = case.stages[-1]
+        current = matter.started
         name, name_en = _names(catalogue, current.stage)
         step = projection.ladder.get(matter.key)
         rows.append(CaseDeadline(

@@ -73,8 +73,13 @@ def stage_progress_notice(case: CaseView, complainant: Complainant, stage: Stage
         # the notice of the reason is the complainant's own document: name it and its number
         text += f"不予立案的原因见《{record.document}》（{record.number}），如不服可申请复议。"
         refs["document"] = f"{record.document}（{record.number}）"
+    # a complainant was told "received" when the case was registered (the registration is
+    # the acceptance at this station): an accepted stage shares that notice's key, so they
+    # are not told twice
+    key = (f"progress:{case.case_id}:received" if kind == "accepted"
+           else f"progress:{case.case_id}:{stage.id}")
     return Notice(
-        key=f"progress:{case.case_id}:{stage.id}",
+        key=key,
         role="complainant",
         person=complainant.contact,
         subject=f"案件进展（{case.case_id}）：{PROGRESS_TEXT[kind]}",

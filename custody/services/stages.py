@@ -151,9 +151,10 @@ class Stages(Escalation):
 
     def _climb_case(self, matter: CaseMatter, now_ms: int, sent: list[Notice]) -> None:
         case = self.projection.cases[matter.case_id]
-        current = case.stages[-1]
-        stage = self.catalogue.stages.get(current.stage)
-        stage_name = stage.name if stage is not None else current.stage
+        # the stage the deadline runs from (the latest recorded may be a side step, such as
+        # the family notified, that says less about where the case is)
+        stage = self.catalogue.stages.get(matter.started.stage)
+        stage_name = stage.name if stage is not None else matter.started.stage
         while matter.next_due_ms <= now_ms:
             step = matter.next_step
             role = matter.point.ladder[step].role
