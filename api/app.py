@@ -127,6 +127,7 @@ def create_app(
         routes_meta,
         routes_photos,
         routes_reports,
+        routes_stages,
     )
 
     for module in (
@@ -137,6 +138,7 @@ def create_app(
         routes_ledger,
         routes_photos,
         routes_reports,
+        routes_stages,
         routes_log,
     ):
         app.include_router(module.router)

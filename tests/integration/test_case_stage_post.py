@@ -96,6 +96,25 @@ def test_case_system_posts_and_refusals(tmp_path: Path) -> None:
                 assert page.status_code == 200 and 'data-point="detention.arrest_application"' \
                     in page.text
                 assert 'id="custody-ladder"' not in page.text  # a supervisor's column
+
+                # the read API serves the stages and the open case deadlines
+                read = {"Authorization": f"Bearer {auditor}"}
+                got = await client.get("/v1/cases/K-ST/stages", headers=read)
+                assert got.status_code == 200
+                assert [(s["stage"], s["name"]) for s in got.json()] == [
+                    ("accepted", "刑事受案"), ("filed", "刑事立案"), ("detained", "刑事拘留")]
+                assert got.json()[0]["event_id"] == "cms-1"
+                due = await client.get("/v1/case-deadlines", headers=read)
+                points = {d["point"] for d in due.json()["items"]}
+                assert "detention.arrest_application" in points
+                assert (await client.get("/v1/cases/NOPE/stages", headers=read)).status_code \
+                    == 404
+                _, off2 = store.create(Role.OFFICER, person="off2")
+                other = {"Authorization": f"Bearer {off2}"}
+                assert (await client.get("/v1/cases/K-ST/stages", headers=other)).status_code \
+                    == 403
+                mine = await client.get("/v1/case-deadlines", headers=other)
+                assert mine.json()["items"] == []
             store.close()
 
     asyncio.run(body())
