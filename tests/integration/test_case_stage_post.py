@@ -98,16 +98,16 @@ def test_case_system_posts_and_refusals(tmp_path: Path) -> None:
                 assert 'id="custody-ladder"' not in page.text  # a supervisor's column
 
                 # the read API serves the stages and the open case deadlines
-                read = {"Authorization": f"Bearer {auditor}"}
-                got = await client.get("/v1/cases/K-ST/stages", headers=read)
+                as_auditor = {"Authorization": f"Bearer {auditor}"}
+                got = await client.get("/v1/cases/K-ST/stages", headers=as_auditor)
                 assert got.status_code == 200
                 assert [(s["stage"], s["name"]) for s in got.json()] == [
                     ("accepted", "刑事受案"), ("filed", "刑事立案"), ("detained", "刑事拘留")]
                 assert got.json()[0]["event_id"] == "cms-1"
-                due = await client.get("/v1/case-deadlines", headers=read)
+                due = await client.get("/v1/case-deadlines", headers=as_auditor)
                 points = {d["point"] for d in due.json()["items"]}
                 assert "detention.arrest_application" in points
-                assert (await client.get("/v1/cases/NOPE/stages", headers=read)).status_code \
+                assert (await client.get("/v1/cases/NOPE/stages", headers=as_auditor)).status_code \
                     == 404
                 _, off2 = store.create(Role.OFFICER, person="off2")
                 other = {"Authorization": f"Bearer {off2}"}
