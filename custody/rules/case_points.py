@@ -28,12 +28,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from custody.errors import ConfigError
 from custody.rules.durations import parse_duration_ms
 from custody.stages import StageSet
+
+if TYPE_CHECKING:  # the catalogue module imports this one
+    from custody.rules.catalogue import LadderStep
 
 _MONTHS = re.compile(r"^(\d{1,3})mo$")
 _ID = re.compile(r"^[a-z0-9_]{1,64}$")
@@ -107,7 +110,7 @@ class CasePoint:
     extensions: tuple[Extension, ...]
     next_step: str
     article: str
-    ladder: tuple[Any, ...]  # custody.rules.catalogue.LadderStep
+    ladder: tuple[LadderStep, ...]
     description: str = ""
 
 

@@ -173,3 +173,14 @@ def test_the_starter_header_marks_it_a_draft() -> None:
 
     text = (STARTER_PATH.parent / "stages.toml").read_text(encoding="utf-8")
     assert "DRAFT FOR THE STATION'S LEGAL SECTION TO CONFIRM" in text.splitlines()[2]
+
+
+def test_docs_catalogue_lists_exactly_the_shipped_points() -> None:
+    from custody.rules.catalogue_doc import render_markdown
+    from tests.conftest import REPO_ROOT
+
+    page = (REPO_ROOT / "docs" / "catalogue.md").read_text(encoding="utf-8")
+    assert page == render_markdown(load_catalogue()), (
+        "docs/catalogue.md is stale: python -m custody.rules.catalogue_doc > docs/catalogue.md")
+    for point in load_catalogue().case_points:
+        assert f"(`{point.id}`)" in page and point.article in page
