@@ -62,6 +62,7 @@ async def case_deadline_scene(script: Script) -> None:
         ("detained", "拘留证", "拘字〔2026〕301号", timedelta(0)),
         ("in_detention_house", "看守所收押回执", "收押字〔2026〕301号", timedelta(hours=2)),
         ("interrogated", "讯问笔录", "", timedelta(hours=10)),
+        ("rights_informed", "讯问笔录（告知有权委托辩护人）", "", timedelta(hours=10)),
         ("family_notified", "拘留通知书", "拘通字〔2026〕301号", timedelta(hours=12)),
     )
     for stage, document, number, after in history:

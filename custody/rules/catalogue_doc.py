@@ -14,8 +14,10 @@ HEADER = """# The shipped risk-point catalogue
 procedural rules: the Criminal Procedure Law (中华人民共和国刑事诉讼法, as amended 2018),
 公安机关办理刑事案件程序规定, 公安机关办理行政案件程序规定, the Public Security
 Administration Punishments Law (治安管理处罚法), the Administrative Coercion Law
-(行政强制法) and 公安机关涉案财物管理若干规定. "条款待确认" (article to confirm) marks a
-source whose exact article was not confirmed when this was drafted. The rules change and
+(行政强制法), the Administrative Penalty Law (行政处罚法) and 公安机关涉案财物管理若干规定.
+"条款待确认" (article to confirm) marks a source whose exact article was not confirmed when
+this was drafted; "本站督办时限" marks a limit the law states as "immediately" (立即), for
+which this draft sets 24 hours for the station to watch. The rules change and
 stations add their own: copy `custody/catalogue/starter.toml` and `stages.toml`, edit them,
 and point `[rules] catalogue` at your copy ([custody](custody.md), "Case stages and
 statutory deadlines").
