@@ -129,3 +129,32 @@ def test_case_notices_render_as_sms_in_chinese(
     assert "不予立案通知书（12号）" in rendered["progress.not_filed"]
     officer = rendered["case.officer"]
     assert "案件C1（决定不予立案）" in officer and "下一步：将不予立案通知书送达控告人" in officer
+
+
+def test_queries_list_the_overdue_first_and_both_ladders(
+        world: tuple[CustodyService, FakeClock, ListNotifier, MemorySink]) -> None:
+    from custody.stage_queries import custody_escalations, open_case_deadlines
+
+    svc, clock, _, _ = world
+    svc.register_case("C2", title="诈骗", officer="chen",
+                      items=[ItemSpec(make_label("case_file", 2026, 2).text, "case_file", "卷宗",
+                                      1, T0)])
+    svc.record_stage("C1", "accepted", actor="wang", role="officer", document="受案登记表")
+    svc.record_stage("C2", "accepted", actor="chen", role="officer", document="受案登记表",
+                     effective_at=T0 - timedelta(days=1))
+    svc.record_stage("C2", "filing_review_7", actor="sun", role="supervisor",
+                     document="延长立案审查期限审批表", effective_at=T0 - timedelta(hours=12))
+    clock.advance(timedelta(days=5))
+    svc.tick()
+    rows = open_case_deadlines(svc.projection, svc.engine, svc.catalogue, clock.now())
+    assert [(r.case_id, r.overdue) for r in rows] == [("C1", True), ("C2", False)]
+    c2 = rows[1]
+    assert c2.extended_by == "filing_review_7" and c2.deadline == T0 + timedelta(days=6)
+    assert c2.stage_name == "刑事受案" and "呈请立案报告书" in c2.next_step
+    assert rows[0].ladder_step == 3  # officer, supervisor, legal section: all told
+    assert [r.case_id for r in open_case_deadlines(svc.projection, svc.engine, svc.catalogue,
+                                                   clock.now(), officer="chen")] == ["C2"]
+    # the custody ladder beside it: the registered files were never handed over
+    custody = custody_escalations(svc.projection, svc.engine)
+    assert {c.label for c in custody} == {make_label("case_file", 2026, n).text for n in (1, 2)}
+    assert all(c.point == "handover" and c.step >= 2 for c in custody)
