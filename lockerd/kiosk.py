@@ -15,39 +15,38 @@ from typing import TypeVar
 
 from api.auth import TokenStore
 from custody.alarms import AlarmView
-from custody.domain.errors import UnknownAlarmError
 from lockerd.runtime import Runtime
 from lockerd.steps import StepService
+from terminal.alarm_board import CustodyAlarmBoard
 from terminal.station import TerminalStation
 
 T = TypeVar("T")
 
 
 class RuntimeAlarmBoard:
-    """The kiosk's alarm board (``terminal.station.AlarmBoard``) over the custody state, on
-    the runtime's one writer: the kiosk calls it from worker threads, and both the fold of
-    new entries and the acknowledgement run on the custody thread (the acknowledgement then
-    wakes the MQTT feeder)."""
+    """The kiosk's alarm board (:class:`terminal.alarm_board.CustodyAlarmBoard`, the custody
+    state's open alarms and acknowledgements) run on the runtime's one writer: the kiosk
+    calls it from worker threads; the fold of new entries and the acknowledgement happen on
+    the custody thread, and an acknowledgement wakes the MQTT feeder."""
 
     def __init__(self, rt: Runtime, loop: asyncio.AbstractEventLoop) -> None:
         self._rt = rt
         self._loop = loop
+        self._board = CustodyAlarmBoard(rt.custody, wrote=self._wake)
+
+    def _wake(self) -> None:
+        self._loop.call_soon_threadsafe(self._rt.ledger_changed)
 
     def _on_writer(self, fn: Callable[[], T]) -> T:
         return asyncio.run_coroutine_threadsafe(self._rt.call(fn), self._loop).result()
 
     def open_alarms(self) -> Sequence[AlarmView]:
         """Alarms nobody has acknowledged, oldest first (the custody projection's)."""
-        return self._on_writer(self._rt.custody.open_alarms)
+        return self._on_writer(self._board.open_alarms)
 
     def acknowledge(self, alarm_id: str, *, clerk: str) -> None:
         """Record the clerk's acknowledgement (``alarm.acknowledged``)."""
-        try:
-            seq = int(alarm_id)
-        except ValueError:
-            raise UnknownAlarmError(f"no open alarm {alarm_id!r}") from None
-        self._on_writer(lambda: self._rt.custody.acknowledge_alarm(seq, clerk=clerk))
-        self._loop.call_soon_threadsafe(self._rt.ledger_changed)
+        self._on_writer(lambda: self._board.acknowledge(alarm_id, clerk=clerk))
 
 
 def terminal_station(rt: Runtime, steps: StepService) -> TerminalStation:
