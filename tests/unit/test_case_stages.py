@@ -158,3 +158,17 @@ def test_queries_list_the_overdue_first_and_both_ladders(
     custody = custody_escalations(svc.projection, svc.engine)
     assert {c.label for c in custody} == {make_label("case_file", 2026, n).text for n in (1, 2)}
     assert all(c.point == "handover" and c.step >= 2 for c in custody)
+
+
+def test_a_case_ladder_does_not_wait_on_a_step_nobody_was_given(
+        world: tuple[CustodyService, FakeClock, ListNotifier, MemorySink]) -> None:
+    svc, clock, _, _ = world
+    svc.record_stage("C1", "accepted", actor="wang", role="officer", document="受案登记表")
+    clock.advance(timedelta(days=2, hours=1))  # the officer's reminder (1 day before) is due
+    (reminder,) = [n for n in svc.tick() if n.refs["rule"] == "filing.filing_decision"]
+    svc.record_delivery("notice.failed", {"key": reminder.key, "channel": "modem",
+                                          "reason": "unknown subscriber", "final": True,
+                                          "attempt": 1, "code": "1"})
+    # nobody was given the reminder: the supervisor's step comes at once, not at the deadline
+    later = [n for n in svc.tick() if n.refs["rule"] == "filing.filing_decision"]
+    assert [(n.role, n.refs["step"]) for n in later] == [("supervisor", "2")]
