@@ -84,7 +84,9 @@ class Stages(Escalation):
                     f"{', '.join(sorted(definition.roles))})"
                 )
             if role != Role.CASE_SYSTEM.value:
-                self.directory.get(actor)  # a person must be on the station's list
+                person = self.directory.get(actor)  # a person must be on the station's list
+                if person.role.value != role:
+                    raise RoleError(f"{actor!r} is a {person.role.value}, not a {role}")
             recorded = [r.stage for r in case.stages]
             if not self.catalogue.stages.may_follow(recorded, stage):
                 have = ", ".join(recorded) or "none"

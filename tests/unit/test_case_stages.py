@@ -39,6 +39,7 @@ def test_refusals_write_nothing(world: tuple[CustodyService, FakeClock, ListNoti
         (UnknownStageError, {"stage": "teleported"}),
         (StageOrderError, {"stage": "detained"}),  # before acceptance and filing
         (RoleError, {"stage": "accepted", "role": "clerk"}),
+        (RoleError, {"stage": "accepted", "role": "supervisor"}),  # wang is an officer
         (UnknownCaseError, {"case_id": "NOPE"}),
         (LockerError, {"stage": "accepted", "document": "  "}),
         (LockerError, {"stage": "accepted", "effective_at": T0 + timedelta(hours=1)}),
