@@ -116,3 +116,32 @@ def custody_escalations(projection: Projection, engine: RulesEngine) -> list[Cus
 def case_stage_rows(case: CaseView, catalogue: Catalogue) -> list[StageRow]:
     """A case's recorded stages, oldest first, with their names."""
     return [StageRow(r, *_names(catalogue, r.stage)) for r in case.stages]
+
+
+@dataclass(frozen=True)
+class StageChoice:
+    """A stage that may be recorded next on a case (for the kiosk's form)."""
+
+    case_id: str
+    stage: str
+    name: str
+    name_en: str
+
+
+def next_stage_choices(projection: Projection, catalogue: Catalogue, *,
+                       officer: str | None = None, role: str = "") -> list[StageChoice]:
+    """The stages each case may record next (of ``officer``'s cases if given; only those
+    ``role`` may record, if given), by case then in catalogue order."""
+    out: list[StageChoice] = []
+    stages = catalogue.stages
+    for case in sorted(projection.cases.values(), key=lambda c: c.case_id):
+        if officer is not None and officer != case.officer and officer not in case.officers:
+            continue
+        recorded = [r.stage for r in case.stages]
+        for definition in stages.stages.values():
+            if role and role not in definition.roles:
+                continue
+            if stages.may_follow(recorded, definition.id):
+                out.append(StageChoice(case.case_id, definition.id, definition.name,
+                                       definition.name_en))
+    return out

@@ -62,3 +62,13 @@ class StageSteps:
         custody = self.rt.custody
         with custody.lock:
             return stage_queries.custody_escalations(custody.projection, custody.engine)
+
+    def choices(self, person: str) -> list[stage_queries.StageChoice]:
+        """The stages ``person`` may record next on the cases he or she may record on (an
+        officer: his or her cases; a supervisor: every case)."""
+        custody = self.rt.custody
+        role = custody.directory.get(person).role.value
+        with custody.lock:
+            return stage_queries.next_stage_choices(
+                custody.projection, custody.catalogue,
+                officer=person if role == Role.OFFICER.value else None, role=role)

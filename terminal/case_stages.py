@@ -6,7 +6,8 @@ system's write endpoint.
   overdue first, each with its stage, deadline and next step. The officer's home
   (``officer.html``) shows the same list through the ``case_deadlines`` template global.
 - ``POST /api/stage`` (officer, supervisor; an action with an ``action_id``): record a stage
-  of a case with its document and number.
+  of a case with its document and number (the form on ``/cases`` offers the stages each case
+  may record next).
 - ``POST /case-system/stages``: the station's case-management system posts a stage. It
   authenticates with a token of role ``case_system`` (``locker token create --role
   case_system``) as ``Authorization: Bearer``; the body is JSON ``{event_id, case, stage,
@@ -38,9 +39,10 @@ from custody.domain.roles import Role
 from custody.domain.values import utc_text
 from custody.errors import LockerError
 from custody.services.stages import EventConflictError
-from custody.stage_queries import CaseDeadline, CustodyEscalation
+from custody.stage_queries import CaseDeadline, CustodyEscalation, StageChoice
 from custody.stages import StageRecord
 from terminal.app import Terminal
+from terminal.i18n import translate
 from terminal.sessions import SessionExpiredError
 
 log = logging.getLogger("terminal.case_stages")
@@ -68,6 +70,10 @@ class StageDesk(Protocol):
 
     def escalations(self) -> list[CustodyEscalation]:
         """Open item deadlines whose custody ladder has started."""
+        ...
+
+    def choices(self, person: str) -> list[StageChoice]:
+        """The stages the person may record next, by case."""
         ...
 
 
@@ -146,8 +152,10 @@ def register(app: FastAPI, terminal: Terminal, desk: StageDesk,
         rows = deadlines_of(session.person.id, session.person.role)
         # a supervisor sees the custody ladder beside the case ladder
         custody = desk.escalations() if session.person.role != "officer" else []
+        choices = (desk.choices(session.person.id)
+                   if session.person.role in ("officer", "supervisor") else [])
         html = terminal.render(request, "case_home.html", session, screen="cases", rows=rows,
-                               custody=custody, zone=zone)
+                               custody=custody, choices=choices, zone=zone)
         return HTMLResponse(html)
 
     @app.post("/api/stage")
@@ -172,7 +180,10 @@ def register(app: FastAPI, terminal: Terminal, desk: StageDesk,
             except LockerError as exc:
                 log.info("%s: stage refused: %s", session.person.id, exc)
                 return _status_of(exc), {"ok": False, "message": str(exc)}
-            return 200, {"ok": True, **record_json(str(body["case"]), record)}
+            lang = terminal.language(request, session)
+            return 200, {"ok": True, **record_json(str(body["case"]), record),
+                         "message": translate("cases.recorded", lang, stage=record.stage,
+                                              case=str(body["case"]))}
 
         status, payload = await terminal.actions.run(
             str(body.get("action_id", "")), session.person.id, run)

@@ -96,13 +96,26 @@ def test_case_system_posts_and_refusals(tmp_path: Path) -> None:
                 assert page.status_code == 200 and 'data-point="detention.arrest_application"' \
                     in page.text
                 assert 'id="custody-ladder"' not in page.text  # a supervisor's column
+                # the form offers the stages the case may record next, and records one
+                assert 'value="K-ST|family_notified"' in page.text
+                assert 'value="K-ST|accepted"' not in page.text  # recorded already
+                done = await client.post("/terminal/api/stage", json={
+                    "action_id": "a-stage-1", "case": "K-ST", "stage": "family_notified",
+                    "document": "拘留通知书", "number": "拘通字1号"})
+                assert done.status_code == 200 and done.json()["seq"] > 0
+                assert "K-ST" in done.json()["message"]
+                late = await client.post("/terminal/api/stage", json={
+                    "action_id": "a-stage-2", "case": "K-ST", "stage": "closed_nope",
+                    "document": "x"})
+                assert late.status_code == 422 and late.json()["ok"] is False
 
                 # the read API serves the stages and the open case deadlines
                 as_auditor = {"Authorization": f"Bearer {auditor}"}
                 got = await client.get("/v1/cases/K-ST/stages", headers=as_auditor)
                 assert got.status_code == 200
                 assert [(s["stage"], s["name"]) for s in got.json()] == [
-                    ("accepted", "刑事受案"), ("filed", "刑事立案"), ("detained", "刑事拘留")]
+                    ("accepted", "刑事受案"), ("filed", "刑事立案"), ("detained", "刑事拘留"),
+                    ("family_notified", "已通知家属（拘留）")]
                 assert got.json()[0]["event_id"] == "cms-1"
                 due = await client.get("/v1/case-deadlines", headers=as_auditor)
                 points = {d["point"] for d in due.json()["items"]}
