@@ -5,9 +5,10 @@
 VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
-# libpango*: WeasyPrint (PDF reports); poppler-utils: pdftotext/pdffonts/pdfdetach (report tests, docs)
+# libpango*: WeasyPrint (PDF reports); poppler-utils: pdftotext/pdffonts/pdfdetach (report tests, docs);
+# postgresql: the district replica (tests start their own server)
 APT_PKGS := libzbar0 mosquitto mbpoll chromium fonts-noto-cjk gcc libc6-dev libssl-dev \
-            libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+            libpango-1.0-0 libpangoft2-1.0-0 poppler-utils postgresql
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: test demo lint typecheck pytest bench screens sysdeps venv clean
@@ -50,7 +51,8 @@ bench: venv
 # refresh the kiosk screenshots in docs/screens (the tests otherwise write them to /tmp)
 screens: venv
 	EVIDENCE_LOCKER_SCREENS=docs/screens $(VENV)/bin/pytest -q \
-	  tests/integration/test_terminal_flows.py tests/integration/test_terminal_signin.py
+	  tests/integration/test_terminal_flows.py tests/integration/test_terminal_signin.py \
+	  tests/integration/test_district.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -91,8 +91,9 @@ class Principal:
 
     @property
     def sees_everything(self) -> bool:
-        """Auditors, clerks and supervisors read the whole station's custody state."""
-        return self.role in (Role.AUDITOR, Role.CLERK, Role.SUPERVISOR)
+        """Auditors, clerks, supervisors and the legal section read the whole station's
+        custody state (legal: read-only, as the district's rule in docs/district.md)."""
+        return self.role in (Role.AUDITOR, Role.CLERK, Role.SUPERVISOR, Role.LEGAL)
 
     @property
     def sees_contacts(self) -> bool:

@@ -47,6 +47,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lockerd.cmd_report",
     "lockerd.cmd_label",
     "lockerd.cmd_witness",
+    "lockerd.cmd_district",
 )
 
 # Error class -> exit code; the first class the error is an instance of wins, so the more

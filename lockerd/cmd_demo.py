@@ -48,6 +48,10 @@ def register(sub: Any) -> None:
         help="the kiosk's language and the people's and items' names: "
         f"{' or '.join(LANGUAGES)} (default {DEFAULT_LANGUAGE.value})",
     )
+    parser.add_argument(
+        "--station-id", default="demo-1", metavar="ID",
+        help="the station's id (and log origin): the district demo runs several",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log the daemon's work")
     parser.set_defaults(func=_demo)
 
@@ -79,5 +83,5 @@ def _demo(args: argparse.Namespace) -> int:
     )
     return asyncio.run(
         run_demo(args.data, once=args.once, mqtt=args.mqtt, broker_at=broker_at,
-                 language=language)
+                 language=language, station_id=args.station_id)
     )

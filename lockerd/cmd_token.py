@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from api.auth import TokenStore, parse_role
+from api.auth import Role, TokenStore, parse_role
 from custody.domain.roles import TOKEN_ROLES
+from custody.errors import UsageError
 from lockerd.paths import station_dir
 
 
@@ -20,8 +22,30 @@ def _store(data: str) -> TokenStore:
     return TokenStore(station_dir(data))
 
 
+def _check_person(data: Path, role: Role, person: str | None) -> None:
+    """A token of role legal names its holder; a named holder must be a person of the
+    station's ``[[people]]`` with that role (when the config lists people at all)."""
+    if role is Role.LEGAL and not person:
+        raise UsageError("a token of role legal needs --person (one of the legal section)")
+    config = data / "config.toml"
+    if person is None or not config.is_file():
+        return
+    from lockerd.config import load_config
+
+    people = load_config(config).people
+    if not people or role in (Role.AUDITOR, Role.MIRROR):
+        return
+    found = [p for p in people if p.id == person]
+    if not found:
+        raise UsageError(f"no person {person!r} in {config}'s [[people]]")
+    if found[0].role != role.value:
+        raise UsageError(f"{person!r} is {found[0].role}, not {role.value}")
+
+
 def _create(args: argparse.Namespace) -> int:
     role = parse_role(args.role)
+    if Path(args.data).is_dir():
+        _check_person(Path(args.data), role, args.person)
     store = _store(args.data)
     try:
         token_id, secret = store.create(role, args.person, args.note)

@@ -17,6 +17,7 @@ takes as it is (no copying field by field), checked in its ``__post_init__`` (ra
 - ``[[witness]]``, ``[witnessing]``: :class:`WitnessEntry`, :class:`WitnessingSection` (the
   cosigning client)
 - ``[sms]``: :class:`SmsSection` (notices as SMS, :mod:`lockerd.sms`)
+- ``[printer]``: :class:`PrinterSection` (the label printer, :mod:`lockerd.labels`)
 
 Every section refuses keys it does not know, so a misspelt key is refused rather than
 silently ignored, and every error names the key *and* the line of the file it sits on
@@ -55,9 +56,9 @@ from locker_firmware_bridge.factory import CabinetSettings
 
 __all__ = [
     "ApiSection", "CabinetSettings", "CameraSection", "LedgerSettings", "MqttSection",
-    "PersonSettings", "RulesSettings", "ScannerSection", "Section", "SmsSection", "StationConfig",
-    "StationSection", "TerminalSettings", "check_pin", "hash_pin", "load_config",
-    "locate_key", "parse_config",
+    "PersonSettings", "PrinterSection", "RulesSettings", "ScannerSection", "Section",
+    "SmsSection", "StationConfig", "StationSection", "TerminalSettings", "WitnessEntry",
+    "WitnessingSection", "check_pin", "hash_pin", "load_config", "locate_key", "parse_config",
 ]
 
 
@@ -203,6 +204,8 @@ class SmsSection(Section):
         if self.backend == "http" and not self.gateway_url.startswith(("http://", "https://")):
             raise ValueError("backend 'http' needs `gateway_url` (http:// or https://)")
         return self
+
+
 class PrinterSection(Section):
     """``[printer]``: the label printer (docs/labels.md); an empty ``url`` means none."""
 

@@ -55,6 +55,7 @@ DAY = datetime(2026, 11, 30, tzinfo=ZONE)  # a Monday
 def demo_config(
     *, tcp_port: int, rtu_url: str, mqtt_port: int | None, api_port: int, origin: str,
     mqtt_host: str = "127.0.0.1", cast: DemoCast | None = None, modem: str | None = None,
+    station_id: str = "demo-1",
 ) -> str:
     """The demo station's config.toml (the people and the screens' language from ``cast``;
     with SMS through the simulated ``modem``, if given)."""
@@ -62,7 +63,7 @@ def demo_config(
     lines = [
         "# evidence-locker demo station (written by `locker demo`)",
         "[station]",
-        'id = "demo-1"',
+        f'id = "{station_id}"',
         'name = "Demo station"',
         f'origin = "{origin}"',
         'timezone = "Asia/Shanghai"',
@@ -359,6 +360,7 @@ async def run_demo(
     broker_at: tuple[str, int] | None = None,
     say: Callable[[str], None] = print,
     language: Language | str = DEFAULT_LANGUAGE,
+    station_id: str = "demo-1",
 ) -> int:
     """Play the day; then serve until Ctrl-C (or return at once with ``once``). The people,
     cases and the kiosk speak ``language`` (:mod:`lockerd.democast`).
@@ -387,14 +389,16 @@ async def run_demo(
     daemon: Daemon | None = None
     person = CabinetActor(sim.world, step_s=0.03)
     try:
-        origin = "demo.evidence-locker.example/station-1"
-        paths = init_station(data, origin, name="demo-1")
+        # the district demo runs several: each its own id and log origin
+        origin = ("demo.evidence-locker.example/station-1" if station_id == "demo-1"
+                  else f"demo.evidence-locker.example/{station_id}")
+        paths = init_station(data, origin, name=station_id)
         assert sim.tcp_port is not None and sim.rtu_socket_url is not None
         mqtt_host, mqtt_port = broker_at or ("127.0.0.1", broker.port if broker else None)
         paths.config.write_text(
             demo_config(tcp_port=sim.tcp_port, rtu_url=sim.rtu_socket_url,
                         mqtt_port=mqtt_port, mqtt_host=mqtt_host, api_port=0, origin=origin,
-                        cast=cast, modem=modem.path)
+                        station_id=station_id, cast=cast, modem=modem.path)
         )
         cfg = load_config(paths.config)
         clock = ShiftedClock(DAY.replace(hour=7, minute=0), tz=ZONE)
@@ -406,7 +410,7 @@ async def run_demo(
         say(f"  cabinets: A on Modbus TCP 127.0.0.1:{sim.tcp_port}, B on Modbus RTU "
             f"{sim.rtu_socket_url}; camera: simulated")
         say(f"  API: {daemon.api_url}   MQTT: "
-            + (f"{mqtt_host}:{mqtt_port} (topics locker/demo-1/#)" if mqtt_port else "off"))
+            + (f"{mqtt_host}:{mqtt_port} (topics locker/{station_id}/#)" if mqtt_port else "off"))
         say("")
         say(f"  SMS: simulated GSM modem on {modem.path}")
         script = Script(daemon, sim, person, clock, say, cast)

@@ -63,10 +63,11 @@ class Station:
         self.ledger.close()
 
 
-def build_station(root: Path) -> Station:
-    """A station after a morning: two cases, a handover, storage, a late check-out, notices."""
+def build_station(root: Path, *, origin: str = ORIGIN, tick: bool = True) -> Station:
+    """A station after a morning: two cases, a handover, storage, a late check-out, notices
+    (``tick=False``: the station's rules tick never ran, so no ladder notice went out)."""
     data = root / "station"
-    init_station(data, ORIGIN)
+    init_station(data, origin)
     clock = FakeClock(START)
     ledger = Ledger.open(data, clock=clock)
     service = CustodyService(ledger, sample_directory(), notifier=ListNotifier(), clock=clock)
@@ -102,7 +103,8 @@ def build_station(root: Path) -> Station:
     ledger.checkpoint()
     # 20:30 in Shanghai: F1 is overdue (due 18:00), the ladder has climbed.
     clock.set(START + timedelta(hours=12, minutes=30))
-    service.tick()
+    if tick:
+        service.tick()
     ledger.checkpoint()
     store = TokenStore(data)
     try:

@@ -138,3 +138,27 @@ def context() -> Iterator[BrowserContext]:
 def page(context: BrowserContext) -> Page:
     """A tab in the module's browser."""
     return context.new_page()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """One real PostgreSQL for the whole session (the district's tests), on a free port in
+    a temporary folder (district/pgserver.py; as the postgres user when run as root)."""
+    from district.pgserver import PgServer
+    from lockerd.broker import free_port
+
+    server = PgServer(free_port()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def district_dsn(pg_server: Any) -> str:
+    """A fresh database with the district schema, in the session's PostgreSQL."""
+    from district.db import create_schema
+
+    dsn: str = pg_server.create_database(f"district_{uuid.uuid4().hex[:12]}")
+    create_schema(dsn)
+    return dsn

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from lockerd.cli import main
-from tests.integration.api_support import REPO_ROOT, Station, auth, build_station
+from tests.integration.api_support import REPO_ROOT, Station, auth, build_station, serve_station
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
 
@@ -82,6 +82,7 @@ def test_token_create_prints_once_and_stores_a_hash(station: Station) -> None:
     [
         (["--role", "officer"], "needs --person"),
         (["--role", "janitor"], "unknown role 'janitor'"),
+        (["--role", "legal"], "legal needs --person"),
     ],
 )
 def test_token_create_refuses_bad_input(station: Station, args: list[str], message: str) -> None:
@@ -89,6 +90,24 @@ def test_token_create_refuses_bad_input(station: Station, args: list[str], messa
     done = locker("token", "create", "--data", str(station.data), *args)
     assert done.returncode == 2 and message in done.stderr and done.stdout == ""
     assert locker("token", "list", "--data", str(station.data), "--json").stdout == before
+
+
+def test_a_token_for_a_person_who_does_not_exist_is_refused(station: Station) -> None:
+    config = station.data / "config.toml"
+    before = config.read_text()
+    config.write_text(before + '\n[[people]]\nid = "li"\nname = "Li"\nrole = "legal"\n')
+    try:
+        ghost = locker("token", "create", "--data", str(station.data), "--role", "legal",
+                       "--person", "ghost")
+        assert ghost.returncode == 2 and "no person 'ghost'" in ghost.stderr
+        made = locker("token", "create", "--data", str(station.data), "--role", "legal",
+                      "--person", "li")
+        assert made.returncode == 0, made.stderr
+    finally:
+        config.write_text(before)  # the module's station is shared by the other tests
+    with serve_station(station) as url:
+        got = httpx.get(url + "/v1/cases", headers=auth(made.stdout.strip()), timeout=30)
+    assert got.status_code == 200 and {c["case_id"] for c in got.json()["items"]} >= {"C-1"}
 
 
 def test_token_commands_need_a_data_directory(tmp_path: Path) -> None:

@@ -120,6 +120,10 @@ TABLE: dict[str, Spec] = {
         (Arg("", "in_text_file"), Arg("--key", "in_text_file"), Arg("--quorum", "number"),
          Arg("--pdf", "in_file", base=())),
     ),
+    "district token create": Spec(
+        ("--config", "{config}", "--role", "legal", "--person", "x"),
+        (Arg("--config", "config"),),
+    ),
     "scan": Spec(
         ("--camera", "sim"),
         (Arg("--image", "in_image", base=()), Arg("--data", "out_dir")),
