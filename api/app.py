@@ -130,6 +130,7 @@ def create_app(
         routes_meta,
         routes_photos,
         routes_reports,
+        routes_stages,
     )
 
     for module in (
@@ -141,6 +142,7 @@ def create_app(
         routes_ledger,
         routes_photos,
         routes_reports,
+        routes_stages,
         routes_log,
     ):
         document_errors(module.router)

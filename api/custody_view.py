@@ -56,6 +56,8 @@ class CustodyView:
         settings = (rules or RulesSettings()).check()
         self._settings = settings
         self._catalogue = load_catalogue(settings.catalogue)
+        #: the catalogue (its case stages' names, for the case-stage routes)
+        self.catalogue = self._catalogue
         self.projection = Projection()
         self.engine = RulesEngine(settings, self._catalogue)
         self._deadlines: list[Deadline] = []
@@ -68,9 +70,7 @@ class CustodyView:
 
     def apply(self, body: Mapping[str, Any]) -> None:
         """Fold in the next entry (decoded)."""
-        changed = self.projection.apply(body)
-        for label in changed:
-            self.engine.refresh(self.projection.items[label])
+        self.engine.follow(self.projection, body, self.projection.apply(body))
 
     # ------------------------------------------------------------------ saved state
 
@@ -96,6 +96,7 @@ class CustodyView:
         # that state is; refreshing them all now gives exactly the same set.
         for item in projection.items.values():
             engine.refresh(item)
+        engine.cases.rebuild(projection)  # case deadlines follow from the recorded stages
         self.projection, self.engine = projection, engine
         self._deadlines, self._deadlines_at = [], -1
 

@@ -9,7 +9,7 @@ at the kiosk or the console. Station roles only.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -18,21 +18,14 @@ from api.backend import Reader
 from api.deps import StationRole
 from api.entryfields import utc
 from api.pagination import Page, PageParams, page_params
+from api.responses import Responses, errors
 from custody.leaving import APPROVED, OUT, REQUESTED, LeaveRecord
 
 router = APIRouter(prefix="/v1", tags=["leaves"])
 
 
-class ErrorOut(BaseModel):
-    """A refusal."""
-
-    detail: str
-
-
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "no token, or an unknown or revoked one"},
-    403: {"model": ErrorOut, "description": "the token's role may not read leave requests"
-                                            " (officer)"},
+REFUSALS: Responses = {
+    **errors(401, 403, s403="the token's role may not read leave requests (officer)"),
     422: {"description": "a query parameter out of range (limit, offset, status)"},
 }
 

@@ -44,6 +44,7 @@ from custody.leaving import (
     fold_leave,
 )
 from custody.ports import PhotoRef
+from custody.stages import CASE_STAGE, StageRecord, stage_from_body
 
 # Entry kinds (contract: documented in docs/custody.md).
 CASE_REGISTERED = "case.registered"
@@ -68,6 +69,7 @@ KINDS = (
     NOTICE_SENT,
     NOTICE_ACKNOWLEDGED,
     RECONCILIATION,
+    CASE_STAGE,
     *DELIVERY_KINDS,
     *LEAVE_KINDS,
     *HOLD_KINDS,
@@ -144,6 +146,13 @@ class CaseView:
     registered_seq: int
     items: list[str] = field(default_factory=list)
     handovers: list[HandoverRecord] = field(default_factory=list)
+    #: the recorded stages (``case.stage`` entries), in ledger order; the last is current
+    stages: list[StageRecord] = field(default_factory=list)
+
+    @property
+    def stage(self) -> StageRecord | None:
+        """The latest recorded stage, if any."""
+        return self.stages[-1] if self.stages else None
 
 
 @dataclass(slots=True)
@@ -240,6 +249,8 @@ class Projection:
     leaves: dict[int, LeaveRecord] = field(default_factory=dict)
     #: holds in force by key (``case:<id>`` / ``item:<label>``)
     holds: dict[str, HoldRecord] = field(default_factory=dict)
+    #: case-management event id -> (case, seq of its ``case.stage`` entry): idempotency
+    stage_events: dict[str, tuple[str, int]] = field(default_factory=dict)
     size: int = 0  # entries seen (custody or not): the next seq
 
     @classmethod
@@ -475,6 +486,14 @@ class Projection:
         fold_delivery(self.deliveries, body, seq, at)
         return set()
 
+    def _stage(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        record = stage_from_body(seq, body)
+        case_id = str(body["case"])
+        self.cases[case_id].stages.append(record)
+        if record.event_id:
+            self.stage_events[record.event_id] = (case_id, seq)
+        return set()
+
     def _reconciled(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
         self.reconciliations.append(
             ReconciliationRecord(
@@ -503,6 +522,7 @@ _HANDLERS = {
     NOTICE_SENT: Projection._notice,
     NOTICE_ACKNOWLEDGED: Projection._acknowledged,
     RECONCILIATION: Projection._reconciled,
+    CASE_STAGE: Projection._stage,
     ALARM_ACKNOWLEDGED: Projection._alarm_acknowledged,
     **dict.fromkeys(DELIVERY_KINDS, Projection._delivery),
     **dict.fromkeys(LEAVE_KINDS, Projection._leave),

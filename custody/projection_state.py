@@ -34,10 +34,11 @@ from custody.projection import (
     ProjectionStateError,
     ReconciliationRecord,
 )
+from custody.stages import StageRecord
 
 __all__ = ["STATE_VERSION", "ProjectionStateError", "from_state", "to_state"]
 
-STATE_VERSION = 4
+STATE_VERSION = 5  # 4: leaves and holds (custody.leaving); 5: cases carry their recorded stages
 
 ITEM_FIELDS = (
     "label", "case_id", "kind", "category", "description", "quantity", "seized_from",
@@ -47,8 +48,9 @@ ITEM_FIELDS = (
 )
 CASE_FIELDS = (
     "case_id", "title", "officer", "officers", "complainant", "registered_at",
-    "registered_seq", "items", "handovers",
+    "registered_seq", "items", "handovers", "stages",
 )
+STAGE_FIELDS = ("seq", "stage", "effective_at", "actor", "document", "number", "event_id")
 HANDOVER_FIELDS = ("seq", "at", "clerk", "items", "missing", "extra", "reason", "photos")
 NOTICE_FIELDS = (
     "key", "role", "person", "subject", "text", "refs", "seq", "at", "acknowledged_at",
@@ -74,6 +76,7 @@ _FIELDS = {
     "items": ITEM_FIELDS,
     "cases": CASE_FIELDS,
     "handovers": HANDOVER_FIELDS,
+    "stages": STAGE_FIELDS,
     "notices": NOTICE_FIELDS,
     "reconciliations": RECONCILIATION_FIELDS,
     "ladder": LADDER_FIELDS,
@@ -160,15 +163,19 @@ def _case_row(c: CaseView) -> list[Any]:
     return [
         c.case_id, c.title, c.officer, list(c.officers), complainant, _t(c.registered_at),
         c.registered_seq, list(c.items), [_handover_row(h) for h in c.handovers],
+        [[r.seq, r.stage, _t(r.effective_at), r.actor, r.document, r.number, r.event_id]
+         for r in c.stages],
     ]
 
 
 def _case_from(row: Any) -> CaseView:
-    case_id, title, officer, officers, complainant, registered_at, seq, items, handovers = row
+    (case_id, title, officer, officers, complainant, registered_at, seq, items, handovers,
+     stages) = row
     return CaseView(
         case_id, title, officer, tuple(_list(officers)),
         None if complainant is None else Complainant(*complainant), _dt(registered_at), seq,
         _list(items), [_handover_from(h) for h in _list(handovers)],
+        [StageRecord(r[0], r[1], _dt(r[2]), r[3], r[4], r[5], r[6]) for r in _list(stages)],
     )
 
 
@@ -351,6 +358,9 @@ def from_state(state: Mapping[str, Any]) -> Projection:
         for row in state["cases"]:
             case = _case_from(row)
             p.cases[case.case_id] = case
+            for stage in case.stages:
+                if stage.event_id:
+                    p.stage_events[stage.event_id] = (case.case_id, stage.seq)
         for row in state["notices"]:
             notice = _notice_from(row)
             p.notices[notice.key] = notice

@@ -14,6 +14,9 @@ each attributed to the person signed in with badge and PIN. Commands::
     show LABEL [LABEL...]    (simulated camera) hold these labels up to the camera
     status                   cabinets, doors and occupancy
     alarms                   the open alarms (not acknowledged yet)
+    stage CASE STAGE         (officer, supervisor) record a case stage: asks for the
+                             document and its number (lockerd.steps_stage)
+    cases                    (officer, supervisor) open case deadlines, the overdue first
     help, quit
 
 Items leaving custody: ``leave``, ``kinds``, ``leaves``, ``approve``, ``refuse``,
@@ -91,6 +94,7 @@ class Console:
             "signin": self.signin, "signout": self.signout, "handover": self.handover,
             "store": self.store, "checkout": self.checkout, "return": self.return_files,
             "show": self.show, "status": self.status, "alarms": self.alarms,
+            "stage": self.stage, "cases": self.cases,
             "help": self.help, **LeaveCommands(self).handlers(),
         }
         handler = handlers.get(cmd)
@@ -261,3 +265,26 @@ class Console:
             items = ", ".join(a.items) or "-"
             self.write(f"entry {a.seq}: {a.kind} at {a.where} {a.at:%Y-%m-%d %H:%M:%S}Z "
                        f"(items {items}): {a.what_to_do}")
+
+    # ------------------------------------------------------------------ case stages
+
+    async def stage(self, args: list[str]) -> None:
+        if not self._need(args, 2, "stage CASE STAGE"):
+            return
+        person = self._who("officer", "supervisor").person.id
+        document = await self._ask("document (e.g. 拘留证): ")
+        number = await self._ask("document number: ")
+        record = await self.steps.stages.record(person, args[0], args[1], document=document,
+                                                number=number)
+        self.write(f"recorded: case {args[0]} stage {record.stage} (entry {record.seq})")
+
+    async def cases(self, args: list[str]) -> None:
+        session = self._who("officer", "supervisor")
+        officer = session.person.id if session.person.role == "officer" else None
+        rows = self.steps.stages.deadlines(officer)
+        if not rows:
+            self.write("no open case deadlines")
+        for r in rows:
+            mark = "OVERDUE " if r.overdue else ""
+            self.write(f"{mark}case {r.case_id} [{r.stage_name}] {r.point_name}: due "
+                       f"{r.deadline:%Y-%m-%d %H:%M}Z; next: {r.next_step}")

@@ -39,6 +39,7 @@ from hw_sim.station import SimStation
 from lockerd.broker import MosquittoBroker, find_mosquitto
 from lockerd.config import load_config
 from lockerd.daemon import Daemon
+from lockerd.demo_stages import case_deadline_scene
 from lockerd.democast import DemoCast, DemoItem, demo_cast
 from lockerd.exitcodes import FAILED
 from lockerd.simpeople import CabinetActor, people_toml, step_decider
@@ -346,6 +347,9 @@ class Script:
                  f"{list(recon.checked_out_not_back)}, not handed over "
                  f"{list(recon.registered_not_handed_over)}, stored but empty "
                  f"{[f'{a} in {b}' for a, b in recon.stored_but_empty]}")
+
+        # ---------------------------------------------------------- a case's statutory deadline
+        await case_deadline_scene(self)
 
 
 async def run_demo(

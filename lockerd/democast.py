@@ -45,6 +45,9 @@ class DemoCast:
     people: tuple[StaffRecord, ...]
     cases: tuple[DemoCase, ...]
     missing_reason: str  # the clerk's reason for the second case's missing exhibit
+    #: the case whose stages the evening scene records (accepted, filed, detained, and an
+    #: arrest application that comes late: lockerd.demo_stages)
+    stage_case: DemoCase | None = None
 
     def name(self, person_id: str) -> str:
         """A person's name, as the log lines write it."""
@@ -83,6 +86,9 @@ _ZH = DemoCast(
         )),
     ),
     "笔记本电脑仍在电子物证实验室,明日移交",
+    DemoCase("C-2026-0103", "建设路电动车盗窃案", "off-li", "孙先生", "+86-138-0000-0003", (
+        DemoItem("case_file", 301, "卷宗:电动车盗窃案侦查卷"),
+    )),
 )
 
 _EN = DemoCast(
@@ -106,6 +112,10 @@ _EN = DemoCast(
                  )),
     ),
     "laptop still at the forensic lab; arrives tomorrow",
+    DemoCase("C-2026-0103", "E-bike theft, Jianshe Rd", "off-li", "Mr. Sun",
+             "+86-138-0000-0003", (
+                 DemoItem("case_file", 301, "Case file: e-bike theft investigation"),
+             )),
 )
 
 CASTS: dict[Language, DemoCast] = {cast.language: cast for cast in (_ZH, _EN)}

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from api.auth import TokenStore
 from custody.alarms import AlarmView
 from lockerd.runtime import Runtime
 from lockerd.steps import StepService
@@ -58,4 +59,8 @@ def terminal_station(rt: Runtime, steps: StepService) -> TerminalStation:
         settings=rt.cfg.terminal,  # [terminal] is a TerminalSettings
         alarms=RuntimeAlarmBoard(rt, asyncio.get_running_loop()),
         station_name=rt.cfg.station.name or rt.cfg.station.station_id,
+        stages=steps.stages,
+        # the case-management system's token (role case_system) is checked against the
+        # station's one token store, where its refusals are kept too
+        case_system=TokenStore(rt.data_dir, clock=rt.clock),
     )

@@ -47,6 +47,7 @@ from lockerd.config import StationConfig
 from lockerd.runtime import Runtime
 from lockerd.steps_cabinet import CabinetHand, split_where
 from lockerd.steps_scan import StepScans
+from lockerd.steps_stage import StageSteps
 from terminal.errors import (
     CompartmentBusyError,
     CompartmentEmptyError,
@@ -84,6 +85,8 @@ class StepService(StepScans):
     def __init__(self, rt: Runtime) -> None:
         super().__init__(rt)
         self.hand = CabinetHand(rt)
+        #: case stages (recorded by a person, or posted by the case-management system)
+        self.stages = StageSteps(rt)
         self._sessions = Sessions(badge_holders(rt.cfg), rt.clock, rt.cfg.terminal,
                                   check_pin, on_lockout=self._locked_out, on_end=self._ended)
         self._lockouts: list[tuple[BadgeHolder, int]] = []

@@ -26,6 +26,9 @@ from notify.pdu import count_parts
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "texts" / "default.toml"
 MAX_PARTS = 3
+#: a case notice's next step is cut to this many characters in an SMS (the whole text is
+#: in the ledger's notice entry and on the kiosk)
+NEXT_STEP_CHARS = 48
 
 _STAFF = ("station",)
 #: the placeholders each kind may use
@@ -33,7 +36,14 @@ ALLOWED: dict[str, frozenset[str]] = {
     **{f"ladder.{role}": frozenset({*_STAFF, "item", "case", "rule", "deadline", "step"})
        for role in ("officer", "supervisor", "legal", "clerk")},
     **{f"progress.{stage}": frozenset({*_STAFF, "case", "stage", "station_phone"})
-       for stage in ("received", "handed_over", "disposed", "released")},
+       for stage in ("received", "handed_over", "disposed", "released", "accepted", "filed",
+                     "closed")},
+    # not filed: the complainant is given the notice of the reason (its name and number)
+    "progress.not_filed": frozenset({*_STAFF, "case", "stage", "station_phone", "document"}),
+    # a case deadline's ladder (custody.services.stage_notices): stage and next step named
+    **{f"case.{role}": frozenset({*_STAFF, "case", "stage", "rule", "deadline", "step",
+                                  "next_step"})
+       for role in ("officer", "supervisor", "legal", "clerk")},
     "discrepancy": frozenset({*_STAFF, "case"}),
     "reconciliation": frozenset({*_STAFF, "day"}),
     "other": frozenset({*_STAFF, "subject"}),
@@ -52,6 +62,8 @@ WIDEST: dict[str, str] = {
     "stage": "涉案财物已移交保管中心",
     "day": "2026-12-31",
     "subject": "S" * 100,
+    "next_step": "制" * NEXT_STEP_CHARS,
+    "document": "不予立案通知书（" + "字" * 16 + "）",
 }
 
 # keyed by the one list of language codes (custody.domain.languages); a texts file's
@@ -69,6 +81,8 @@ STAGES = {
     Language.EN: {
         "received": "registered", "handed_over": "items in custody",
         "disposed": "items disposed of", "released": "items released to the owner",
+        "accepted": "accepted", "filed": "case filed", "not_filed": "not filed",
+        "closed": "closed",
     },
 }
 
@@ -149,6 +163,8 @@ def _read(path: Path) -> dict[str, dict[str, str]]:
 
 def kind_of(role: str, refs: Mapping[str, str]) -> str:
     """A notice's kind from what its ``notice.sent`` entry records."""
+    if "step" in refs and "case_stage" in refs:
+        return f"case.{role}" if f"case.{role}" in ALLOWED else "other"
     if "step" in refs and "rule" in refs:
         return f"ladder.{role}" if f"ladder.{role}" in ALLOWED else "other"
     if role == "complainant" and refs.get("stage") in STAGES[Language.EN]:
@@ -172,7 +188,11 @@ def values_of(
         deadline = f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
     rule_id = refs.get("rule", "")
     subject = str(body.get("subject", ""))
-    rule = BUILTIN_RULES[lang].get(rule_id) or subject.rsplit(": ", 1)[0] or rule_id
+    rule = (refs.get("rule_name") or BUILTIN_RULES[lang].get(rule_id)
+            or subject.rsplit(": ", 1)[0] or rule_id)
+    next_step = refs.get("next_step", "")
+    if len(next_step) > NEXT_STEP_CHARS:
+        next_step = next_step[: NEXT_STEP_CHARS - 1] + "…"
     return {
         "station": station,
         "station_phone": station_phone,
@@ -181,7 +201,9 @@ def values_of(
         "rule": rule,
         "deadline": deadline,
         "step": refs.get("step", ""),
-        "stage": STAGES[lang].get(refs.get("stage", ""), ""),
+        "stage": refs.get("case_stage") or STAGES[lang].get(refs.get("stage", ""), ""),
+        "next_step": next_step,
+        "document": refs.get("document", ""),
         "day": refs.get("day", ""),
         "subject": subject,
     }

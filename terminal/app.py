@@ -114,4 +114,10 @@ def create_terminal_app(station: TerminalStation) -> FastAPI:
 
     pages.register(app, terminal)
     actions.register(app, terminal)
+    if station.stages is not None:
+        from terminal import case_stages
+
+        case_stages.register(app, terminal, station.stages, station.case_system)
+    else:  # the officer's home asks for case deadlines: none without a stage desk
+        env.globals["case_deadlines"] = lambda person, role: []
     return app

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from custody.alarms import AlarmView
 from custody.errors import LockerError
@@ -22,6 +22,9 @@ from custody.ports import Clock, PhotoStore
 from custody.services import CustodyService
 from terminal.ports import StepDesk
 from terminal.sessions import TerminalSettings
+
+if TYPE_CHECKING:  # the case-stage module imports the app, which imports this
+    from terminal.case_stages import CaseSystemGate, StageDesk
 
 
 class CompartmentNameError(LockerError):
@@ -54,3 +57,7 @@ class TerminalStation:
     settings: TerminalSettings = field(default_factory=TerminalSettings)
     alarms: AlarmBoard | None = None
     station_name: str = ""
+    #: case stages (``/cases``, ``/api/stage``); and the token store that lets the station's
+    #: case-management system post stages (``/case-system/stages``)
+    stages: StageDesk | None = None
+    case_system: CaseSystemGate | None = None

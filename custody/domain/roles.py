@@ -24,6 +24,9 @@ class Role(enum.StrEnum):
     LEGAL = "legal"
     AUDITOR = "auditor"
     MIRROR = "mirror"  # an off-site mirror (`locker mirror`): reads /log/ and nothing else
+    #: the station's case-management system: posts case stages to the kiosk's write
+    #: endpoint (``POST /case-system/stages``) and nothing else
+    CASE_SYSTEM = "case_system"
 
 
 #: Roles a person in the config's ``[[people]]`` may hold.
@@ -41,6 +44,7 @@ LADDER_ROLES: tuple[Role, ...] = (Role.OFFICER, Role.SUPERVISOR, Role.LEGAL, Rol
 #: Roles that may hold a read-API token.
 TOKEN_ROLES: tuple[Role, ...] = (
     Role.AUDITOR, Role.CLERK, Role.SUPERVISOR, Role.OFFICER, Role.LEGAL, Role.MIRROR,
+    Role.CASE_SYSTEM,
 )
 
 #: Roles that may read personal contact details: a case's complainant's contact and staff

@@ -20,6 +20,11 @@ entered in a TOML file, without code. Format (see ``docs/custody.md`` and the sh
 
 A point is *open* for an item while the item stays in ``state``; leaving the state resolves
 it and stops its ladder. ``at`` is relative to the deadline (``-4h`` = 4 hours before).
+
+A point with ``stage`` instead of ``state`` watches a case's stages (a statutory deadline:
+:mod:`custody.rules.case_points`); the stages themselves are the file's ``[[stage]]`` tables
+(:mod:`custody.stages`). ``include = ["other.toml"]`` reads more files (paths relative to
+the including file) into the same catalogue: the shipped starter includes ``stages.toml``.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ from typing import Any
 from custody.domain.roles import LADDER_ROLES
 from custody.domain.states import ItemKind, ItemState
 from custody.errors import ConfigError
+from custody.rules.case_points import CasePoint, parse_case_point
 from custody.rules.durations import parse_duration_ms
+from custody.stages import NO_STAGES, StageSet, parse_stages
 
 STARTER_PATH = Path(__file__).resolve().parent.parent / "catalogue" / "starter.toml"
 _ID = re.compile(r"^[a-z0-9_]{1,64}$")
@@ -77,17 +84,25 @@ class Category:
     id: str
     name: str
     points: tuple[RiskPoint, ...]
+    case_points: tuple[CasePoint, ...] = ()
 
 
 @dataclass(frozen=True)
 class Catalogue:
-    """Every category and point of a station."""
+    """Every category and point of a station, and the case stages its case points watch."""
 
     categories: tuple[Category, ...]
+    stages: StageSet = NO_STAGES
 
     @property
     def points(self) -> tuple[RiskPoint, ...]:
+        """The item points (custody states)."""
         return tuple(p for c in self.categories for p in c.points)
+
+    @property
+    def case_points(self) -> tuple[CasePoint, ...]:
+        """The case points (case stages)."""
+        return tuple(p for c in self.categories for p in c.case_points)
 
     def by_state(self) -> dict[ItemState, tuple[RiskPoint, ...]]:
         """Points grouped by the state they watch (what the rules engine indexes)."""
@@ -182,45 +197,81 @@ def _point(category: str, raw: Mapping[str, Any], where: str) -> RiskPoint:
 
 
 def parse_catalogue(data: Mapping[str, Any], source: str = "catalogue") -> Catalogue:
-    """Build a checked :class:`Catalogue` from decoded TOML."""
-    if data.get("version", 1) != 1:
-        raise ConfigError(f"{source}: unsupported catalogue version {data.get('version')!r}")
-    unknown = set(data) - {"version", "category"}
-    if unknown:
-        raise ConfigError(f"{source}: unknown key(s) {sorted(unknown)}")
-    raw_categories = data.get("category", [])
-    if not isinstance(raw_categories, list):
-        raise ConfigError(f"{source}: 'category' must be an array of tables")
+    """Build a checked :class:`Catalogue` from decoded TOML (one file, no includes)."""
+    return parse_catalogue_files([(data, source)])
+
+
+def parse_catalogue_files(files: Sequence[tuple[Mapping[str, Any], str]]) -> Catalogue:
+    """Build one checked :class:`Catalogue` from several decoded files (each with its name,
+    which every message names): the stages of all of them first, then their points."""
+    for data, source in files:
+        if data.get("version", 1) != 1:
+            raise ConfigError(f"{source}: unsupported catalogue version {data.get('version')!r}")
+        unknown = set(data) - {"version", "category", "stage", "include"}
+        if unknown:
+            raise ConfigError(f"{source}: unknown key(s) {sorted(unknown)}")
+    stages = parse_stages([(data.get("stage", []), source) for data, source in files])
     categories: list[Category] = []
     seen: set[str] = set()
-    for i, raw in enumerate(raw_categories):
-        where = f"{source}: category {i}"
-        cid = _text(raw, "id", where)
-        if not _ID.match(cid):
-            raise ConfigError(f"{where}: id {cid!r} must be lowercase letters, digits, _")
-        extra = set(raw) - {"id", "name", "point"}
-        if extra:
-            raise ConfigError(f"{where}: unknown key(s) {sorted(extra)}")
-        raw_points: Sequence[Mapping[str, Any]] = raw.get("point", [])
-        points = tuple(
-            _point(cid, p, f"{source}: {cid} point {j}") for j, p in enumerate(raw_points)
-        )
-        for p in points:
-            if p.id in seen:
-                raise ConfigError(f"{source}: point {p.id!r} is defined twice")
-            seen.add(p.id)
-        categories.append(Category(cid, _text(raw, "name", where), points))
-    return Catalogue(tuple(categories))
+    for data, source in files:
+        raw_categories = data.get("category", [])
+        if not isinstance(raw_categories, list):
+            raise ConfigError(f"{source}: 'category' must be an array of tables")
+        for i, raw in enumerate(raw_categories):
+            category = _category(raw, f"{source}: category {i}", source, stages)
+            for pid in [p.id for p in category.points] + [p.id for p in category.case_points]:
+                if pid in seen:
+                    raise ConfigError(f"{source}: point {pid!r} is defined twice")
+                seen.add(pid)
+            categories.append(category)
+    return Catalogue(tuple(categories), stages)
 
 
-def load_catalogue(path: Path | None = None) -> Catalogue:
-    """Read a catalogue file (the shipped starter catalogue when ``path`` is None)."""
-    path = path or STARTER_PATH
+def _category(raw: Mapping[str, Any], where: str, source: str, stages: StageSet) -> Category:
+    cid = _text(raw, "id", where)
+    if not _ID.match(cid):
+        raise ConfigError(f"{where}: id {cid!r} must be lowercase letters, digits, _")
+    extra = set(raw) - {"id", "name", "point"}
+    if extra:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(extra)}")
+    raw_points: Sequence[Mapping[str, Any]] = raw.get("point", [])
+    points: list[RiskPoint] = []
+    case_points: list[CasePoint] = []
+    for j, p in enumerate(raw_points):
+        at = f"{source}: {cid} point {j}"
+        if "stage" in p:
+            case_points.append(parse_case_point(cid, p, at, stages, _ladder))
+        else:
+            points.append(_point(cid, p, at))
+    return Category(cid, _text(raw, "name", where), tuple(points), tuple(case_points))
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except OSError as exc:
         raise ConfigError(f"cannot read risk-point catalogue {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"risk-point catalogue {path} is not valid TOML: {exc}") from None
-    return parse_catalogue(data, str(path))
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    """Read a catalogue file and the files it includes (the shipped starter catalogue when
+    ``path`` is None)."""
+    path = path or STARTER_PATH
+    files: list[tuple[Mapping[str, Any], str]] = []
+    pending = [path]
+    read: set[Path] = set()
+    while pending:
+        current = pending.pop(0)
+        if current.resolve() in read:
+            continue
+        read.add(current.resolve())
+        data = _read(current)
+        include = data.get("include", [])
+        if not isinstance(include, list) or not all(isinstance(i, str) for i in include):
+            raise ConfigError(f"{current}: 'include' must be a list of file names")
+        pending.extend(current.parent / name for name in include)
+        files.append((data, str(current)))
+    return parse_catalogue_files(files)

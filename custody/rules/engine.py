@@ -10,18 +10,24 @@ is one comparison of integers per matter; matters are rebuilt only for items tha
 A matter is identified by ``<point>:<label>:<seq of the entry that opened it>``, so a second
 check-out of the same file starts a fresh ladder; leaving the state resolves the matter and
 drops it (its ladder stops).
+
+Case deadlines (the catalogue's case points, started and resolved by recorded case stages)
+are kept beside them in :attr:`RulesEngine.cases` (:mod:`custody.rules.case_matters`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from custody.domain.states import ItemState
 from custody.domain.values import millis
 from custody.projection import ItemView, Projection, matter_key
+from custody.rules.case_matters import CaseDeadlines
 from custody.rules.catalogue import EMPTY, Catalogue, LadderStep, RiskPoint
 from custody.settings import RulesSettings
+from custody.stages import CASE_STAGE
 
 NEVER = 2**62
 HOUR_MS = 3_600_000
@@ -100,6 +106,8 @@ class RulesEngine:
         self._by_state = {k: tuple(v) for k, v in by_state.items()}
         self._by_label: dict[str, tuple[Matter, ...]] = {}
         self._matters: dict[str, Matter] = {}
+        #: the open case deadlines (case points over recorded case stages)
+        self.cases = CaseDeadlines(catalogue.case_points, settings.zone)
 
     # ------------------------------------------------------------------ maintenance
 
@@ -109,6 +117,16 @@ class RulesEngine:
         self._matters.clear()
         for item in projection.open_items():
             self.refresh(item)
+        self.cases.rebuild(projection)
+
+    def follow(self, projection: Projection, body: Mapping[str, Any], changed: Iterable[str]
+               ) -> None:
+        """Bring the matters up to date after ``projection`` folded ``body`` (which changed
+        the items ``changed``): the one place that knows which entries move which deadlines."""
+        for label in changed:
+            self.refresh(projection.items[label])
+        if body.get("kind") == CASE_STAGE:
+            self.cases.refresh(projection.cases[str(body["case"])])
 
     def refresh(self, item: ItemView) -> None:
         """Recompute the matters of one item after it changed."""

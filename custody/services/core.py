@@ -77,8 +77,7 @@ class ServiceCore:
                 self._fold(entry.body)
 
     def _fold(self, body: Mapping[str, Any]) -> None:
-        for label in self.projection.apply(body):
-            self.engine.refresh(self.projection.items[label])
+        self.engine.follow(self.projection, body, self.projection.apply(body))
 
     def _append(self, kind: str, body: Mapping[str, Any], actor: str) -> Mapping[str, Any]:
         entry = self._sink.append(kind, body, actor=actor)

@@ -15,7 +15,8 @@ The commands live in files named for what they do, each a class over the shared
 ``handover``, ``movements`` (store, check out, return, dispose), ``leaving`` (leave
 requests, decisions, carrying out, returns; holds), ``escalation`` (ladder
 notices and acknowledgements), ``delivery`` (what became of a notice), ``reconcile`` and
-``alarms`` (raise, acknowledge). This module puts them together.
+``alarms`` (raise, acknowledge), ``stages`` (case stages and their deadlines). This module
+puts them together.
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ from custody.services.leaving import Leaving
 from custody.services.movements import Movements
 from custody.services.reconcile import Reconciliation
 from custody.services.registration import Registration
+from custody.services.stages import Stages
 
 __all__ = ["CustodyService", "HandoverResult"]
 
 
 class CustodyService(
-    Registration, Handover, Movements, Leaving, Delivery, Escalation, Reconciliation, Alarms
+    Registration, Handover, Movements, Leaving, Delivery, Stages, Escalation, Reconciliation,
+    Alarms,
 ):
     """Registration, handover, storage, check-out, return, disposal, leaving custody
     (requests, decisions, carrying out, holds), notices (and what became of them), rules and
-    alarms."""
+    alarms, and case stages (their deadlines' ladders)."""

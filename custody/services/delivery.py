@@ -63,9 +63,13 @@ class Delivery(Escalation):
         """A ladder notice failed for good: if its whole step did, bring the next step due."""
         notice = self.projection.notices[key]
         rule, item, step = (notice.refs.get(k) for k in ("rule", "item", "step"))
-        if rule is None or item is None or step is None:
+        case = notice.refs.get("case") if "case_stage" in notice.refs else None
+        if rule is None or step is None or (item is None and case is None):
             return
-        for matter in self.engine.matters_of(item):
+        # an item's ladder, or a case deadline's (custody.rules.case_matters)
+        matters = self.engine.matters_of(item) if item is not None else self.engine.cases.of(
+            str(case))
+        for matter in matters:
             if (matter.point.id == rule and key.startswith(f"{matter.key}:{step}:")
                     and str(matter.next_step) == step and self._whole_step_failed(matter)):
                 matter.next_due_ms = min(matter.next_due_ms, millis(self._now()))

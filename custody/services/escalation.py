@@ -17,6 +17,7 @@ from custody.domain.people import Role
 from custody.domain.values import millis
 from custody.ports import Notice
 from custody.projection import NOTICE_ACKNOWLEDGED, ItemView, NoticeRecord
+from custody.rules.case_matters import CaseMatter
 from custody.rules.engine import Matter
 from custody.services.core import ServiceCore
 from custody.services.notices import ladder_notice
@@ -71,7 +72,7 @@ class Escalation(ServiceCore):
                 self._climb(matter, now_ms, sent)
             return sent
 
-    def _whole_step_failed(self, matter: Matter) -> bool:
+    def _whole_step_failed(self, matter: Matter | CaseMatter) -> bool:
         """Whether every notice of the matter's latest step failed for good (none given:
         :mod:`custody.delivery`), so the ladder should not wait for its next step."""
         if matter.next_step == 0 or matter.next_step >= len(matter.point.ladder):

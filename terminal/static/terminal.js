@@ -427,6 +427,21 @@
     }
   }
 
-  window.Terminal = { post, show, poll, signinScreen, homeScreen, handoverScreen, storageScreen, bayScreen, officerScreen, alarmsScreen };
+  function casesScreen() {
+    const form = document.getElementById("stage-form");
+    if (!form) return;
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const [caseId, stage] = document.getElementById("stage-choice").value.split("|");
+      const a = await post("/api/stage", {
+        case: caseId, stage: stage,
+        document: document.getElementById("stage-document").value,
+        number: document.getElementById("stage-number").value,
+      }, "stage:" + caseId + ":" + stage);
+      if (a.ok) { flash(a.message, "ok"); window.location.reload(); }
+    });
+  }
+
+  window.Terminal = { post, show, poll, signinScreen, homeScreen, handoverScreen, storageScreen, bayScreen, officerScreen, alarmsScreen, casesScreen };
   common();
 })();

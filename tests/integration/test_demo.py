@@ -46,11 +46,27 @@ def test_demo_once_plays_the_day_and_verifies(tmp_path: Path) -> None:
     assert cfg.terminal.language is Language.ZH_CN
     assert all(_HAN.search(p.name) for p in cfg.people)
     registered = [e.body for e in entries if e.kind == "case.registered"]
-    assert len(registered) == 2
+    assert len(registered) == 3  # the day's two, and the evening's case with its stages
     for body in registered:
         assert _HAN.search(body["title"]), body
         assert body["items"] and all(_HAN.search(i["description"]) for i in body["items"]), body
     assert "officer 李伟 registers case C-2026-0101" in out
+    # a case's statutory deadline: acceptance, detention, an arrest application that comes
+    # late; the officer, the supervisor, the legal section told in turn, in Chinese, with the
+    # next step named (in the ledger's notices and in their SMS)
+    told = [line for line in out.splitlines() if "case notice -> " in line]
+    assert [line.split("case notice -> ")[1].split(":")[0] for line in told] == [
+        "officer off-li", "supervisor sup-zhao", "legal legal-chen"]
+    for line in told:
+        assert "案件C-2026-0103，当前环节：刑事拘留" in line and "拘留后提请批准逮捕" in line
+        assert "下一步：制作提请批准逮捕书" in line and "第九十一条" in line
+    assert "records the arrest application LATE" in out
+    assert "case deadline detention.arrest_application closed" in out
+    sms = [line for line in out.splitlines()
+           if "SMS ->" in line and "C-2026-0103（刑事拘留）" in line]
+    assert len(sms) == 3 and all("下一步：" in line for line in sms), sms
+    stages = [e.body["stage"] for e in entries if e.kind == "case.stage"]
+    assert stages[:3] == ["accepted", "filed", "detained"] and stages[-1] == "arrest_applied"
 
 
 def test_demo_refuses_a_directory_with_data(tmp_path: Path) -> None:
