@@ -24,10 +24,11 @@ from custody.leaving import APPROVED, OUT, REQUESTED, LeaveRecord
 router = APIRouter(prefix="/v1", tags=["leaves"])
 
 
-REFUSALS: Responses = {
-    **errors(401, 403, s403="the token's role may not read leave requests (officer)"),
-    422: {"description": "a query parameter out of range (limit, offset, status)"},
-}
+# 422 (a query parameter out of range or unknown) is documented for every route by
+# api.responses.document_errors, with the validation error's own body
+REFUSALS: Responses = errors(
+    401, 403, s403="the token's role may not read leave requests (officer)"
+)
 
 
 class RecipientOut(BaseModel):
