@@ -79,7 +79,7 @@
     delete pending[key];       // the daemon answered: the next try is a new action
     if (answer.message) show(answer.message, answer.ok ? "ok" : "error");
     if (answer.ok && answer.redirect) {
-      flash(answer.message || "", "ok");
+      flash(answer.message || "", answer.tone || "ok");
       window.location.href = answer.redirect;
     }
     return answer;
@@ -387,6 +387,9 @@
       const enc = encodeURIComponent(open.dataset.case).replace(/%2F/g, "/");
       post("/api/store/" + enc + "/open", {}, "store-open");
     });
+    for (const b of document.querySelectorAll("[data-reprint]")) {
+      b.addEventListener("click", () => post("/api/label/reprint", { label: b.dataset.reprint }, "reprint:" + b.dataset.reprint));
+    }
   }
 
   function bayScreen() {
