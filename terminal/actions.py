@@ -27,6 +27,7 @@ from terminal.idempotency import BadActionIdError
 from terminal.pages import alarm_json, draft_json, return_reason
 from terminal.ports import BayStep, LabelRun
 from terminal.sessions import Session, SessionExpiredError, SignInError
+from terminal.sms_line import sms_json
 
 log = logging.getLogger("terminal.actions")
 
@@ -141,7 +142,8 @@ def register(app: FastAPI, terminal: Terminal) -> None:
 
     @app.get("/api/status")
     async def status(request: Request, compartment: str = "") -> JSONResponse:
-        """Signed in?, open alarms, and (when asked) one compartment's door state.
+        """Signed in?, open alarms, the SMS channel (when the station sends SMS), and (when
+        asked) one compartment's door state.
 
         Polled by every screen; it does not count as an action (the idle lock runs on).
         """
@@ -155,9 +157,11 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         if board is not None:
             zone = terminal.station.custody.settings.zone
             for alarm in await asyncio.to_thread(board.open_alarms):
-                alarms.append(alarm_json(alarm, lang, zone))
+                alarms.append(alarm_json(alarm, lang, zone, terminal.names()))
         out: dict[str, Any] = {"signed_in": session is not None, "alarms": alarms,
                                "role": session.person.role if session else None}
+        if terminal.station.sms_status is not None:  # the status line: the SMS channel
+            out["sms"] = sms_json(terminal.station.sms_status(), lang)
         if compartment and session is not None:
             try:
                 state = await terminal.station.steps.compartment_state(compartment)

@@ -2,7 +2,8 @@
 
 :class:`TerminalStation` bundles the step service the kiosk drives (``lockerd``'s one write
 path, typed here as :class:`~terminal.ports.StepDesk`), the custody service for reading,
-the photo store, the clock, the sign-in settings and the alarm board. ``lockerd`` builds one
+the photo store, the clock, the sign-in settings, the alarm board and the SMS channel's
+status. ``lockerd`` builds one
 and passes it to :func:`terminal.app.create_terminal_app`; the terminal never imports
 ``lockerd``.
 
@@ -12,9 +13,9 @@ same names the step service and the alarms write to the ledger.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from custody.alarms import AlarmView
 from custody.errors import LockerError
@@ -54,3 +55,6 @@ class TerminalStation:
     settings: TerminalSettings = field(default_factory=TerminalSettings)
     alarms: AlarmBoard | None = None
     station_name: str = ""
+    #: the SMS channel's last status (signal, registration, queue; ``terminal.sms_line``),
+    #: None when the station sends no SMS
+    sms_status: Callable[[], Mapping[str, Any]] | None = None
