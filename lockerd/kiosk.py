@@ -64,4 +64,5 @@ def terminal_station(
         alarms=RuntimeAlarmBoard(rt, asyncio.get_running_loop()),
         station_name=rt.cfg.station.name or rt.cfg.station.station_id,
         sms_status=sms_status,
+        label_printer=steps.labels.enabled,
     )

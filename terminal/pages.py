@@ -186,7 +186,8 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         case, items = terminal.desk.case(case_id)
         waiting = [i for i in items if i.state in (ItemState.HANDED_OVER, ItemState.RETURNED)]
         return page(request, "storage.html", session, screen="storage", case=case,
-                    items=waiting, step=terminal.desk.step(session.person.id))
+                    items=waiting, step=terminal.desk.step(session.person.id),
+                    label_printer=terminal.station.label_printer)
 
     @app.get("/bay", response_class=HTMLResponse)
     async def bay(request: Request) -> Response:

@@ -58,3 +58,5 @@ class TerminalStation:
     #: the SMS channel's last status (signal, registration, queue; ``terminal.sms_line``),
     #: None when the station sends no SMS
     sms_status: Callable[[], Mapping[str, Any]] | None = None
+    #: whether the station has a label printer (the screens offer "Reprint label")
+    label_printer: bool = False

@@ -141,7 +141,7 @@ def test_registration_handover_and_reprint_print_labels(
 
 def test_no_printer_configured_prints_nothing(tmp_path: Path) -> None:
     async def main() -> None:
-        async with running_station(tmp_path) as h:
+        async with running_station(tmp_path, api=True) as h:
             reg = await h.steps.register_case("K-NP", title="no printer", officer="off1",
                                               items=specs(A1))
             assert not reg.labels.enabled and reg.labels.printed == ()
@@ -151,6 +151,13 @@ def test_no_printer_configured_prints_nothing(tmp_path: Path) -> None:
             done = await h.steps.commit_handover("clerk", "K-NP", checklist, "")
             assert done.items == (A1,) and not done.labels.enabled
             assert printed(h) == []
+            assert h.daemon.api_url is not None and h.daemon.kiosk_path is not None
+            base = h.daemon.api_url + h.daemon.kiosk_path.rstrip("/")
+            async with httpx.AsyncClient(base_url=base, timeout=60) as kiosk:
+                r = await kiosk.post("/api/signin", json={"badge": "B-9", "pin": PINS["B-9"]})
+                assert r.status_code == 200, r.text
+                page = await kiosk.get("/storage/K-NP")
+                assert A1 in page.text and "data-reprint" not in page.text  # no button
             text = await console(h, "signin", "B-9", PINS["B-9"], f"reprint {A1}")
             assert "refused: no label printer" in text
 
