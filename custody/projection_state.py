@@ -8,7 +8,7 @@ thousand items); the field names are written into the state and must match on re
 a change of fields is a change of format (:data:`STATE_VERSION`).
 
 Version 2 added each item's ``last_compartment``, the ladder steps and the open alarms;
-version 3 the notices' deliveries (SMS).
+version 3 the notices' deliveries (SMS); version 4 an alarm's ``role`` (a failed notice's).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from custody.projection import (
 
 __all__ = ["STATE_VERSION", "ProjectionStateError", "from_state", "to_state"]
 
-STATE_VERSION = 3
+STATE_VERSION = 4
 
 ITEM_FIELDS = (
     "label", "case_id", "kind", "category", "description", "quantity", "seized_from",
@@ -59,7 +59,7 @@ RECONCILIATION_FIELDS = (
 LADDER_FIELDS = ("matter", "step", "role", "key", "at")
 ALARM_FIELDS = (
     "seq", "kind", "at", "actor", "cabinet", "compartment", "items", "event", "detail",
-    "badge", "person",
+    "badge", "person", "role",
 )
 _FIELDS = {
     "items": ITEM_FIELDS,
@@ -210,16 +210,16 @@ def _ladder_from(row: Any) -> LadderStep:
 def _alarm_row(a: AlarmView) -> list[Any]:
     return [
         a.seq, a.kind, _t(a.at), a.actor, a.cabinet, a.compartment, list(a.items), a.event,
-        a.detail, a.badge, a.person,
+        a.detail, a.badge, a.person, a.role,
     ]
 
 
 def _alarm_from(row: Any) -> AlarmView:
-    seq, kind, at, actor, cabinet, compartment, items, event, detail, badge, person = row
+    seq, kind, at, actor, cabinet, compartment, items, event, detail, badge, person, role = row
     if type(seq) is not int:
         raise TypeError(f"alarm seq must be an integer, got {seq!r}")
     return AlarmView(seq, kind, _dt(at), actor, cabinet, compartment, tuple(_list(items)),
-                     event, detail, badge, person)
+                     event, detail, badge, person, role)
 
 
 def to_state(p: Projection) -> dict[str, Any]:
