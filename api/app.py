@@ -14,8 +14,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api.auth import TokenStore
@@ -24,6 +25,7 @@ from api.cabinets import CabinetStateSource
 from api.errors import AccessRefusedError, BadRequestError, NotCoveredError, NotFoundError
 from api.report_issue import LedgerFileRecorder, ReportNotRecordedError, ReportRecorder
 from api.reports import ReportSetup
+from api.responses import document_errors, errors_as_json, known_query_only
 from custody.ports import Clock
 from custody.settings import RulesSettings
 
@@ -122,6 +124,7 @@ def create_app(
         routes_alarms,
         routes_cabinets,
         routes_custody,
+        routes_leaves,
         routes_ledger,
         routes_log,
         routes_meta,
@@ -134,10 +137,18 @@ def create_app(
         routes_custody,
         routes_cabinets,
         routes_alarms,
+        routes_leaves,
         routes_ledger,
         routes_photos,
         routes_reports,
         routes_log,
     ):
-        app.include_router(module.router)
+        document_errors(module.router)
+        app.include_router(module.router, dependencies=[Depends(known_query_only)])
+    schema_of = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return errors_as_json(schema_of())
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way
     return app

@@ -22,11 +22,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 from custody.domain import roles
 from custody.domain.roles import TOKEN_ROLES
 from custody.domain.roles import Role as Role  # the API's callers take it from here
+from custody.domain.values import shown_time
 from custody.errors import LockerError, UsageError
 from custody.ports import Clock, SystemClock
 
@@ -149,7 +151,8 @@ def parse_role(text: str) -> Role:
 
 
 def _iso(clock: Clock) -> str:
-    return clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # stored and shown in UTC whatever zone the clock gives its times in
+    return shown_time(clock.now(), UTC)
 
 
 class TokenStore:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+from custody.domain.values import shown_time
 
 
 def utc(moment: datetime | None) -> str | None:
-    """RFC 3339 UTC with milliseconds and ``Z``, as in ledger entries (None stays None)."""
-    if moment is None:
-        return None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """A time as the API shows it: RFC 3339 in UTC with milliseconds and ``Z``, whatever
+    offset ``moment`` carries (a clock in the station's zone gives ``+08:00`` times); None
+    stays None. Through :func:`custody.domain.values.shown_time`, the one helper for a
+    time as shown (reports and screens call it with the station's zone)."""
+    return None if moment is None else shown_time(moment, UTC)
 
 
 def photo_refs(body: Mapping[str, Any]) -> list[tuple[str, int]]:

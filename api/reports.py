@@ -301,6 +301,9 @@ def _detail(t: Mapping[str, str], names: _Names, tr: Transfer, zone: ZoneInfo) -
             parts.append(f"{t['due']} {local_time(value, zone)}")
         elif key == "approved_by":
             parts.append(f"{t['approved_by']} {names.person(value)}")
+        elif key in ("requested_by", "second_clerk"):  # a leave's people
+            if value:
+                parts.append(f"{word(t, key, key)} {names.person(value)}")
         elif key == "disposal":
             continue  # shown as the receiver
         elif value:

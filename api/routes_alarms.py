@@ -9,7 +9,7 @@ Read-only, like every route: the alarms are the custody projection's
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -18,22 +18,14 @@ from api.backend import Reader
 from api.deps import StationRole
 from api.entryfields import utc
 from api.pagination import Page, PageParams, page_params
+from api.responses import errors
 from custody.alarms import ALARM_PREFIX, AlarmView
 from custody.queries import open_alarms
 
 router = APIRouter(prefix="/v1", tags=["alarms"])
 
 
-class ErrorOut(BaseModel):
-    """A refusal."""
-
-    detail: str
-
-
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "no token, or an unknown or revoked one"},
-    403: {"model": ErrorOut, "description": "the token's role may not read alarms (officer)"},
-}
+REFUSALS = errors(401, 403, s403="the token's role may not read alarms (officer)")
 
 
 class AlarmOut(BaseModel):

@@ -19,9 +19,10 @@ from pydantic import BaseModel, Field
 from api.backend import Reader
 from api.deps import AnyRole, AuditorRole
 from api.entryfields import utc
-from api.errors import BadRequestError, NotFoundError
+from api.errors import NotFoundError
 from api.models import EntryOut, entry_out
 from api.pagination import MAX_LIMIT, Page
+from api.responses import errors
 from custody.ledger.verify import verify_data_dir
 from custody.ports import SystemClock
 
@@ -101,7 +102,7 @@ async def entry(request: Request, who: AnyRole, seq: int) -> EntryOut:
 @router.get(
     "/checkpoint",
     response_class=PlainTextResponse,
-    responses=_TEXT,
+    responses={**_TEXT, **errors(404, s404="no checkpoint has been signed yet")},
     summary="The latest signed checkpoint (C2SP signed note)",
 )
 async def checkpoint(request: Request, who: AnyRole) -> PlainTextResponse:
@@ -125,7 +126,7 @@ async def key(request: Request, who: AnyRole) -> PlainTextResponse:
 @router.get(
     "/proofs/{seq}",
     response_class=PlainTextResponse,
-    responses={**_TEXT, 409: {"description": "no signed checkpoint covers the entry yet"}},
+    responses={**_TEXT, **errors(409)},
     summary="Inclusion proof of one entry (c2sp.org/tlog-proof@v1)",
 )
 async def proof(request: Request, who: AnyRole, seq: int) -> PlainTextResponse:
@@ -142,6 +143,8 @@ async def proof(request: Request, who: AnyRole, seq: int) -> PlainTextResponse:
 @router.get(
     "/consistency",
     response_model=ConsistencyOut,
+    responses=errors(404, s404="no proof between these sizes: `new` is beyond the ledger, "
+                     "or `old` is above `new` (a tree is never consistent with a smaller one)"),
     summary="Consistency proof between two tree sizes (auditors)",
 )
 async def consistency(
@@ -158,7 +161,12 @@ async def consistency(
         if n > size:
             raise NotFoundError(f"tree size {n} is beyond the ledger's {size} entries")
         if old > n:
-            raise BadRequestError(f"old size {old} is larger than new size {n}")
+            # 404, not 400: both sizes are valid, there is just no such proof (and a
+            # schema-valid request is answered with a documented status)
+            raise NotFoundError(
+                f"no consistency proof from size {old} down to size {n}: old must not be "
+                "above new"
+            )
         b64 = base64.b64encode
         return ConsistencyOut(
             old_size=old,

@@ -23,6 +23,7 @@ from fastapi.responses import FileResponse
 from api.auth import Principal, Role
 from api.deps import require
 from api.errors import NotFoundError
+from api.responses import errors
 from api.routes_photos import digest_headers, media_type, read_photo
 from custody.ledger.publish import CHECKPOINT_FILE, TILES_DIR
 from custody.ledger.tiles import TileError, parse_path
@@ -53,7 +54,8 @@ def _file(request: Request, rel: str) -> Path:
 @router.get(
     "/checkpoint",
     summary="The latest published signed checkpoint (anyone)",
-    responses={200: {"content": {"text/plain": {}}, "description": "a signed note"}},
+    responses={200: {"content": {"text/plain": {}}, "description": "a signed note"},
+               **errors(404, s404="nothing published yet")},
 )
 async def checkpoint(request: Request) -> Response:
     path = _file(request, CHECKPOINT_FILE)
@@ -68,7 +70,8 @@ async def checkpoint(request: Request) -> Response:
 @router.get(
     "/key",
     summary="The station's verifier key (anyone)",
-    responses={200: {"content": {"text/plain": {}}, "description": "name+keyid+key"}},
+    responses={200: {"content": {"text/plain": {}}, "description": "name+keyid+key"},
+               **errors(404, s404="this station has no station.vkey")},
 )
 async def key(request: Request) -> Response:
     path: Path = request.app.state.data_dir / "station.vkey"
@@ -118,7 +121,8 @@ async def tile(request: Request, path: str) -> FileResponse:
 @router.get(
     "/photos/{sha256}",
     summary="A photo's bytes (auditor or mirror token)",
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "bytes"}},
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "bytes"},
+               **errors(500)},
 )
 async def photo(
     request: Request,

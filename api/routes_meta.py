@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from api.deps import AnyRole, AuditorRole, token_store
+from api.entryfields import utc
 from api.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/v1", tags=["meta"])
 
 
 class Health(BaseModel):
-    """Liveness only: no data, so it needs no token."""
+    """Liveness only: no data, so it needs no token. Exactly ``{"status": "ok", "ready":
+    true|false}`` (docs/api.md)."""
 
     status: str
     ready: bool = Field(description="derived state built; data requests answer without delay")
@@ -36,7 +39,7 @@ class RefusalOut(BaseModel):
     """One refused request."""
 
     id: int
-    at: str
+    at: str = Field(description="when (RFC 3339, UTC)")
     token_id: str | None
     role: str | None
     person: str | None
@@ -72,4 +75,8 @@ def refusals(
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[RefusalOut]:
     total, rows = token_store(request).refusals(page.offset, page.limit)
-    return page.page([RefusalOut(**r.__dict__) for r in rows], total)
+    # rows written before times were stored in UTC may carry the clock's offset
+    return page.page(
+        [RefusalOut(**{**r.__dict__, "at": utc(datetime.fromisoformat(r.at))}) for r in rows],
+        total,
+    )

@@ -24,6 +24,7 @@ from fastapi import Path as PathParam
 from api.backend import Reader
 from api.deps import AnyRole
 from api.errors import NotFoundError
+from api.responses import errors
 
 router = APIRouter(prefix="/v1/photos", tags=["photos"])
 
@@ -35,6 +36,7 @@ Sha = Annotated[
 
 _IMAGE_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "the bytes"},
+    **errors(500),
 }
 
 
@@ -118,7 +120,8 @@ async def photo(request: Request, who: AnyRole, sha256: Sha) -> Response:
 @router.get(
     "/{sha256}/thumbnail",
     summary="A photo's thumbnail (JPEG, label boxes drawn)",
-    responses={200: {"content": {"image/jpeg": {}}, "description": "the thumbnail"}},
+    responses={200: {"content": {"image/jpeg": {}}, "description": "the thumbnail"},
+               **errors(500)},
 )
 async def thumbnail(request: Request, who: AnyRole, sha256: Sha) -> Response:
     await _check_access(request, who, sha256)

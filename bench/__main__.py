@@ -7,7 +7,7 @@ import sys
 
 AREAS: tuple[str, ...] = (
     "ledger", "api", "scanner", "bridge", "custody", "daemon", "tiles", "witness", "sms",
-    "reports", "district",
+    "reports", "district", "soak",
 )
 
 

@@ -55,6 +55,7 @@ class AlarmKind(enum.StrEnum):
     # an SMS notice given up for good (notify/): its person was not told; the body is
     # the notifier's own (``key``, ``role``, ``person``, ``reason``), not alarm_body's
     NOTICE_FAILED = "notice_failed"
+    CLOCK_JUMP = "clock_jump"  # the station's clock jumped (custody.clockwatch)
 
     @property
     def entry_kind(self) -> str:
@@ -78,6 +79,8 @@ WHAT_TO_DO: Mapping[str, str] = {
     AlarmKind.PIN_LOCKOUT: "Check the person's identity before the badge is used again.",
     AlarmKind.NOTICE_FAILED: "The person was not told by SMS: tell them another way (phone, "
     "in person), check their number in the station config, then acknowledge.",
+    AlarmKind.CLOCK_JUMP: "Check the station's clock and its time source (NTP, the RTC "
+    "battery); entry times around the jump are the wrong clock's, their order (seq) stands.",
 }
 OTHER_TO_DO = "Check the cabinet and acknowledge the alarm."
 

@@ -5,7 +5,8 @@ services call the same :meth:`Projection.apply` on each entry they append, so th
 and a rebuild from the ledger alone are equal by construction (the stateful test checks it).
 Entries of kinds this module does not know (the ledger's own, other packages') are skipped.
 
-The state: cases and items (with each item's last compartment), notices, each deadline
+The state: cases and items (with each item's last compartment), leave requests and holds
+(:mod:`custody.leaving`), notices, each deadline
 ladder's highest step notified (:attr:`Projection.ladder`), open alarms
 (:attr:`Projection.alarms`, raised by ``alarm.*`` entries and closed by
 ``alarm.acknowledged``), compartments and reconciliations. What the screens ask of it is
@@ -31,6 +32,17 @@ from custody.domain.people import Complainant
 from custody.domain.states import ItemState
 from custody.domain.values import parse_utc
 from custody.errors import LockerError
+from custody.leaving import (
+    HOLD_KINDS,
+    LEAVE_CARRIED_OUT,
+    LEAVE_KINDS,
+    LEAVE_REQUESTED,
+    LEAVE_RETURNED,
+    HoldRecord,
+    LeaveRecord,
+    fold_hold,
+    fold_leave,
+)
 from custody.ports import PhotoRef
 
 # Entry kinds (contract: documented in docs/custody.md).
@@ -57,6 +69,8 @@ KINDS = (
     NOTICE_ACKNOWLEDGED,
     RECONCILIATION,
     *DELIVERY_KINDS,
+    *LEAVE_KINDS,
+    *HOLD_KINDS,
 )
 
 
@@ -95,6 +109,8 @@ class ItemView:
     history: list[int] = field(default_factory=list)  # seqs of every entry about the item
     #: the compartment it was last stored in (kept while it is out: where it came from)
     last_compartment: str | None = None
+    #: the leave request (its seq) the item is out on, while ``out_on_leave``
+    leave: int | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +236,10 @@ class Projection:
     #: open alarms (raised, not acknowledged) by the seq of their entry, oldest first
     alarms: dict[int, AlarmView] = field(default_factory=dict)
     deliveries: dict[str, DeliveryRecord] = field(default_factory=dict)  # by notice key
+    #: leave requests by their seq (custody.leaving), oldest first
+    leaves: dict[int, LeaveRecord] = field(default_factory=dict)
+    #: holds in force by key (``case:<id>`` / ``item:<label>``)
+    holds: dict[str, HoldRecord] = field(default_factory=dict)
     size: int = 0  # entries seen (custody or not): the next seq
 
     @classmethod
@@ -391,6 +411,31 @@ class Projection:
         item.approved_by = body["approved_by"]
         return {item.label}
 
+    def _leave(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        record = fold_leave(self.leaves, body, seq, at)
+        kind = body["kind"]
+        if kind == LEAVE_CARRIED_OUT:
+            if record.final:
+                item = self._move(record.item, ItemState.DISPOSED, seq, at)
+                item.disposal, item.approved_by = record.kind, record.decided_by
+            else:
+                item = self._move(record.item, ItemState.OUT_ON_LEAVE, seq, at)
+                item.due_back, item.leave = record.due, record.request
+            item.holder = None
+            return {item.label}
+        if kind == LEAVE_RETURNED:
+            item = self._move(record.item, ItemState.RETURNED, seq, at)
+            item.due_back = item.leave = None
+            return {item.label}
+        # a request or a decision: the item's history, not its state (no ladder changes)
+        self.items[record.item].history.append(seq)
+        assert kind != LEAVE_REQUESTED or record.request == seq
+        return set()
+
+    def _hold(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        fold_hold(self.holds, body, seq, at)
+        return set()
+
     def _notice(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
         notice = NoticeRecord(
             key=body["key"],
@@ -460,4 +505,6 @@ _HANDLERS = {
     RECONCILIATION: Projection._reconciled,
     ALARM_ACKNOWLEDGED: Projection._alarm_acknowledged,
     **dict.fromkeys(DELIVERY_KINDS, Projection._delivery),
+    **dict.fromkeys(LEAVE_KINDS, Projection._leave),
+    **dict.fromkeys(HOLD_KINDS, Projection._hold),
 }

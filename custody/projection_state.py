@@ -8,7 +8,9 @@ thousand items); the field names are written into the state and must match on re
 a change of fields is a change of format (:data:`STATE_VERSION`).
 
 Version 2 added each item's ``last_compartment``, the ladder steps and the open alarms;
-version 3 the notices' deliveries (SMS); version 4 an alarm's ``role`` (a failed notice's).
+version 3 the notices' deliveries (SMS); version 4 the leave requests, the holds and each
+item's ``leave`` (:mod:`custody.leaving`);
+version 5 an alarm's ``role`` (a failed notice's: who was not told).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from custody.alarms import AlarmView
 from custody.delivery import DELIVERY_FIELDS, delivery_from, delivery_row
 from custody.domain.people import Complainant
 from custody.domain.states import ItemState
+from custody.leaving import HoldRecord, LeaveRecord, Recipient
 from custody.ports import PhotoRef
 from custody.projection import (
     CaseView,
@@ -35,13 +38,13 @@ from custody.projection import (
 
 __all__ = ["STATE_VERSION", "ProjectionStateError", "from_state", "to_state"]
 
-STATE_VERSION = 4
+STATE_VERSION = 5
 
 ITEM_FIELDS = (
     "label", "case_id", "kind", "category", "description", "quantity", "seized_from",
     "seized_at", "seizing_officer", "handover_due", "registered_seq", "state", "state_seq",
     "state_since", "compartment", "holder", "due_back", "clerk", "disposal", "approved_by",
-    "history", "last_compartment",
+    "history", "last_compartment", "leave",
 )
 CASE_FIELDS = (
     "case_id", "title", "officer", "officers", "complainant", "registered_at",
@@ -61,6 +64,13 @@ ALARM_FIELDS = (
     "seq", "kind", "at", "actor", "cabinet", "compartment", "items", "event", "detail",
     "badge", "person", "role",
 )
+LEAVE_FIELDS = (
+    "request", "item", "case_id", "kind", "final", "requested_by", "requested_at", "reason",
+    "documents", "due", "status", "decided_by", "decided_at", "decision_reason",
+    "carried_out_by", "carried_out_at", "recipient", "photos", "receipt", "returned_at",
+    "late", "seqs",
+)
+HOLD_FIELDS = ("key", "case_id", "item", "reason", "placed_by", "placed_at", "seq")
 _FIELDS = {
     "items": ITEM_FIELDS,
     "cases": CASE_FIELDS,
@@ -70,6 +80,8 @@ _FIELDS = {
     "ladder": LADDER_FIELDS,
     "alarms": ALARM_FIELDS,
     "deliveries": DELIVERY_FIELDS,
+    "leaves": LEAVE_FIELDS,
+    "holds": HOLD_FIELDS,
 }
 
 
@@ -111,7 +123,7 @@ def _item_row(i: ItemView) -> list[Any]:
         _t(i.seized_at), i.seizing_officer, _t(i.handover_due), i.registered_seq,
         i.state.value, i.state_seq, _t(i.state_since), i.compartment, i.holder,
         _t_opt(i.due_back), i.clerk, i.disposal, i.approved_by, list(i.history),
-        i.last_compartment,
+        i.last_compartment, i.leave,
     ]
 
 
@@ -119,13 +131,13 @@ def _item_from(row: Any) -> ItemView:
     (label, case_id, kind, category, description, quantity, seized_from, seized_at,
      seizing_officer, handover_due, registered_seq, state, state_seq, state_since,
      compartment, holder, due_back, clerk, disposal, approved_by, history,
-     last_compartment) = row
+     last_compartment, leave) = row
     # positional, in ITEM_FIELDS order (the dataclass's own order): keywords cost more here
     return ItemView(
         label, case_id, kind, category, description, quantity, seized_from, _dt(seized_at),
         seizing_officer, _dt(handover_due), registered_seq, _STATES[state], state_seq,
         _dt(state_since), compartment, holder, None if due_back is None else _dt(due_back),
-        clerk, disposal, approved_by, _list(history), last_compartment,
+        clerk, disposal, approved_by, _list(history), last_compartment, leave,
     )
 
 
@@ -222,6 +234,51 @@ def _alarm_from(row: Any) -> AlarmView:
                      event, detail, badge, person, role)
 
 
+def _photo_row(p: PhotoRef | None) -> list[Any] | None:
+    return None if p is None else [p.sha256, p.bytes]
+
+
+def _photo_from(row: Any) -> PhotoRef | None:
+    return None if row is None else PhotoRef(*row)
+
+
+def _leave_row(r: LeaveRecord) -> list[Any]:
+    recipient = None if r.recipient is None else [r.recipient.name, r.recipient.id_number,
+                                                  r.recipient.unit]
+    return [
+        r.request, r.item, r.case_id, r.kind, r.final, r.requested_by, _t(r.requested_at),
+        r.reason, dict(r.documents), _t_opt(r.due), r.status, r.decided_by,
+        _t_opt(r.decided_at), r.decision_reason, list(r.carried_out_by),
+        _t_opt(r.carried_out_at), recipient, [_photo_row(p) for p in r.photos],
+        _photo_row(r.receipt), _t_opt(r.returned_at), r.late, list(r.seqs),
+    ]
+
+
+def _leave_from(row: Any) -> LeaveRecord:
+    (request, item, case_id, kind, final, requested_by, requested_at, reason, documents, due,
+     status, decided_by, decided_at, decision_reason, carried_out_by, carried_out_at,
+     recipient, photos, receipt, returned_at, late, seqs) = row
+    if type(documents) is not dict:
+        raise TypeError(f"leave documents must be an object, got {documents!r}")
+    return LeaveRecord(
+        request, item, case_id, kind, final, requested_by, _dt(requested_at), reason,
+        dict(documents), _dt_opt(due), status, decided_by, _dt_opt(decided_at),
+        decision_reason, tuple(_list(carried_out_by)), _dt_opt(carried_out_at),
+        None if recipient is None else Recipient(*recipient),
+        tuple(PhotoRef(*p) for p in _list(photos)), _photo_from(receipt),
+        _dt_opt(returned_at), late, _list(seqs),
+    )
+
+
+def _hold_row(h: HoldRecord) -> list[Any]:
+    return [h.key, h.case_id, h.item, h.reason, h.placed_by, _t(h.placed_at), h.seq]
+
+
+def _hold_from(row: Any) -> HoldRecord:
+    key, case_id, item, reason, placed_by, placed_at, seq = row
+    return HoldRecord(key, case_id, item, reason, placed_by, _dt(placed_at), seq)
+
+
 def to_state(p: Projection) -> dict[str, Any]:
     """See :meth:`Projection.to_state`."""
     return {
@@ -238,6 +295,8 @@ def to_state(p: Projection) -> dict[str, Any]:
         "ladder": [_ladder_row(s) for s in p.ladder.values()],
         "alarms": [_alarm_row(a) for a in p.alarms.values()],
         "deliveries": [delivery_row(d) for d in p.deliveries.values()],
+        "leaves": [_leave_row(r) for r in p.leaves.values()],
+        "holds": [_hold_row(h) for h in p.holds.values()],
     }
 
 
@@ -262,6 +321,11 @@ def _check_consistent(p: Projection) -> None:
             raise ValueError(f"item {item.label} has history beyond size {p.size}")
         if item.state is ItemState.CHECKED_OUT and item.due_back is None:
             raise ValueError(f"item {item.label} is checked out with no due time")
+    for item in p.items.values():
+        if (item.leave is not None) != (item.state is ItemState.OUT_ON_LEAVE):
+            raise ValueError(f"item {item.label} is out on a leave only while out_on_leave")
+        if item.leave is not None and p.leaves[item.leave].item != item.label:
+            raise ValueError(f"item {item.label} is out on another item's leave")
     for seq in p.alarms:
         if seq >= p.size:
             raise ValueError(f"alarm {seq} is beyond size {p.size}")
@@ -303,6 +367,12 @@ def from_state(state: Mapping[str, Any]) -> Projection:
         for row in state["deliveries"]:
             record = delivery_from(row)
             p.deliveries[record.key] = record
+        for row in state["leaves"]:
+            leave = _leave_from(row)
+            p.leaves[leave.request] = leave
+        for row in state["holds"]:
+            hold = _hold_from(row)
+            p.holds[hold.key] = hold
         _check_consistent(p)
     except (KeyError, TypeError, ValueError) as exc:
         raise ProjectionStateError(f"projection state is damaged: {exc!r}") from exc

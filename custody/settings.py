@@ -123,6 +123,7 @@ class RulesSettings:
     return_supervisor_after_minutes: int = 60
     return_legal_after_hours: int = 24
     catalogue: Path | None = None
+    leaving: Path | None = None  # the kinds of leaving (custody.rules.leaving); None: shipped
     lawfulness_checklist: tuple[str, ...] = DEFAULT_CHECKLIST
 
     def __post_init__(self) -> None:

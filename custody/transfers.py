@@ -7,6 +7,10 @@ from) and who took them (a person, a compartment, or an outside destination such
 court). The only state it keeps is where each item was last stored, so a check-out can say
 which compartment it came from: the rest is in the entries themselves.
 
+An item leaving custody (``leave.carried_out``) goes from its compartment to its recipient
+(name and unit), with the kind, who asked, the approving supervisor, the decision number,
+the recipient's ID number and the second clerk; ``leave.returned`` brings it back.
+
 Entries of other kinds (notices, alarms, reports issued, labels printed) are not transfers;
 :func:`transfers` skips them.
 """
@@ -17,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from custody.leaving import LEAVE_CARRIED_OUT, LEAVE_RETURNED
 from custody.projection import (
     CASE_HANDED_OVER,
     CASE_ITEMS_ADDED,
@@ -35,10 +40,13 @@ PERSON, COMPARTMENT, CENTRE, OUTSIDE = "person", "compartment", "centre", "outsi
 SEIZURE, HANDOVER, STORAGE, CHECK_OUT, RETURN, DISPOSAL = (
     "seizure", "handover", "storage", "check_out", "return", "disposal",
 )
+# an item leaving custody (custody.leaving): carried out to its recipient, back from a
+# temporary leave
+LEAVE, LEAVE_RETURN = "leave", "leave_return"
 
 TRANSFER_KINDS = frozenset(
     {CASE_REGISTERED, CASE_ITEMS_ADDED, CASE_HANDED_OVER, ITEM_STORED, ITEM_CHECKED_OUT,
-     ITEM_RETURNED, ITEM_DISPOSED}
+     ITEM_RETURNED, ITEM_DISPOSED, LEAVE_CARRIED_OUT, LEAVE_RETURNED}
 )
 
 
@@ -154,4 +162,21 @@ def _of_entry(
                 (("disposal", str(body["disposal"])),
                  ("approved_by", str(body["approved_by"])),
                  ("reference", str(body.get("reference", "")))))
+        elif kind == LEAVE_CARRIED_OUT:
+            where = stored_in.pop(label, "")
+            source = Party(COMPARTMENT, where) if where else Party(CENTRE, "")
+            who = body["recipient"]
+            name = str(who["name"]) + (f" ({who['unit']})" if who.get("unit") else "")
+            add([label], source, Party(OUTSIDE, name), LEAVE, where, (
+                ("leave", str(body["leave"])),
+                ("requested_by", str(body.get("requested_by") or "")),
+                ("approved_by", str(body.get("approved_by") or "")),
+                ("reference", str(body.get("decision_no") or "")),
+                ("recipient_id", str(who.get("id_number") or "")),
+                ("second_clerk", str(body.get("second_clerk") or "")),
+                *((("due", str(body["due"])),) if body.get("due") else ()),
+            ))
+        elif kind == LEAVE_RETURNED:
+            add([label], Party(OUTSIDE, ""), Party(PERSON, actor), LEAVE_RETURN,
+                detail=(("late", "true" if body.get("late") else "false"),))
     return out

@@ -15,6 +15,7 @@ one that is not raises "escalation missing".
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,10 +23,13 @@ from typing import Any
 import psycopg
 
 from custody.domain.values import millis
-from custody.projection import ItemView, Projection
+from custody.projection import ItemView, Projection, ProjectionStateError
 from custody.rules.engine import RulesEngine
+from custody.rules.leaving import load_leaving
 from district import db
 from district.config import DistrictConfig, StationEntry
+
+log = logging.getLogger(__name__)
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -41,7 +45,11 @@ def _load(conn: Conn, sid: str) -> Projection:
     if cached is not None and cached.size == row[1]:
         return cached
     state = row[0] if isinstance(row[0], dict) else json.loads(str(row[0]))
-    return Projection.from_state(state)
+    try:
+        return Projection.from_state(state)
+    except ProjectionStateError:  # another format (an upgrade: STATE_VERSION): fold from 0
+        log.warning("station %s: saved custody state not restorable, folding again", sid)
+        return Projection()
 
 
 def projection_of(conn: Conn, sid: str) -> Projection:
@@ -122,7 +130,9 @@ def check_station(conn: Conn, cfg: DistrictConfig, station: StationEntry, p: Pro
     moment = now or datetime.now(UTC)
     now_ms = millis(moment)
     grace_ms = cfg.district.escalation_grace_seconds * 1000
-    engine = RulesEngine(station.rules)
+    # the built-in deadlines, a temporary leave's due date among them (its ladder from the
+    # station's kinds of leaving, [rules] leaving)
+    engine = RulesEngine(station.rules, leave_point=load_leaving(station.rules.leaving).point())
     engine.rebuild(p)
     sent_by_item: dict[str, list[tuple[str, int, datetime]]] = {}
     for n in p.notices.values():

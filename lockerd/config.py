@@ -80,6 +80,7 @@ class StationSection(Section):
     offline_after_failures: int = Field(default=3, ge=1, le=1000)
     checkpoint_tick_seconds: int = Field(default=10, ge=1, le=3600)
     rules_tick_seconds: int = Field(default=30, ge=1, le=3600)
+    clock_jump_alarm_s: int = Field(default=300, ge=1, le=366 * 86400)
 
     @property
     def station_id(self) -> str:
@@ -277,6 +278,8 @@ class StationConfig(Section):
         rules = self.rules
         if rules.catalogue is not None:
             rules = dataclasses.replace(rules, catalogue=_absolute(rules.catalogue, base))
+        if rules.leaving is not None:
+            rules = dataclasses.replace(rules, leaving=_absolute(rules.leaving, base))
         sms = self.sms
         if sms.templates is not None:
             sms = sms.model_copy(update={"templates": _absolute(sms.templates, base)})

@@ -17,6 +17,9 @@ each attributed to the person signed in with badge and PIN. Commands::
     alarms                   the open alarms (not acknowledged yet)
     help, quit
 
+Items leaving custody: ``leave``, ``kinds``, ``leaves``, ``approve``, ``refuse``,
+``carryout``, ``comeback``, ``hold``, ``lift`` (:mod:`lockerd.console_leave`).
+
 At each compartment the console says what to do ("open A/0 now", "waiting for the door")
 and why the compartment was chosen. Every outcome, failures included, is printed; the
 ledger already has it.
@@ -29,6 +32,8 @@ from collections.abc import Awaitable, Callable
 from custody.domain.errors import DiscrepancyReasonRequiredError
 from custody.domain.states import ItemState
 from custody.errors import LockerError
+from lockerd.console_leave import HELP as LEAVE_HELP
+from lockerd.console_leave import LeaveCommands
 from lockerd.daemon import Daemon
 from lockerd.steps import StepService
 from terminal.errors import RoleRefusedError, StepFailedError
@@ -87,7 +92,7 @@ class Console:
             "signin": self.signin, "signout": self.signout, "handover": self.handover,
             "store": self.store, "checkout": self.checkout, "return": self.return_files,
             "reprint": self.reprint, "show": self.show, "status": self.status,
-            "alarms": self.alarms, "help": self.help,
+            "alarms": self.alarms, "help": self.help, **LeaveCommands(self).handlers(),
         }
         handler = handlers.get(cmd)
         if handler is None:
@@ -96,7 +101,7 @@ class Console:
         await handler(args)
 
     async def help(self, args: list[str]) -> None:
-        self.write(HELP)
+        self.write(HELP + "\n" + LEAVE_HELP)
 
     async def _ask(self, prompt: str) -> str:
         line = await self.read(prompt)

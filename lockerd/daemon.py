@@ -41,6 +41,7 @@ from fastapi import FastAPI
 
 from custody.ports import Cabinet, Camera, Clock
 from lockerd import settings as conv
+from lockerd.clockfaults import clock_check
 from lockerd.config import StationConfig
 from lockerd.exitcodes import FAILED
 from lockerd.logpublish import run_log_publisher
@@ -122,6 +123,7 @@ class Daemon:
         )
         self.steps = StepService(self.rt)
         rt = self.rt
+        self._clock_check = clock_check(rt, self.cfg.station.clock_jump_alarm_s)
         await rt.feed()  # catch up: entries written before a crash are not lost to MQTT
         if rt.publisher is not None:
             rt.publisher.start()
@@ -229,8 +231,9 @@ class Daemon:
 
     async def rules_tick(self) -> int:
         """One rules tick now; returns how many notices went out."""
+        jumped = await self.rt.call(self._clock_check)  # a clock jump is recorded first
         sent = await self.rt.call(self.rt.custody.tick)
-        if sent:
+        if sent or jumped:
             self.rt.ledger_changed()
         return len(sent)
 

@@ -185,7 +185,7 @@ def step_decider(
         step = next((s for s in steps() if s.compartment == where and not s.done), None)
         if step is None:
             return "normal"
-        if step.purpose == "check_out":
+        if step.purpose in ("check_out", "leave"):  # taking out (a leave: for good or a while)
             return "keep" if held(where) - set(step.labels) else "normal"
         return "keep" if occupied(unit, idx) else "normal"
 

@@ -18,6 +18,8 @@ kiosk's, resumable one:
   that disagrees, no free compartment) is recorded as ``flow.failed`` (a return into an
   empty compartment: ``alarm.wrong_compartment``) and raised as a
   :class:`~terminal.errors.StepFailedError` naming its entry.
+- **leaving custody** (:mod:`lockerd.steps_leave`, ``StepService.leave``): request,
+  decision, carrying out (a compartment step of purpose ``leave``), return, holds.
 - **where things go is in the ledger**: a return records the compartment the file went
   into (``item.returned`` ``compartment``); the clerk's store step reads it back from the
   projection, so a restart in between resumes at the right compartment.
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NoReturn
 
 from custody import queries
@@ -88,6 +90,11 @@ class StepService(StepScans):
         self.steps: dict[str, BayStep] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        #: how a step of another purpose is recorded at its commit (lockerd.steps_leave)
+        self.recorders: dict[str, Callable[[BayStep, list[PhotoRef]], Awaitable[None]]] = {}
+        from lockerd.steps_leave import LeaveSteps  # it names this class
+
+        self.leave = LeaveSteps(self)  # items leaving custody: request, decide, carry out
 
     @property
     def sessions(self) -> Sessions:
@@ -303,8 +310,8 @@ class StepService(StepScans):
 
         Refused, nothing written (try again): no photo yet, the door open, the door not
         opened since the release. A sensor that disagrees ends the step and is recorded:
-        store: ``flow.failed`` (occupancy); return: ``alarm.wrong_compartment``; check-out:
-        ``flow.failed`` (occupancy)."""
+        store: ``flow.failed`` (occupancy); return: ``alarm.wrong_compartment``; check-out
+        and carrying out a leave: ``flow.failed`` (occupancy)."""
         step = self._step(person)
         self._raise_if_failed(step)
         if step.done:
@@ -331,7 +338,7 @@ class StepService(StepScans):
     def _judge(self, step: BayStep, state: CompartmentState) -> str | None:
         if step.purpose in ("store", "return") and not state.occupied:
             return "empty"
-        if step.purpose == "check_out" and state.occupied:
+        if step.purpose in ("check_out", "leave") and state.occupied:
             with self.rt.custody.lock:
                 held = self.rt.custody.projection.compartments.get(step.compartment, set())
             if held <= set(step.labels):  # nothing else there: the sensor can tell
@@ -367,6 +374,11 @@ class StepService(StepScans):
         cs, where = self.rt.custody, step.compartment
         assert step.photo is not None
         photos = list(dict.fromkeys(p for p in (step.scan_photo, step.photo) if p is not None))
+        recorder = self.recorders.get(step.purpose)
+        if recorder is not None:
+            await recorder(step, photos)
+            self.rt.ledger_changed()
+            return
         for label in step.labels:
             item = self.item(label)
             if step.purpose == "store":

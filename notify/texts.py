@@ -33,7 +33,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     **{f"ladder.{role}": frozenset({*_STAFF, "item", "case", "rule", "deadline", "step"})
        for role in ("officer", "supervisor", "legal", "clerk")},
     **{f"progress.{stage}": frozenset({*_STAFF, "case", "stage", "station_phone"})
-       for stage in ("received", "handed_over", "disposed")},
+       for stage in ("received", "handed_over", "disposed", "released")},
     "discrepancy": frozenset({*_STAFF, "case"}),
     "reconciliation": frozenset({*_STAFF, "day"}),
     "other": frozenset({*_STAFF, "subject"}),
@@ -64,10 +64,11 @@ BUILTIN_RULES = {
 STAGES = {
     Language.ZH_CN: {
         "received": "已受理", "handed_over": "财物移交保管", "disposed": "财物依法处置",
+        "released": "财物发还",
     },
     Language.EN: {
         "received": "registered", "handed_over": "items in custody",
-        "disposed": "items disposed of",
+        "disposed": "items disposed of", "released": "items released to the owner",
     },
 }
 

@@ -350,5 +350,9 @@ def register(app: FastAPI, terminal: Terminal) -> None:
             return {"message": translate("alarm.acknowledged", lang)}
         return await act(request, ("clerk",), work)
 
+    from terminal import leave_screens  # items leaving custody, on the same action runner
+
+    leave_screens.register(app, terminal, act)
+
 
 ALARM_KINDS = tuple(k.value for k in AlarmKind)  # each has its texts (terminal.pages)

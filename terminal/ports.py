@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from custody.ports import CompartmentState, PhotoRef
 from custody.projection import CaseView, ItemView
@@ -18,6 +18,9 @@ from custody.queries import ReturnPlace
 from custody.services import HandoverResult
 from terminal.camera_view import Shot
 from terminal.sessions import Session, Sessions
+
+if TYPE_CHECKING:
+    from terminal.leave_ports import LeaveDesk
 
 #: why a store step goes to its compartment (the screens translate ``bay.reason_<reason>``);
 #: a return's reason is its :class:`~custody.queries.ReturnPlace` (``return.<reason>``)
@@ -104,6 +107,11 @@ class StepDesk(Protocol):
     @property
     def sessions(self) -> Sessions:
         """The one badge list, PIN check, lockout and idle lock of the station."""
+        ...
+
+    @property
+    def leave(self) -> LeaveDesk:
+        """Items leaving custody (``lockerd.steps_leave``)."""
         ...
 
     async def sign_in(self, badge: str, pin: str, language: str) -> Session:

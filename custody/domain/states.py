@@ -5,7 +5,8 @@
     registered --handover--> handed_over --store--> stored --check_out--> checked_out
                                                       ^                        |
                                                       +--store-- returned <-return
-    stored | returned --dispose--> disposed   (final)
+    stored | returned --dispose--> disposed   (final: a final leave, or the direct dispose)
+    stored | returned --leave--> out_on_leave --come_back--> returned   (a temporary leave)
 
 An action not in :data:`TRANSITIONS` for the item's current state is refused.
 """
@@ -24,6 +25,7 @@ class ItemState(enum.StrEnum):
     STORED = "stored"
     CHECKED_OUT = "checked_out"
     RETURNED = "returned"
+    OUT_ON_LEAVE = "out_on_leave"  # out for a while (examination, court), due back
     DISPOSED = "disposed"
 
 
@@ -35,6 +37,8 @@ class Action(enum.StrEnum):
     CHECK_OUT = "check_out"
     RETURN = "return"
     DISPOSE = "dispose"
+    LEAVE = "leave"  # carrying out a temporary leave
+    COME_BACK = "come_back"  # the return from a temporary leave
 
 
 class DisposalKind(enum.StrEnum):
@@ -60,6 +64,8 @@ TRANSITIONS: Mapping[Action, tuple[frozenset[ItemState], ItemState]] = {
     Action.CHECK_OUT: (frozenset({ItemState.STORED}), ItemState.CHECKED_OUT),
     Action.RETURN: (frozenset({ItemState.CHECKED_OUT}), ItemState.RETURNED),
     Action.DISPOSE: (frozenset({ItemState.STORED, ItemState.RETURNED}), ItemState.DISPOSED),
+    Action.LEAVE: (frozenset({ItemState.STORED, ItemState.RETURNED}), ItemState.OUT_ON_LEAVE),
+    Action.COME_BACK: (frozenset({ItemState.OUT_ON_LEAVE}), ItemState.RETURNED),
 }
 
 #: States in which the item is in the centre's custody (and can be in a compartment).

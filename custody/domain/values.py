@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from custody.domain.errors import InvalidInputError, PhotoRequiredError
 from custody.ports import PhotoRef
@@ -40,6 +40,19 @@ def utc_text(moment: datetime) -> str:
         raise InvalidInputError(f"time {moment.isoformat()} has no time zone")
     moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def shown_time(moment: datetime, zone: tzinfo = UTC) -> str:
+    """A time as shown to people and clients (the API, reports, screens): RFC 3339 with
+    milliseconds and its true offset in ``zone``: ``2026-03-02T08:30:00.000+08:00`` in
+    Asia/Shanghai, ``2026-03-02T00:30:00.000Z`` in UTC (the API's zone). Whatever offset
+    ``moment`` carries, the text names the same instant. Ledger entries keep their own
+    format, always UTC (:func:`utc_text`). A naive time is refused: its offset is unknown."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidInputError(f"time {moment.isoformat()} has no time zone")
+    here = moment.astimezone(zone)
+    text = here.isoformat(timespec="milliseconds")
+    return text[:-6] + "Z" if zone is UTC else text
 
 
 def parse_utc(text: str) -> datetime:

@@ -272,10 +272,10 @@ class Ledger:
             self._cp_size // s.checkpoint_every_entries
         ):
             return True
-        return bool(
-            s.checkpoint_every_seconds
-            and (now - self._cp_at).total_seconds() >= s.checkpoint_every_seconds
-        )
+        age = (now - self._cp_at).total_seconds()
+        # a clock now behind the last checkpoint's time jumped back: sign now rather than
+        # wait for the wrong clock to catch up (custody.clockwatch records the jump)
+        return bool(s.checkpoint_every_seconds and (age >= s.checkpoint_every_seconds or age < 0))
 
     def _sign(
         self, signer: Signer, size: int, root: bytes, now: datetime

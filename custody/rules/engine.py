@@ -2,7 +2,8 @@
 
 Every open item is watched by the points that apply to its current state: the two built-in
 rules (``handover``: registered items, deadline = the recorded ``handover_due``; ``return``:
-checked-out items, deadline = the recorded ``due``) and the catalogue's points. Each
+checked-out items, deadline = the recorded ``due``; ``leave``: items out on a temporary leave,
+deadline = the leave's recorded ``due``) and the catalogue's points. Each
 (point, item, state entry) is a *matter* with a precomputed deadline and ladder, so a tick
 is one comparison of integers per matter; matters are rebuilt only for items that changed.
 
@@ -83,12 +84,17 @@ class Matter:
 class RulesEngine:
     """Keeps the open matters of every item and finds the due ladder steps."""
 
-    def __init__(self, settings: RulesSettings, catalogue: Catalogue = EMPTY) -> None:
+    def __init__(self, settings: RulesSettings, catalogue: Catalogue = EMPTY,
+                 leave_point: RiskPoint | None = None) -> None:
         self.handover_point, self.return_point = builtin_points(settings)
+        #: a temporary leave's due date (custody.rules.leaving): deadline = the recorded due
+        self.leave_point = leave_point
         by_state: dict[ItemState, list[RiskPoint]] = {
             ItemState.REGISTERED: [self.handover_point],
             ItemState.CHECKED_OUT: [self.return_point],
         }
+        if leave_point is not None:
+            by_state[ItemState.OUT_ON_LEAVE] = [leave_point]
         for state, points in catalogue.by_state().items():
             by_state.setdefault(state, []).extend(points)
         self._by_state = {k: tuple(v) for k, v in by_state.items()}
@@ -131,8 +137,8 @@ class RulesEngine:
     def _deadline_ms(self, point: RiskPoint, item: ItemView) -> int:
         if point is self.handover_point:
             return millis(item.handover_due)
-        if point is self.return_point:
-            assert item.due_back is not None  # a checked-out item always has one
+        if point is self.return_point or point is self.leave_point:
+            assert item.due_back is not None  # checked out or out on leave: always has one
             return millis(item.due_back)
         start = item.seized_at if point.start == "seizure" else item.state_since
         return millis(start) + point.deadline_ms

@@ -18,6 +18,7 @@ from custody.alarms import (
     alarm_body,
     alarm_entry_kind,
 )
+from custody.clockwatch import CLOCK_JUMP, ClockJump
 from custody.domain.errors import InvalidInputError, UnknownAlarmError
 from custody.domain.people import Role
 from custody.queries import open_alarms
@@ -53,6 +54,15 @@ class Alarms(ServiceCore):
             self._sync()
             written = self._append(entry_kind, body, actor)
             return self.projection.alarms[int(written["seq"])]
+
+    def record_clock_jump(self, jump: ClockJump) -> AlarmView:
+        """Put a jump of the station's clock on record: a ``clock.jump`` entry (what the
+        clock should have read, what it read, by how much) and an ``alarm.clock_jump``."""
+        with self.lock:
+            self._sync()
+            self._append(CLOCK_JUMP, jump.body(), STATION_ACTOR)
+            return self.raise_alarm(AlarmKind.CLOCK_JUMP, event=CLOCK_JUMP,
+                                    detail=jump.describe(), jump_ms=jump.body()["jump_ms"])
 
     def acknowledge_alarm(self, seq: int, *, clerk: str) -> AlarmView:
         """Record the clerk's acknowledgement of an open alarm (``alarm.acknowledged``).

@@ -22,6 +22,7 @@ from custody.projection import NOTICE_SENT, CaseView, ItemView, Projection
 from custody.rules.catalogue import Catalogue, load_catalogue
 from custody.rules.deadlines import ReturnCalendar
 from custody.rules.engine import RulesEngine
+from custody.rules.leaving import LeaveCatalogue, load_leaving
 from custody.services.notices import SYSTEM_ACTOR, notice_body, progress_notice
 from custody.settings import RulesSettings
 from custody.sink import EntrySink
@@ -43,6 +44,7 @@ class ServiceCore:
         notifier: Notifier,
         clock: Clock | None = None,
         catalogue: Catalogue | None = None,
+        leaving: LeaveCatalogue | None = None,
     ) -> None:
         self.settings = (settings or RulesSettings()).check()
         self.directory = directory
@@ -57,7 +59,8 @@ class ServiceCore:
         self.catalogue = catalogue if catalogue is not None else load_catalogue(
             self.settings.catalogue
         )
-        self.engine = RulesEngine(self.settings, self.catalogue)
+        self.leaving = leaving if leaving is not None else load_leaving(self.settings.leaving)
+        self.engine = RulesEngine(self.settings, self.catalogue, self.leaving.point())
         self.projection = Projection.rebuild(sink.entries())
         self.engine.rebuild(self.projection)
 

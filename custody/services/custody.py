@@ -12,7 +12,8 @@ threads (the API) should hold it while they walk the projection.
 
 The commands live in files named for what they do, each a class over the shared
 :class:`~custody.services.core.ServiceCore` (state and bookkeeping): ``registration``,
-``handover``, ``movements`` (store, check out, return, dispose), ``escalation`` (ladder
+``handover``, ``movements`` (store, check out, return, dispose), ``leaving`` (leave
+requests, decisions, carrying out, returns; holds), ``escalation`` (ladder
 notices and acknowledgements), ``delivery`` (what became of a notice), ``reconcile`` and
 ``alarms`` (raise, acknowledge). This module puts them together.
 """
@@ -23,6 +24,7 @@ from custody.services.alarms import Alarms
 from custody.services.delivery import Delivery
 from custody.services.escalation import Escalation
 from custody.services.handover import Handover, HandoverResult
+from custody.services.leaving import Leaving
 from custody.services.movements import Movements
 from custody.services.reconcile import Reconciliation
 from custody.services.registration import Registration
@@ -31,7 +33,8 @@ __all__ = ["CustodyService", "HandoverResult"]
 
 
 class CustodyService(
-    Registration, Handover, Movements, Delivery, Escalation, Reconciliation, Alarms
+    Registration, Handover, Movements, Leaving, Delivery, Escalation, Reconciliation, Alarms
 ):
-    """Registration, handover, storage, check-out, return, disposal, notices (and what
-    became of them), rules and alarms."""
+    """Registration, handover, storage, check-out, return, disposal, leaving custody
+    (requests, decisions, carrying out, holds), notices (and what became of them), rules and
+    alarms."""

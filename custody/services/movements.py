@@ -8,6 +8,7 @@ from custody.domain.errors import CompartmentInUseError, InvalidInputError, NotO
 from custody.domain.people import Role
 from custody.domain.states import Action, DisposalKind
 from custody.domain.values import check_compartment, check_photos, check_text, utc_text
+from custody.leaving import refuse_under_hold
 from custody.ports import PhotoRef
 from custody.projection import (
     ITEM_CHECKED_OUT,
@@ -103,9 +104,12 @@ class Movements(ServiceCore):
         reference: str = "",
         photos: Sequence[PhotoRef] = (),
     ) -> ItemView:
-        """End an item's custody (to its owner, the prosecutor, the court, or destroyed).
+        """End an item's custody in one step (to its owner, the prosecutor, the court, or
+        destroyed): the supervisor's approval is given with the call; the complainant is told.
 
-        A supervisor approves; the complainant is told.
+        The station's own path is the three-step leave (:mod:`custody.services.leaving`:
+        request, decision, carrying out at the cabinet); both are refused under a hold
+        (:func:`custody.leaving.refuse_under_hold`, the one rule).
         """
         with self.lock:
             self._sync()
@@ -121,6 +125,7 @@ class Movements(ServiceCore):
             self.directory.require(actor, Role.CLERK, Role.SUPERVISOR)
             photo_json = check_photos(photos, "a disposal", required=False)
             refuse_transition(item, Action.DISPOSE)
+            refuse_under_hold(self.projection.holds, item.case_id, item.label, "a disposal")
             body = {"item": item.label, "case": item.case_id, "disposal": how.value,
                     "approved_by": approved_by,
                     "reference": check_text(reference, "reference", allow_empty=True),

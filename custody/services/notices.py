@@ -69,11 +69,13 @@ def ladder_notice(
 
 def progress_notice(case: CaseView, complainant: Complainant, stage: str, key: str,
                     detail: str) -> Notice:
-    """A progress notice to a case's complainant (received, handed over, disposed)."""
+    """A progress notice to a case's complainant (received, handed over, disposed, released
+    to the owner)."""
     subjects = {
         "received": "Your case has been registered",
         "handed_over": "The items of your case are in the evidence centre's custody",
         "disposed": "An item of your case has been disposed of",
+        "released": "An item of your case has been released to its owner",
     }
     return Notice(
         key=key,

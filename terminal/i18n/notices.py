@@ -48,7 +48,8 @@ def localise_notice(
         return (translate(f"notice.{rule}.subject", lang, **params),
                 translate(f"notice.{rule}.text", lang, **params))
     stage = refs.get("stage")
-    if notice.role == "complainant" and stage in ("received", "handed_over", "disposed"):
+    if notice.role == "complainant" and stage in ("received", "handed_over", "disposed",
+                                                         "released"):
         params = {"case": refs.get("case", ""), "name": refs.get("name", "")}
         return (translate(f"notice.progress.{stage}.subject", lang, **params),
                 translate(f"notice.progress.{stage}.text", lang, **params))

@@ -24,7 +24,8 @@ from lockerd.simpeople import CabinetActor
 from lockerd.steps import StepService
 from terminal.ports import BayStep
 
-PINS = {"B-1": "2468", "B-2": "1357", "B-9": "8642"}
+PINS = {"B-1": "2468", "B-2": "1357", "B-9": "8642", "B-5": "5555", "B-6": "6666",
+        "B-8": "8888"}
 # Door timeouts of the test station: the flows wait this long for the simulated person, and
 # the poller alarms a door left open after the close timeout. A loaded machine can hold up
 # the event loop for seconds, so they are generous; tests of a timeout pass a short one.
@@ -46,9 +47,11 @@ def pin_hash(pin: str) -> str:
 def station_config(
     *, tcp_port: int, rtu_url: str | None, compartments: int, mqtt_port: int | None = None,
     door_open_timeout_s: int = DOOR_TIMEOUT_S, door_close_timeout_s: int = DOOR_TIMEOUT_S,
-    api: bool = False,
+    api: bool = False, leave_people: bool = False,
 ) -> str:
-    """A test station: cabinet A on Modbus TCP, cabinet B on RTU (when given)."""
+    """A test station: cabinet A on Modbus TCP, cabinet B on RTU (when given).
+    ``leave_people``: the supervisor has a badge (B-5), with a second supervisor (B-6) and a
+    second clerk (B-8), for the leave steps' three people and two clerks."""
     text = f"""
 [station]
 id = "t1"
@@ -93,11 +96,14 @@ compartments = {compartments}
 timeout_ms = {CABINET_TIMEOUT_MS}
 """
     people = [
-        ("sup", "Supervisor", "supervisor", "", None),
+        ("sup", "Supervisor", "supervisor", "B-5" if leave_people else "", None),
         ("off1", "Officer One", "officer", "B-1", "sup"),
         ("off2", "Officer Two", "officer", "B-2", "sup"),
         ("clerk", "Clerk", "clerk", "B-9", None),
     ]
+    if leave_people:
+        people += [("sup2", "Supervisor Two", "supervisor", "B-6", None),
+                   ("clerk2", "Clerk Two", "clerk", "B-8", None)]
     for pid, name, role, badge, boss in people:
         text += f'\n[[people]]\nid = "{pid}"\nname = "{name}"\nrole = "{role}"\n'
         if badge:
@@ -197,7 +203,8 @@ class Harness:
 @asynccontextmanager
 async def running_station(
     tmp_path: Path, *, compartments: int = 4, rtu: bool = False, mqtt_port: int | None = None,
-    data: Path | None = None, api: bool = False, extra_config: str = "", **timeouts: int,
+    data: Path | None = None, api: bool = False, leave_people: bool = False,
+    extra_config: str = "", **timeouts: int,
 ) -> AsyncIterator[Harness]:
     """Start the simulator, a station on it, the daemon and a simulated person
     (``extra_config``: more sections of the station config, such as ``[printer]``)."""
@@ -214,7 +221,7 @@ async def running_station(
         (root / "config.toml").write_text(
             station_config(tcp_port=sim.tcp_port, rtu_url=sim.rtu_socket_url,
                            compartments=compartments, mqtt_port=mqtt_port, api=api,
-                           **timeouts) + extra_config
+                           leave_people=leave_people, **timeouts) + extra_config
         )
         # real time, shifted on request (the PIN lockout's end, a deadline)
         daemon = Daemon(load_config(root / "config.toml"), clock=ShiftedClock())

@@ -135,3 +135,31 @@ def test_witness_refused_raises_a_district_alarm(tmp_path: Path, district_dsn: s
         assert kinds == [("s1", "witness_refused")]
     finally:
         district.close()
+
+
+def test_a_saved_state_of_another_format_is_folded_again(tmp_path: Path,
+                                                          district_dsn: str) -> None:
+    """After an upgrade of the custody state's format, a station's saved state is not
+    restorable: the district folds the station again from its first entry."""
+    import json
+
+    from district.state import _cache, fold_station
+
+    with served_stations(tmp_path, ["s1"]) as stations:
+        cfg = district_config(tmp_path, district_dsn, stations)
+        with psycopg.connect(district_dsn) as conn:
+            register_stations(conn, cfg)
+            assert Follower(cfg, cfg.stations[0]).round(conn).error == ""
+            before = conn.execute("SELECT state FROM stations WHERE id = 's1'").fetchone()
+            assert before is not None
+            old = before[0] if isinstance(before[0], dict) else json.loads(str(before[0]))
+            conn.execute("UPDATE stations SET state = %s WHERE id = 's1'",
+                         (json.dumps({**old, "version": 3}),))
+            conn.commit()
+            _cache.clear()
+            p = fold_station(conn, cfg, cfg.stations[0])
+            assert p.size == stations[0].st.ledger.size and len(p.items) == 3
+            after = conn.execute("SELECT state FROM stations WHERE id = 's1'").fetchone()
+            assert after is not None
+            assert (after[0] if isinstance(after[0], dict) else json.loads(str(after[0])))[
+                "version"] == old["version"]

@@ -42,6 +42,7 @@ from terminal.i18n import (
     translate,
 )
 from terminal.idempotency import ActionLog, BadActionIdError
+from terminal.leave_screens import RUNTIME_KEYS
 from terminal.ports import STORE_REASONS
 from terminal.sessions import (
     BadgeHolder,
@@ -95,6 +96,7 @@ def _used_keys() -> set[str]:
                 keys.add(key)
     keys |= {key for _, key in terminal_errors._BY_CLASS}
     keys |= {"bay.door_open", "bay.door_closed", "signin.signed_out", "signin.locked_idle"}
+    keys |= RUNTIME_KEYS  # the leave screens' (terminal.leave_screens)
     # the daemon's notices (terminal.i18n.notices)
     keys |= {k for k in catalogue("en") if k.startswith("notice.")}
     return keys

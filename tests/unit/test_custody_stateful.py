@@ -3,9 +3,12 @@
 Random command sequences (any command on any item, by any person, at any time) either
 succeed with a legal transition, or are refused with a LockerError that writes nothing.
 Alarms are raised (through the service, or appended by another writer and caught up) and
-acknowledged (sometimes twice, or never raised). After every step: the projection rebuilt
-from the ledger's entries equals the live one (items with their last compartment, ladder
-steps, open alarms), and the state satisfies the custody invariants.
+acknowledged (sometimes twice, or never raised). Items leave custody: requests, decisions
+(self-approvals refused), carrying out (by the wrong person refused; a second clerk for cash),
+returns from a temporary leave, holds placed and lifted (a held item's release refused).
+After every step: the projection rebuilt from the ledger's entries equals the live one
+(items with their last compartment, ladder steps, open alarms, leaves, holds), and the
+state satisfies the custody invariants.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from custody.domain import Complainant, DisposalKind, ItemSpec, ItemState
 from custody.domain.states import TRANSITIONS, Action
 from custody.errors import LockerError
 from custody.labels import make_label
+from custody.leaving import Recipient, UnderHoldError, holds_on
 from custody.ledger import Ledger
 from custody.ledger.station import init_station
 from custody.projection import Projection, ladder_step_of
@@ -58,7 +62,12 @@ ACTION_KIND = {
     Action.CHECK_OUT: "item.checked_out",
     Action.RETURN: "item.returned",
     Action.DISPOSE: "item.disposed",
+    Action.LEAVE: "leave.carried_out",
+    Action.COME_BACK: "leave.returned",
 }
+LEAVE_KINDS = st.sampled_from(["examination", "examination", "court_production",
+                               "release_to_owner", "destruction", "transfer_with_case", "lost"])
+DOCS = {"decision_no": "D-1", "receiving_unit": "Lab"}
 
 
 SEEN: dict[Action, int] = {}  # successful transitions, to check the test reaches them
@@ -86,6 +95,7 @@ class CustodyMachine(RuleBasedStateMachine):
                                   clock=self.clock, catalogue=load_catalogue())
         self.model: dict[str, ItemState] = {}
         self.open_alarms: set[int] = set()  # the model of open alarms: seqs
+        self.leaves: dict[int, str] = {}  # the model of leave requests: seq -> status
         self.cases = 0
         self.started = False  # True once the lived-in start state is set up
         # a lived-in station to start from, so short random runs reach every state
@@ -102,12 +112,32 @@ class CustodyMachine(RuleBasedStateMachine):
                      [label(2)], Action.CHECK_OUT)
         # now every state but disposed is present, so every action has an item it suits
         assert self.model[label(2)] is ItemState.CHECKED_OUT
+        # and leaves under way: one out on examination, one approved and waiting for the
+        # clerk (a third case's stored item), so short runs reach every leave step
+        self.register([6], "wang", 1)
+        self.attempt(lambda: self.svc.handover(
+            "C3", clerk="zhou", scanned=[label(6)], checklist=checklist,
+            photos=[photo("h")]), [label(6)], Action.HANDOVER)
+        self.attempt(partial(self.svc.store, label(6), compartment="B/0",
+                             photos=[photo("s")], clerk="wu"), [label(6)], Action.STORE)
+        for lab in (label(1), label(6)):
+            request = self.svc.request_leave(lab, kind="examination", officer="wang",
+                                             reason="lab", documents=DOCS).request
+            self.svc.decide_leave(request, supervisor="zhao", approve=True, reason="")
+            self.leaves[request] = "approved"
+        first = min(self.leaves)
+        self.attempt(partial(self.svc.carry_out_leave, first, clerk="zhou", photos=[photo("l")],
+                             receipt=photo("receipt"), recipient=Recipient("Mr Ma", "1101", "")),
+                     [label(1)], Action.LEAVE, "leave.carried_out")
+        self.leaves[first] = "out"
         self.started = True
 
     # ------------------------------------------------------------------ helpers
 
-    def attempt(self, call: Callable[[], Any], labels: list[str], action: Action | None) -> None:
-        """Run a command; check success matches the model, or that a refusal wrote nothing."""
+    def attempt(self, call: Callable[[], Any], labels: list[str], action: Action | None,
+                kind: str | None = None) -> bool:
+        """Run a command; check success matches the model, or that a refusal wrote nothing.
+        ``kind``: the entry kind it writes, when not the action's own. True if it succeeded."""
         before_size = self.sink.size
         before_sent = len(self.notifier.sent)
         before = {lab: self.model.get(lab) for lab in labels}
@@ -116,12 +146,14 @@ class CustodyMachine(RuleBasedStateMachine):
         except LockerError:
             assert self.sink.size == before_size
             assert len(self.notifier.sent) == before_sent
-            return
-        if action is None:
-            return
-        sources, target = TRANSITIONS[action]
+            return False
         entries = [e.body for e in self.sink.entries(before_size)]
-        assert entries[0]["kind"] == ACTION_KIND[action]
+        if kind is not None:
+            assert entries[0]["kind"] == kind
+        if action is None:
+            return True
+        sources, target = TRANSITIONS[action]
+        assert entries[0]["kind"] == (kind or ACTION_KIND[action])
         moved = entries[0]["items"] if action is Action.HANDOVER else [entries[0]["item"]]
         assert moved and set(moved) <= set(labels)
         for lab in labels:
@@ -134,6 +166,7 @@ class CustodyMachine(RuleBasedStateMachine):
                     SEEN[action] = SEEN.get(action, 0) + 1
             else:
                 assert now_state is before[lab]
+        return True
 
     def pick(self, choice: tuple[str, int], action: Action) -> str:
         how, n = choice
@@ -207,6 +240,109 @@ class CustodyMachine(RuleBasedStateMachine):
         who = pool[person % len(pool)]
         self.attempt(lambda: call(who), [lab], action)
 
+    # ------------------------------------------------------------------ leaving custody
+
+    def pick_leave(self, index: int, status: str) -> int:
+        """A request in ``status`` (mostly), any request, or one that does not exist."""
+        fitting = sorted(r for r, s in self.leaves.items() if s == status)
+        pool = fitting or sorted(self.leaves) or [self.sink.size + 3]
+        return pool[index % len(pool)] if index % 5 else index
+
+    @precondition(lambda self: bool(self.model))
+    @rule(item=ITEMS, kind=LEAVE_KINDS, officer=OFFICERS, docs=st.booleans())
+    def request_leave(self, item: tuple[str, int], kind: str, officer: str,
+                      docs: bool) -> None:
+        lab = self.pick(item, Action.LEAVE)
+        held = bool(self.svc.projection.items.get(lab) and holds_on(
+            self.svc.projection.holds, self.svc.projection.items[lab].case_id, lab))
+        before = self.sink.size
+        if self.attempt(lambda: self.svc.request_leave(
+                lab, kind=kind, officer=officer, reason="asked", documents=DOCS if docs else {}),
+                [lab], None, "leave.requested"):
+            self.leaves[before] = "requested"
+            assert not (held and kind in ("release_to_owner", "destruction"))
+        elif held and kind in ("release_to_owner", "destruction"):
+            STATE_SEEN.add("leave refused under hold")
+
+    @precondition(lambda self: bool(self.leaves))
+    @rule(index=st.integers(0, 50), supervisor=SUPERVISORS, approve=st.booleans())
+    def decide_leave(self, index: int, supervisor: str, approve: bool) -> None:
+        request = self.pick_leave(index, "requested")
+        record = self.svc.projection.leaves.get(request)
+        if record is not None and index % 7 == 0:
+            supervisor = record.requested_by  # a self-approval: always refused
+        if self.attempt(lambda: self.svc.decide_leave(
+                request, supervisor=supervisor, approve=approve, reason="decided"),
+                [], None, "leave.decided"):
+            assert record is not None and supervisor != record.requested_by
+            self.leaves[request] = "approved" if approve else "refused"
+        elif record is not None and supervisor == record.requested_by:
+            STATE_SEEN.add("self-approval refused")
+
+    @precondition(lambda self: bool(self.leaves))
+    @rule(index=st.integers(0, 50), clerk=CLERKS, second=st.sampled_from([None, "wu", "zhou"]))
+    def carry_out_leave(self, index: int, clerk: str, second: str | None) -> None:
+        request = self.pick_leave(index, "approved")
+        record = self.svc.projection.leaves.get(request)
+        labels = [record.item] if record is not None else []
+        action = Action.DISPOSE if record is not None and record.final else Action.LEAVE
+        if self.attempt(lambda: self.svc.carry_out_leave(
+                request, clerk=clerk, second_clerk=second, photos=[photo("l")],
+                receipt=photo("receipt"), recipient=Recipient("Mr Ma", "1101", "Lab")),
+                labels, action, "leave.carried_out"):
+            assert record is not None
+            assert clerk not in (record.requested_by, record.decided_by)
+            self.leaves[request] = "done" if record.final else "out"
+
+    @precondition(lambda self: bool(self.leaves))
+    @rule(index=st.integers(0, 50), actor=st.sampled_from(["zhou", "wang", "stranger"]))
+    def return_from_leave(self, index: int, actor: str) -> None:
+        request = self.pick_leave(index, "out")
+        record = self.svc.projection.leaves.get(request)
+        labels = [record.item] if record is not None else []
+        if self.attempt(lambda: self.svc.return_from_leave(
+                request, actor=actor, photos=[photo("b")]), labels, Action.COME_BACK):
+            self.leaves[request] = "back"
+
+    @precondition(lambda self: bool(self.model))
+    @rule(item=ITEMS, whole_case=st.sampled_from([False, False, True]),
+          lift=st.booleans(),
+          who=st.sampled_from(["wang", "zhao", "sun", "zhou"]),
+          approver=st.sampled_from(["sun", "zhao", "wang"]))
+    def hold(self, item: tuple[str, int], whole_case: bool, lift: bool, who: str,
+             approver: str) -> None:
+        """A hold placed on a case or an item, or lifted (approved by another supervisor)."""
+        lab = self.pick(item, Action.LEAVE)
+        view = self.svc.projection.items.get(lab)
+        case_id = view.case_id if view is not None else "C1"
+        target = None if whole_case else lab
+        held = sorted(self.svc.projection.holds.values(), key=lambda h: h.key)
+        if lift and held and item[1] % 4:  # mostly a hold in force
+            case_id, target = held[item[1] % len(held)].case_id, held[item[1] % len(held)].item
+        if lift:
+            if self.attempt(lambda: self.svc.lift_hold(
+                    case_id, item=target, requested_by=who, approved_by=approver,
+                    reason="trial over"), [], None, "hold.lifted"):
+                assert approver != who
+                STATE_SEEN.add("hold lifted")
+        elif held:
+            return  # one hold at a time, so the other steps keep flowing
+        elif self.attempt(lambda: self.svc.place_hold(case_id, item=target, actor=who,
+                                                      reason="under investigation"),
+                          [], None, "hold.placed"):
+            # a held item's release is refused, and nothing is written
+            before = self.sink.size
+            try:
+                self.svc.request_leave(lab, kind="release_to_owner", officer="wang",
+                                       reason="owner", documents=DOCS)
+            except UnderHoldError:
+                STATE_SEEN.add("leave refused under hold")
+            except LockerError:
+                pass
+            else:
+                raise AssertionError(f"{lab} was released under a hold")
+            assert self.sink.size == before
+
     @rule(minutes=st.integers(1, 60 * 30), reconcile=st.sampled_from([None, True, False]))
     def time_passes(self, minutes: int, reconcile: bool | None) -> None:
         """Time moves on, the rules tick runs, and sometimes the daily reconciliation."""
@@ -279,6 +415,8 @@ class CustodyMachine(RuleBasedStateMachine):
             case = self.svc.projection.cases[item.case_id]
             assert (item.compartment is not None) == (item.state is ItemState.STORED)
             assert (item.holder is not None) == (item.state is ItemState.CHECKED_OUT)
+            if item.state is ItemState.OUT_ON_LEAVE:
+                assert item.due_back is not None
             if item.holder is not None:
                 assert item.holder in case.officers
             if item.state is ItemState.DISPOSED:
@@ -294,8 +432,28 @@ class CustodyMachine(RuleBasedStateMachine):
         for item in items.values():
             if item.state is ItemState.STORED:
                 assert item.last_compartment == item.compartment
-            if item.state in (ItemState.CHECKED_OUT, ItemState.RETURNED):
+            if item.state in (ItemState.CHECKED_OUT, ItemState.RETURNED,
+                              ItemState.OUT_ON_LEAVE):
                 assert item.last_compartment is not None
+
+    @invariant()
+    def leaves_follow_their_steps(self) -> None:
+        if not hasattr(self, "svc"):
+            return
+        p = self.svc.projection
+        assert {r: rec.status for r, rec in p.leaves.items()} == self.leaves
+        for item in p.items.values():
+            assert (item.leave is not None) == (item.state is ItemState.OUT_ON_LEAVE)
+            if item.leave is not None:
+                record = p.leaves[item.leave]
+                assert record.status == "out" and record.item == item.label
+                assert item.due_back == record.due
+        for record in p.leaves.values():
+            if record.decided_by is not None:
+                assert record.decided_by != record.requested_by
+            if record.carried_out_by:
+                assert record.carried_out_by[0] not in (record.requested_by, record.decided_by)
+                assert record.receipt is not None and record.recipient is not None
 
     @invariant()
     def ladder_is_the_highest_step_notified(self) -> None:
@@ -348,8 +506,10 @@ def test_every_transition_is_reached() -> None:
     STATE_SEEN.clear()
     run_state_machine_as_test(
         CustodyMachine, settings=settings(
-            CustodyMachine.TestCase.settings, derandomize=True, database=None, max_examples=40
+            CustodyMachine.TestCase.settings, derandomize=True, database=None, max_examples=60,
+            stateful_step_count=50,
         )
     )
     assert set(SEEN) == set(Action), SEEN
-    assert {"alarm acknowledged", "alarm by another writer", "ladder step 2+"} == STATE_SEEN
+    assert {"alarm acknowledged", "alarm by another writer", "ladder step 2+",
+            "leave refused under hold", "self-approval refused", "hold lifted"} == STATE_SEEN
