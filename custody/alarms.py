@@ -15,6 +15,11 @@ poller's event kind, or the step that found it), ``detail`` (free text for peopl
 the kind's own fields (``badge``, ``person``, ``attempts`` for a PIN lockout; ``flow``,
 ``step``, ``opened`` for a wrong compartment).
 
+One kind has a body of its own: ``alarm.notice_failed``, written by the SMS notifier
+(``notify/``) when it gives a notice up, carries ``key`` (the notice), ``role`` and
+``person`` (who was not told) and ``reason``; :func:`alarm_from_entry` reads ``reason`` as
+its detail and ``role``/``person`` as who was not told.
+
 Entries written before the body had one definition carry ``item`` (one label, or several
 joined with commas) instead of ``items``; :func:`alarm_from_entry` reads both.
 """
@@ -47,6 +52,9 @@ class AlarmKind(enum.StrEnum):
     CABINET_OFFLINE = "cabinet_offline"  # a cabinet stopped answering polls
     WRONG_COMPARTMENT = "wrong_compartment"  # a returned file is not where it was sent
     PIN_LOCKOUT = "pin_lockout"  # a badge locked after too many wrong PINs
+    # an SMS notice given up for good (notify/): its person was not told; the body is
+    # the notifier's own (``key``, ``role``, ``person``, ``reason``), not alarm_body's
+    NOTICE_FAILED = "notice_failed"
     CLOCK_JUMP = "clock_jump"  # the station's clock jumped (custody.clockwatch)
 
     @property
@@ -69,6 +77,8 @@ WHAT_TO_DO: Mapping[str, str] = {
     AlarmKind.WRONG_COMPARTMENT: "The file is in another compartment: open the compartments "
     "opened for the return, find the file and store it where the ledger says.",
     AlarmKind.PIN_LOCKOUT: "Check the person's identity before the badge is used again.",
+    AlarmKind.NOTICE_FAILED: "The person was not told by SMS: tell them another way (phone, "
+    "in person), check their number in the station config, then acknowledge.",
     AlarmKind.CLOCK_JUMP: "Check the station's clock and its time source (NTP, the RTC "
     "battery); entry times around the jump are the wrong clock's, their order (seq) stands.",
 }
@@ -123,7 +133,8 @@ class AlarmView:
     """One alarm as the custody state holds it (open until acknowledged).
 
     ``kind`` is without the ``alarm.`` prefix; ``where`` is what a screen names the place
-    by: the compartment, else the cabinet, else the badge (a PIN lockout).
+    by: the compartment, else the cabinet, else the badge (a PIN lockout); empty for a
+    failed notice, which is about ``person`` (the kiosk names them, ``terminal.pages``).
     """
 
     seq: int
@@ -137,6 +148,7 @@ class AlarmView:
     detail: str
     badge: str | None = None
     person: str | None = None
+    role: str | None = None  # the person's role (a failed notice: who was not told)
 
     @property
     def where(self) -> str:
@@ -177,7 +189,8 @@ def alarm_from_entry(seq: int, at: datetime, body: Mapping[str, Any]) -> AlarmVi
         compartment=compartment,
         items=_items_of(body),
         event=str(body.get("event") or body.get("step") or ""),
-        detail=str(body.get("detail") or body.get("message") or ""),
+        detail=str(body.get("detail") or body.get("message") or body.get("reason") or ""),
         badge=_text(body.get("badge")),
         person=_text(body.get("person")),
+        role=_text(body.get("role")),
     )

@@ -9,7 +9,8 @@ a change of fields is a change of format (:data:`STATE_VERSION`).
 
 Version 2 added each item's ``last_compartment``, the ladder steps and the open alarms;
 version 3 the notices' deliveries (SMS); version 4 the leave requests, the holds and each
-item's ``leave`` (:mod:`custody.leaving`).
+item's ``leave`` (:mod:`custody.leaving`); version 5 each case's recorded stages
+(:mod:`custody.stages`); version 6 an alarm's ``role`` (a failed notice's: who was not told).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from custody.stages import StageRecord
 
 __all__ = ["STATE_VERSION", "ProjectionStateError", "from_state", "to_state"]
 
-STATE_VERSION = 5  # 4: leaves and holds (custody.leaving); 5: cases carry their recorded stages
+STATE_VERSION = 6  # 4: leaves and holds; 5: cases' recorded stages; 6: an alarm's role
 
 ITEM_FIELDS = (
     "label", "case_id", "kind", "category", "description", "quantity", "seized_from",
@@ -63,7 +64,7 @@ RECONCILIATION_FIELDS = (
 LADDER_FIELDS = ("matter", "step", "role", "key", "at")
 ALARM_FIELDS = (
     "seq", "kind", "at", "actor", "cabinet", "compartment", "items", "event", "detail",
-    "badge", "person",
+    "badge", "person", "role",
 )
 LEAVE_FIELDS = (
     "request", "item", "case_id", "kind", "final", "requested_by", "requested_at", "reason",
@@ -228,16 +229,16 @@ def _ladder_from(row: Any) -> LadderStep:
 def _alarm_row(a: AlarmView) -> list[Any]:
     return [
         a.seq, a.kind, _t(a.at), a.actor, a.cabinet, a.compartment, list(a.items), a.event,
-        a.detail, a.badge, a.person,
+        a.detail, a.badge, a.person, a.role,
     ]
 
 
 def _alarm_from(row: Any) -> AlarmView:
-    seq, kind, at, actor, cabinet, compartment, items, event, detail, badge, person = row
+    seq, kind, at, actor, cabinet, compartment, items, event, detail, badge, person, role = row
     if type(seq) is not int:
         raise TypeError(f"alarm seq must be an integer, got {seq!r}")
     return AlarmView(seq, kind, _dt(at), actor, cabinet, compartment, tuple(_list(items)),
-                     event, detail, badge, person)
+                     event, detail, badge, person, role)
 
 
 def _photo_row(p: PhotoRef | None) -> list[Any] | None:

@@ -11,6 +11,7 @@ each attributed to the person signed in with badge and PIN. Commands::
     store CASE               (clerk) store the case's waiting items in their compartment
     checkout [LABEL]         (officer) take one file, or every file of today one by one
     return                   (officer) scan each file brought back; it goes where it belongs
+    reprint LABEL            (clerk, officer) print an item's label again
     show LABEL [LABEL...]    (simulated camera) hold these labels up to the camera
     status                   cabinets, doors and occupancy
     alarms                   the open alarms (not acknowledged yet)
@@ -39,7 +40,7 @@ from lockerd.console_leave import LeaveCommands
 from lockerd.daemon import Daemon
 from lockerd.steps import StepService
 from terminal.errors import RoleRefusedError, StepFailedError
-from terminal.ports import BayStep
+from terminal.ports import BayStep, LabelRun
 from terminal.sessions import Session
 
 ReadLine = Callable[[str], Awaitable[str | None]]  # prompt -> line, None at end of input
@@ -93,8 +94,8 @@ class Console:
         handlers: dict[str, Callable[[list[str]], Awaitable[None]]] = {
             "signin": self.signin, "signout": self.signout, "handover": self.handover,
             "store": self.store, "checkout": self.checkout, "return": self.return_files,
-            "show": self.show, "status": self.status, "alarms": self.alarms,
-            "stage": self.stage, "cases": self.cases,
+            "reprint": self.reprint, "show": self.show, "status": self.status,
+            "alarms": self.alarms, "stage": self.stage, "cases": self.cases,
             "help": self.help, **LeaveCommands(self).handlers(),
         }
         handler = handlers.get(cmd)
@@ -170,6 +171,23 @@ class Console:
         self.write(f"handed over {', '.join(result.items)} (entry {result.seq})"
                    + (f"; missing {', '.join(result.missing)}" if result.missing else "")
                    + (f"; extra {', '.join(result.extra)}" if result.extra else ""))
+        self._labels(result.labels)
+
+    def _labels(self, run: LabelRun) -> None:
+        """Say what label printing did (nothing without a printer)."""
+        if run.printed:
+            self.write(f"  label(s) printed: {', '.join(run.printed)}")
+        if run.error:
+            self.write(f"  PRINTER: label(s) {', '.join(run.not_printed) or '-'} not printed: "
+                       f"{run.error} (the step is recorded; 'reprint LABEL' once it is put "
+                       "right)")
+
+    async def reprint(self, args: list[str]) -> None:
+        if not self._need(args, 1, "reprint LABEL"):
+            return
+        person = self._who("clerk", "officer").person.id
+        run = await self.steps.reprint(person, args[0])
+        self._labels(run)
 
     # ------------------------------------------------------------------ compartment steps
 

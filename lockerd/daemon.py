@@ -257,7 +257,8 @@ class Daemon:
             from lockerd.kiosk import terminal_station
             from terminal.mount import mount_terminal
 
-            mount_terminal(app, terminal_station(self.rt, self.steps))
+            sms = self.sms.last_status if self.sms is not None else None
+            mount_terminal(app, terminal_station(self.rt, self.steps, sms))
             self.kiosk_path = "/terminal/"
         except Exception:
             log.exception("the kiosk could not be mounted; serving the API without it")

@@ -218,8 +218,8 @@ class Script:
         # ---------------------------------------------------------- registrations
         self.at(7, 30)
         for case in (case1, case2):
-            await rt.call(
-                cs.register_case, case.case_id, title=case.title, officer=case.officer,
+            await self.steps.register_case(  # the step service: labels printed, if a printer
+                case.case_id, title=case.title, officer=case.officer,
                 items=[_spec(i, seized) for i in case.items],
                 complainant=Complainant(case.complainant, case.complainant_phone),
             )

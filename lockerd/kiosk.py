@@ -2,7 +2,8 @@
 
 :func:`terminal_station` gives the kiosk (package ``terminal``) the daemon's one step
 service, the custody service (read only there), the photo store, the clock, the
-``[terminal]`` sign-in settings, and an alarm board over the custody state whose
+``[terminal]`` sign-in settings, the SMS channel's status (its status line), and an alarm
+board over the custody state whose
 acknowledgements are written through the runtime's one writer (and wake the MQTT feeder)
 like every other entry.
 """
@@ -10,8 +11,8 @@ like every other entry.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from api.auth import TokenStore
 from custody.alarms import AlarmView
@@ -49,8 +50,12 @@ class RuntimeAlarmBoard:
         self._on_writer(lambda: self._board.acknowledge(alarm_id, clerk=clerk))
 
 
-def terminal_station(rt: Runtime, steps: StepService) -> TerminalStation:
-    """The kiosk's :class:`TerminalStation` (call it on the daemon's loop)."""
+def terminal_station(
+    rt: Runtime, steps: StepService,
+    sms_status: Callable[[], Mapping[str, Any]] | None = None,
+) -> TerminalStation:
+    """The kiosk's :class:`TerminalStation` (call it on the daemon's loop); ``sms_status``:
+    the SMS service's ``last_status`` when the station sends SMS (its status line)."""
     return TerminalStation(
         custody=rt.custody,
         steps=steps,
@@ -63,4 +68,6 @@ def terminal_station(rt: Runtime, steps: StepService) -> TerminalStation:
         # the case-management system's token (role case_system) is checked against the
         # station's one token store, where its refusals are kept too
         case_system=TokenStore(rt.data_dir, clock=rt.clock),
+        sms_status=sms_status,
+        label_printer=steps.labels.enabled,
     )

@@ -1,30 +1,42 @@
-"""The step service's reading, camera and handover part (:class:`StepScans`, the base of
-:class:`lockerd.steps.StepService`): cases and items from the custody state, the doors as
-the poller last read them, one camera capture at a time (the live view shares it), label
-scans (typed or read, a wrong check character refused), and handover drafts committed as
-``case.handed_over`` through the runtime's one writer.
+"""The step service's reading, camera, registration and handover part (:class:`StepScans`,
+the base of :class:`lockerd.steps.StepService`): cases and items from the custody state, the
+doors as the poller last read them, one camera capture at a time (the live view shares it),
+label scans (typed or read, a wrong check character refused), registrations, and handover
+drafts committed as ``case.handed_over`` through the runtime's one writer. Labels are
+printed after a registration, at a handover for items without one, and on request
+(:mod:`lockerd.steps_labels`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from custody import queries
 from custody.domain.errors import UnknownCaseError, UnknownItemError
-from custody.domain.people import Role
+from custody.domain.people import Complainant, Role
+from custody.domain.values import ItemSpec
 from custody.labels import LabelError, parse_label
 from custody.ports import CompartmentState, PhotoRef
 from custody.projection import CaseView, ItemView
 from custody.queries import ScanStatus
-from custody.services import HandoverResult
 from lockerd.runtime import Runtime
+from lockerd.steps_labels import StepLabels
 from scanner.photostore import photo_meta
 from scanner.pipeline import check_reads
 from terminal.camera_view import Shot
 from terminal.errors import NoLabelInViewError, WrongCheckCharacterError
-from terminal.ports import HandoverDraft, ScanOutcome
+from terminal.ports import HandedOver, HandoverDraft, LabelRun, ScanOutcome
 from terminal.station import CompartmentNameError
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A registered case and the labels printed for its items."""
+
+    case: CaseView
+    labels: LabelRun
 
 
 class StepScans:
@@ -34,6 +46,7 @@ class StepScans:
         self.rt = rt
         self.drafts: dict[tuple[str, str], HandoverDraft] = {}
         self._camera = asyncio.Lock()
+        self.labels = StepLabels(rt)
 
     def _require(self, person: str, *roles: Role) -> None:
         self.rt.custody.directory.require(person, *roles)
@@ -113,6 +126,20 @@ class StepScans:
                 raise WrongCheckCharacterError(bad.reason, label=bad.read.text)
         raise NoLabelInViewError("no barcode in view")
 
+    # ------------------------------------------------------------------ registration
+
+    async def register_case(
+        self, case_id: str, *, title: str, officer: str, items: Sequence[ItemSpec],
+        complainant: Complainant | None = None, officers: Iterable[str] = (),
+    ) -> Registered:
+        """Register a case and its manifest (the custody service checks it), then print
+        the new items' labels (a printer fault is in the answer; the case stands)."""
+        case = await self.rt.call(self.rt.custody.register_case, case_id, title=title,
+                                  officer=officer, items=items, complainant=complainant,
+                                  officers=tuple(officers))
+        self.rt.ledger_changed()
+        return Registered(case, await self.labels.registered(list(case.items), officer))
+
     # ------------------------------------------------------------------ handover
 
     def draft(self, person: str, case_id: str) -> HandoverDraft:
@@ -155,8 +182,10 @@ class StepScans:
 
     async def commit_handover(
         self, person: str, case_id: str, checklist: Mapping[str, bool], reason: str
-    ) -> HandoverResult:
-        """Record the handover (the custody service checks the checklist and the reason)."""
+    ) -> HandedOver:
+        """Record the handover (the custody service checks the checklist and the reason),
+        then print the labels of the case's items that have none (a printer fault is in
+        the answer's ``labels``; the handover stands)."""
         draft = self.draft(person, case_id)
         used = set(draft.ticked.values()) | set(draft.extra.values())
         result = await self.rt.call(
@@ -166,4 +195,10 @@ class StepScans:
         )
         self.rt.ledger_changed()
         self.drafts.pop((person, case_id), None)
-        return result
+        return HandedOver.of(result, await self.labels.handed_over(case_id, person))
+
+    async def reprint(self, person: str, label: str) -> LabelRun:
+        """Print an item's label again on request (a clerk or an officer); a printer fault
+        is in the answer, the label can be printed again."""
+        self._require(person, Role.CLERK, Role.OFFICER)
+        return await self.labels.reprint(self.item(label).label, person)

@@ -31,6 +31,7 @@ from datetime import time as dtime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from custody.alarms import AlarmKind
 from custody.delivery import (
     NOTICE_DELIVERED,
     NOTICE_FAILED,
@@ -56,7 +57,7 @@ from notify.texts import Texts, kind_of, values_of
 
 log = logging.getLogger(__name__)
 
-ALARM_NOTICE_FAILED = "alarm.notice_failed"
+ALARM_NOTICE_FAILED = AlarmKind.NOTICE_FAILED.entry_kind  # "alarm.notice_failed"
 URGENT_ROLES = ("supervisor", "legal")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 

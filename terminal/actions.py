@@ -21,12 +21,13 @@ from custody.errors import LockerError
 from scanner.derived import checked_thumbnail
 from scanner.photostore import FilePhotoStore
 from terminal.app import LANG_COOKIE, SESSION_COOKIE, Terminal
-from terminal.errors import RoleRefusedError, message_for
+from terminal.errors import LabelNotPrintedError, RoleRefusedError, message_for
 from terminal.i18n import normalise_language, translate
 from terminal.idempotency import BadActionIdError
 from terminal.pages import alarm_json, draft_json, return_reason
-from terminal.ports import BayStep
+from terminal.ports import BayStep, LabelRun
 from terminal.sessions import Session, SessionExpiredError, SignInError
+from terminal.sms_line import sms_json
 
 log = logging.getLogger("terminal.actions")
 
@@ -39,6 +40,18 @@ async def _body(request: Request) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def label_texts(run: LabelRun, lang: str) -> tuple[str, bool]:
+    """What to say of the labels printed after a step, and whether a printer fault stopped
+    them (nothing is said when the station has no printer)."""
+    said = []
+    if run.printed:
+        said.append(translate("label.printed", lang, labels=", ".join(run.printed)))
+    if run.error:
+        said.append(translate("label.fault", lang, detail=run.error,
+                              labels=", ".join(run.not_printed) or "-"))
+    return " ".join(said), bool(run.error)
 
 
 def register(app: FastAPI, terminal: Terminal) -> None:
@@ -129,7 +142,8 @@ def register(app: FastAPI, terminal: Terminal) -> None:
 
     @app.get("/api/status")
     async def status(request: Request, compartment: str = "") -> JSONResponse:
-        """Signed in?, open alarms, and (when asked) one compartment's door state.
+        """Signed in?, open alarms, the SMS channel (when the station sends SMS), and (when
+        asked) one compartment's door state.
 
         Polled by every screen; it does not count as an action (the idle lock runs on).
         """
@@ -143,9 +157,11 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         if board is not None:
             zone = terminal.station.custody.settings.zone
             for alarm in await asyncio.to_thread(board.open_alarms):
-                alarms.append(alarm_json(alarm, lang, zone))
+                alarms.append(alarm_json(alarm, lang, zone, terminal.names()))
         out: dict[str, Any] = {"signed_in": session is not None, "alarms": alarms,
                                "role": session.person.role if session else None}
+        if terminal.station.sms_status is not None:  # the status line: the SMS channel
+            out["sms"] = sms_json(terminal.station.sms_status(), lang)
         if compartment and session is not None:
             try:
                 state = await terminal.station.steps.compartment_state(compartment)
@@ -219,12 +235,24 @@ def register(app: FastAPI, terminal: Terminal) -> None:
             result = await terminal.desk.commit_handover(
                 s.person.id, case_id, checklist, str(body.get("reason", "")))
             base = str(request.scope.get("root_path", "")).rstrip("/")
-            return {"message": translate("handover.recorded", lang, seq=result.seq,
-                                         count=len(result.items)),
+            message = translate("handover.recorded", lang, seq=result.seq,
+                                count=len(result.items))
+            labels, fault = label_texts(result.labels, lang)
+            return {"message": " ".join(filter(None, (message, labels))),
+                    "tone": "warn" if fault else None,
                     "seq": result.seq, "missing": list(result.missing),
-                    "extra": list(result.extra),
+                    "extra": list(result.extra), "labels_printed": list(result.labels.printed),
                     "redirect": f"{base}/storage/{case_id}"}
         return await act(request, ("clerk",), work)
+
+    @app.post("/api/label/reprint")
+    async def label_reprint(request: Request) -> JSONResponse:
+        async def work(s: Session, body: dict[str, Any], lang: str) -> dict[str, Any]:
+            run = await terminal.desk.reprint(s.person.id, str(body.get("label", "")))
+            if run.error:  # a printer fault: nothing recorded, the button prints it again
+                raise LabelNotPrintedError(run.error, labels=", ".join(run.not_printed))
+            return {"message": translate("label.reprinted", lang, label=run.printed[0])}
+        return await act(request, ("clerk", "officer"), work)
 
     # ------------------------------------------------------------------ compartment steps
 

@@ -60,6 +60,10 @@ class Terminal:
         """The signed-in person, or :class:`SessionExpiredError`."""
         return self.sessions.get(request.cookies.get(SESSION_COOKIE), touch=touch)
 
+    def names(self) -> dict[str, str]:
+        """Person id -> name, from the station's people list."""
+        return {p.id: p.name for p in self.station.custody.directory}
+
     def render(self, request: Request, name: str, session: Session | None,
                **context: Any) -> str:
         """Render a page in the person's language."""

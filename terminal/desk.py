@@ -18,9 +18,8 @@ from custody.domain.states import ItemState
 from custody.ports import PhotoRef
 from custody.projection import CaseView, ItemView
 from custody.queries import OfficerDay
-from custody.services import HandoverResult
 from terminal.errors import NoStepError, NotYoursError
-from terminal.ports import BayStep, HandoverDraft, ScanOutcome
+from terminal.ports import BayStep, HandedOver, HandoverDraft, LabelRun, ScanOutcome
 from terminal.station import TerminalStation
 
 
@@ -82,9 +81,14 @@ class Desk:
 
     async def commit_handover(
         self, person: str, case_id: str, checklist: Mapping[str, bool], reason: str
-    ) -> HandoverResult:
-        """Record the handover (the custody service checks the checklist and the reason)."""
+    ) -> HandedOver:
+        """Record the handover (the custody service checks the checklist and the reason);
+        the labels its items lack are printed after it."""
         return await self.service.commit_handover(person, case_id, checklist, reason)
+
+    async def reprint(self, person: str, label: str) -> LabelRun:
+        """Print an item's label again."""
+        return await self.service.reprint(person, label)
 
     async def open_store(self, person: str, case_id: str) -> BayStep:
         """Start storing a case's waiting items."""

@@ -113,6 +113,13 @@ class RoleRefusedError(TerminalError):
     key = "error.role"
 
 
+class LabelNotPrintedError(TerminalError):
+    """A label printer fault on a reprint (no paper, offline, a refused job): the label can
+    be printed again once it is put right."""
+
+    key = "label.fault"
+
+
 _BY_CLASS: tuple[tuple[type[BaseException], str], ...] = (
     (LabelError, "scan.bad_label"),
     (custody_errors.DiscrepancyReasonRequiredError, "handover.reason_required"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,7 @@ from custody.errors import LockerError
 from custody.queries import ReturnPlace, ReturnReason
 from terminal.app import SESSION_COOKIE, Terminal
 from terminal.errors import message_for
-from terminal.i18n import translate
+from terminal.i18n import TranslationError, translate
 from terminal.sessions import Session, SessionExpiredError
 
 
@@ -61,15 +62,41 @@ def draft_json(terminal: Terminal, person: str, case_id: str) -> dict[str, Any]:
 _KNOWN_ALARMS = frozenset(k.value for k in AlarmKind)
 
 
-def alarm_json(alarm: AlarmView, lang: str, zone: ZoneInfo) -> dict[str, Any]:
-    """One open alarm as the screens show it: when (station time), where, which items,
-    what happened and what to do, in the person's language."""
+def _role_text(role: str | None, lang: str) -> str:
+    if not role:
+        return "-"
+    try:
+        return translate(f"role.{role}", lang)
+    except TranslationError:  # a role the screens have no word for
+        return role
+
+
+def alarm_where(alarm: AlarmView, lang: str, names: Mapping[str, str] | None = None) -> str:
+    """Where an alarm is, as the screens name it. An alarm about a person (a failed
+    notice) names staff by name and role; anyone else (a complainant, recorded by phone
+    number) by role only: the kiosk shows alarms to whoever stands in front of it."""
+    if alarm.where or alarm.person is None:  # a place (a PIN lockout: its badge)
+        return alarm.where
+    role = _role_text(alarm.role, lang)
+    if names and alarm.person in names:
+        return f"{names[alarm.person]} ({role})"
+    return role
+
+
+def alarm_json(alarm: AlarmView, lang: str, zone: ZoneInfo,
+               names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One open alarm as the screens show it: when (station time), where
+    (:func:`alarm_where`; ``names``: person id -> name), which items, what happened (with
+    its detail where the kind's text has room for it: a failed notice's reason) and what
+    to do, in the person's language."""
     known = alarm.kind in _KNOWN_ALARMS
-    text = (translate(f"alarm.{alarm.kind}", lang, where=alarm.where) if known
-            else translate("alarm.other", lang, where=alarm.where, kind=alarm.kind))
+    where = alarm_where(alarm, lang, names)
+    text = (translate(f"alarm.{alarm.kind}", lang, where=where, detail=alarm.detail or "-")
+            if known
+            else translate("alarm.other", lang, where=where, kind=alarm.kind))
     items = ", ".join(alarm.items)
     return {
-        "id": str(alarm.seq), "kind": alarm.kind, "where": alarm.where,
+        "id": str(alarm.seq), "kind": alarm.kind, "where": where,
         "compartment": alarm.compartment, "items": list(alarm.items),
         "at": alarm.at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "time": alarm.at.astimezone(zone).strftime("%m-%d %H:%M"),
@@ -159,7 +186,8 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         case, items = terminal.desk.case(case_id)
         waiting = [i for i in items if i.state in (ItemState.HANDED_OVER, ItemState.RETURNED)]
         return page(request, "storage.html", session, screen="storage", case=case,
-                    items=waiting, step=terminal.desk.step(session.person.id))
+                    items=waiting, step=terminal.desk.step(session.person.id),
+                    label_printer=terminal.station.label_printer)
 
     @app.get("/bay", response_class=HTMLResponse)
     async def bay(request: Request) -> Response:
@@ -201,4 +229,4 @@ def register(app: FastAPI, terminal: Terminal) -> None:
         zone = terminal.station.custody.settings.zone
         found = await asyncio.to_thread(board.open_alarms) if board else []
         return page(request, "alarms.html", session, screen="alarms",
-                    alarms=[alarm_json(a, lang, zone) for a in found])
+                    alarms=[alarm_json(a, lang, zone, terminal.names()) for a in found])

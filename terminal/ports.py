@@ -9,7 +9,7 @@ service answers; the screens read them and never change them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Protocol
 
 from custody.ports import CompartmentState, PhotoRef
@@ -45,6 +45,33 @@ class ScanOutcome:
     status: str
     label: str
     photo: str  # sha256 of the scan's photo
+
+
+@dataclass(frozen=True)
+class LabelRun:
+    """What printing some labels did (after a registration or a handover, or a reprint).
+
+    ``enabled`` is False when the station has no label printer (nothing was tried);
+    ``error`` is the printer's fault, to show as is (the labels in ``not_printed`` can be
+    printed again); the custody step stands either way."""
+
+    enabled: bool
+    printed: tuple[str, ...] = ()
+    not_printed: tuple[str, ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class HandedOver(HandoverResult):
+    """A recorded handover and the labels printed for its items that had none."""
+
+    labels: LabelRun = LabelRun(False)
+
+    @classmethod
+    def of(cls, result: HandoverResult, labels: LabelRun) -> HandedOver:
+        """The custody service's result with the label run added."""
+        return cls(**{f.name: getattr(result, f.name) for f in fields(HandoverResult)},
+                   labels=labels)
 
 
 @dataclass
@@ -123,8 +150,12 @@ class StepDesk(Protocol):
 
     async def commit_handover(
         self, person: str, case_id: str, checklist: Mapping[str, bool], reason: str
-    ) -> HandoverResult:
-        """Record the handover."""
+    ) -> HandedOver:
+        """Record the handover, then print the labels its items lack."""
+        ...
+
+    async def reprint(self, person: str, label: str) -> LabelRun:
+        """Print an item's label again (recorded as ``label.printed``, reason ``reprint``)."""
         ...
 
     def step(self, person: str) -> BayStep | None:

@@ -2,7 +2,8 @@
 
 :class:`TerminalStation` bundles the step service the kiosk drives (``lockerd``'s one write
 path, typed here as :class:`~terminal.ports.StepDesk`), the custody service for reading,
-the photo store, the clock, the sign-in settings and the alarm board. ``lockerd`` builds one
+the photo store, the clock, the sign-in settings, the alarm board and the SMS channel's
+status. ``lockerd`` builds one
 and passes it to :func:`terminal.app.create_terminal_app`; the terminal never imports
 ``lockerd``.
 
@@ -12,9 +13,9 @@ same names the step service and the alarms write to the ledger.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from custody.alarms import AlarmView
 from custody.errors import LockerError
@@ -61,3 +62,8 @@ class TerminalStation:
     #: case-management system post stages (``/case-system/stages``)
     stages: StageDesk | None = None
     case_system: CaseSystemGate | None = None
+    #: the SMS channel's last status (signal, registration, queue; ``terminal.sms_line``),
+    #: None when the station sends no SMS
+    sms_status: Callable[[], Mapping[str, Any]] | None = None
+    #: whether the station has a label printer (the screens offer "Reprint label")
+    label_printer: bool = False

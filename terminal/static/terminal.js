@@ -5,7 +5,7 @@
  *   daemon answers once (nothing is recorded twice, nothing is recorded falsely).
  * - /api/status is polled: alarms (a one-line banner on every screen: how many, the latest
  *   with its time, place and items, and a link to the alarms screen, so the screen's own
- *   action never moves below the fold), the network banner, the idle lock (server side),
+ *   action never moves below the fold), the SMS channel on the status line, the network banner, the idle lock (server side),
  *   and the door state of the compartment being worked.
  * - The PIN can be typed on the on-screen pad or on a physical keyboard (digits, Backspace,
  *   Escape, Enter).
@@ -79,7 +79,7 @@
     delete pending[key];       // the daemon answered: the next try is a new action
     if (answer.message) show(answer.message, answer.ok ? "ok" : "error");
     if (answer.ok && answer.redirect) {
-      flash(answer.message || "", "ok");
+      flash(answer.message || "", answer.tone || "ok");
       window.location.href = answer.redirect;
     }
     return answer;
@@ -119,6 +119,12 @@
         return;
       }
       renderAlarms(status.alarms || []);
+      const sms = document.getElementById("sms-state");
+      if (sms && status.sms) {  // the status line: the SMS channel's state
+        sms.textContent = status.sms.text;
+        sms.classList.toggle("bad", !status.sms.ok);
+        sms.hidden = false;
+      }
       if (status.compartment) {
         const door = document.getElementById("door-state");
         if (door) {
@@ -387,6 +393,9 @@
       const enc = encodeURIComponent(open.dataset.case).replace(/%2F/g, "/");
       post("/api/store/" + enc + "/open", {}, "store-open");
     });
+    for (const b of document.querySelectorAll("[data-reprint]")) {
+      b.addEventListener("click", () => post("/api/label/reprint", { label: b.dataset.reprint }, "reprint:" + b.dataset.reprint));
+    }
   }
 
   function bayScreen() {

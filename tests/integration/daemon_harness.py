@@ -203,9 +203,11 @@ class Harness:
 @asynccontextmanager
 async def running_station(
     tmp_path: Path, *, compartments: int = 4, rtu: bool = False, mqtt_port: int | None = None,
-    data: Path | None = None, api: bool = False, leave_people: bool = False, **timeouts: int,
+    data: Path | None = None, api: bool = False, leave_people: bool = False,
+    extra_config: str = "", **timeouts: int,
 ) -> AsyncIterator[Harness]:
-    """Start the simulator, a station on it, the daemon and a simulated person."""
+    """Start the simulator, a station on it, the daemon and a simulated person
+    (``extra_config``: more sections of the station config, such as ``[printer]``)."""
     sim = SimStation(cabinets=2 if rtu else 1, compartments=compartments, rtu_socket=rtu,
                      unlock_pulse_ms=2000)  # a loaded machine must not make the person miss it
     await sim.start()
@@ -219,7 +221,7 @@ async def running_station(
         (root / "config.toml").write_text(
             station_config(tcp_port=sim.tcp_port, rtu_url=sim.rtu_socket_url,
                            compartments=compartments, mqtt_port=mqtt_port, api=api,
-                           leave_people=leave_people, **timeouts)
+                           leave_people=leave_people, **timeouts) + extra_config
         )
         # real time, shifted on request (the PIN lockout's end, a deadline)
         daemon = Daemon(load_config(root / "config.toml"), clock=ShiftedClock())

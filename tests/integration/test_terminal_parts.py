@@ -75,7 +75,8 @@ def _used_keys() -> set[str]:
     for path in PKG.glob("*.py"):
         keys |= set(re.findall(r'translate\(\s*"([a-z_]+\.[a-z_.]+)"', path.read_text("utf-8")))
     # families whose last part is chosen at run time
-    keys |= {f"role.{r}" for r in ("clerk", "officer", "supervisor", "legal", "auditor")}
+    keys |= {f"role.{r}" for r in ("clerk", "officer", "supervisor", "legal", "auditor",
+                                   "complainant")}  # complainant: a failed notice
     keys |= {f"lang.{code}" for code in LANGUAGES}
     keys |= {f"checklist.{name}" for name in DEFAULT_CHECKLIST}
     keys |= {f"state.{s.value}" for s in ItemState}
