@@ -30,6 +30,8 @@ from custody.ledger.tiles import TileRef, root_from_tiles, split_tile
 from custody.ledger.verify import verify_data_dir
 from lockerd.mqtt import LEDGER_CURSOR
 from scanner.errors import PhotoStoreFullError
+from terminal.errors import message_for
+from terminal.i18n import translate
 from tests.integration.daemon_harness import Harness, running_station
 from tests.integration.disk_faults import SmallDisk, small_disk
 
@@ -39,6 +41,12 @@ __all__ = ["small_disk"]  # the fixture, imported for pytest
 def _disk_full_lines(caplog: pytest.LogCaptureFixture, what: str) -> list[str]:
     return [r.getMessage() for r in caplog.records
             if r.getMessage().startswith(what) and "disk full" in r.getMessage()]
+
+
+def _on_screen(exc: BaseException) -> str:
+    """What the kiosk shows for this error of a step (its action handler's translation)."""
+    key, params = message_for(exc)
+    return translate(key, "en", **params)
 
 
 def _published_size(h: Harness) -> int:
@@ -68,8 +76,9 @@ def test_the_daemon_survives_a_full_disk_and_resumes(
         h.camera.show(*step.labels)
         await h.steps.wait_door("clerk")
         small_disk.fill()
-        with pytest.raises(PhotoStoreFullError, match="disk full"):
+        with pytest.raises(PhotoStoreFullError, match="disk full") as photo_full:
             await h.steps.photograph("clerk")
+        assert _on_screen(photo_full.value).startswith("Refused: disk full")
         small_disk.free()
         await h.steps.photograph("clerk")  # the photo, while there is room
 
@@ -90,8 +99,9 @@ def test_the_daemon_survives_a_full_disk_and_resumes(
             fcntl.flock(lock, fcntl.LOCK_UN)
             os.close(lock)
         size_before = rt.ledger.size
-        with pytest.raises(DiskFullError, match="disk full"):
+        with pytest.raises(DiskFullError, match="disk full") as entry_full:
             await h.steps.commit("clerk")
+        assert _on_screen(entry_full.value).startswith("Refused: disk full while appending")
         await h.until("the log publisher meets the full disk",
                       lambda: bool(_disk_full_lines(caplog, "publishing the log failed")))
         await h.until("the outbox feeder meets the full disk",
