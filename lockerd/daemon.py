@@ -48,6 +48,7 @@ from lockerd.logpublish import run_log_publisher
 from lockerd.runtime import Runtime
 from lockerd.sms import build_sms, publish_sms_status
 from lockerd.steps import StepService
+from lockerd.tasklog import log_retry
 from notify.service import SmsService
 from witness.station import CosignTask
 
@@ -226,8 +227,8 @@ class Daemon:
             await asyncio.sleep(seconds)
             try:
                 await fn()
-            except Exception:
-                log.exception("periodic task %s failed", getattr(fn, "__name__", fn))
+            except Exception as exc:
+                log_retry(log, f"periodic task {getattr(fn, '__name__', fn)}", exc)
 
     async def rules_tick(self) -> int:
         """One rules tick now; returns how many notices went out."""

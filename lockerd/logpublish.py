@@ -14,6 +14,7 @@ from pathlib import Path
 
 from custody.ledger.publish import PublishResult, publish_tiles
 from custody.ledger.store import LedgerStore, connect
+from lockerd.tasklog import log_retry
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,6 @@ async def run_log_publisher(data_dir: Path, poll_seconds: float = 1.0) -> None:
                 if result.tiles or result.bundles:
                     log.info("log published at size %d (%d tiles, %d bundles, %.0f ms)",
                              result.size, result.tiles, result.bundles, result.seconds * 1e3)
-        except Exception:
-            log.exception("publishing the log failed; retrying")
+        except Exception as exc:
+            log_retry(log, "publishing the log", exc)
         await asyncio.sleep(poll_seconds)

@@ -29,6 +29,7 @@ from lockerd.alarms import DAEMON_ACTOR, AlarmDesk, AlarmRecord
 from lockerd.config import StationConfig
 from lockerd.mqtt import MqttNotifier, checkpoint_message, compartment_message, feed_ledger
 from lockerd.outbox import OutboxPublisher, OutboxStore
+from lockerd.tasklog import log_retry
 from scanner.photostore import FilePhotoStore
 from scanner.pipeline import LabelReader
 
@@ -240,8 +241,8 @@ class Runtime:
             self._feed_event.clear()
             try:
                 await self.feed()
-            except Exception:
-                log.exception("feeding the outbox from the ledger failed")
+            except Exception as exc:
+                log_retry(log, "feeding the outbox from the ledger", exc)
 
     def store_photo(self, data: bytes, meta: dict[str, object]) -> PhotoRef:
         """(any thread) Put a photo in the content-addressed store."""

@@ -9,7 +9,8 @@ per level is rewritten, the rest are new).
 
 Rules (tlog-tiles v0.1.0 and DESIGN.md §3.6):
 
-- each file is written atomically (a temporary file, fsync, rename);
+- each file is written atomically (a temporary file, fsync, rename); a write that fails
+  (a full disk) removes its temporary file, so no file is ever half there under any name;
 - every tile and bundle goes before the ``checkpoint`` that needs it;
 - a full tile is never rewritten (an existing one that differs is an error, loudly);
 - a partial tile is only superseded by a wider one, and kept until its full tile is there
@@ -20,6 +21,7 @@ Rules (tlog-tiles v0.1.0 and DESIGN.md §3.6):
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import itertools
 import os
@@ -30,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from custody.errors import DiskFullError
 from custody.ledger import merkle
 from custody.ledger.checkpoint import Checkpoint, CheckpointError
 from custody.ledger.cosigstore import cosigned_note
@@ -56,13 +59,17 @@ def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no temporary file behind
+        raise
 
 
 def fsync_dir(path: Path) -> None:
@@ -119,7 +126,12 @@ class TileDir:
         a first publish of a big ledger (thousands of files) needs."""
         todo = [(ref, data) for ref, data in items if not self._exists(ref, data)]
         if len(todo) > 1:
-            list(_pool().map(lambda item: write_atomic(self.path(item[0]), item[1]), todo))
+            # every write is waited for, failed or not, before a failure is raised: none
+            # is still running (and making a temporary file) once this returns
+            futures = [_pool().submit(write_atomic, self.path(r), d) for r, d in todo]
+            errors = [e for e in (f.exception() for f in futures) if e is not None]
+            if errors:
+                raise errors[0]
         elif todo:
             write_atomic(self.path(todo[0][0]), todo[0][1])
         self._dirty.update(self.path(ref).parent for ref, _ in todo)
@@ -271,8 +283,29 @@ def _upper(store: LedgerStore, since: int, size: int) -> Iterator[tuple[TileRef,
         level += 1
 
 
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
 def publish_tiles(data_dir: Path | str) -> PublishResult:
-    """Bring ``DATA/tiles/`` up to the latest signed checkpoint (see the module text)."""
+    """Bring ``DATA/tiles/`` up to the latest signed checkpoint (see the module text).
+
+    A full disk raises :class:`DiskFullError`: the tiles written before it are whole and
+    final (each under its name only once complete), no temporary file is left, and the
+    published ``checkpoint`` is still the old one (it goes after its tiles), so the next
+    publish, once there is space, carries on from there."""
+    try:
+        return _publish(Path(data_dir))
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            raise
+        raise DiskFullError(
+            f"disk full while publishing the log in {Path(data_dir) / TILES_DIR}: "
+            "the published checkpoint was not moved and no file is half-written; "
+            "free some space and publish again"
+        ) from None
+
+
+def _publish(data_dir: Path) -> PublishResult:
     t0 = time.perf_counter()
     paths = require_station(data_dir)
     tiles = TileDir(paths.root / TILES_DIR)

@@ -7,9 +7,14 @@ Two ways, chosen when the fixture starts, and reported by :attr:`SmallDisk.mode`
   ballast file until the kernel answers ENOSPC, :meth:`SmallDisk.free` deletes it. SQLite,
   the photo store and the outbox meet the real error from the real kernel.
 - ``injected`` (anywhere else, or with ``EVIDENCE_LOCKER_DISK_FAULTS=inject``): a plain
-  folder, and while "full" every photo-store file write raises ``OSError(ENOSPC)`` and every
+  folder, and while "full" every photo-store file write and every tile-publish write
+  (``os.write`` as ``custody.ledger.publish`` sees it) raises ``OSError(ENOSPC)``, and every
   write statement on the SQLite connections handed to :meth:`SmallDisk.watch` raises
   SQLite's ``SQLITE_FULL`` error, as SQLite itself does on a full disk.
+
+``fill(leave=N)`` leaves about N bytes free, so that a write of many files fails part-way:
+on the tmpfs the ballast is shortened by N bytes; injected, the tile writer may write N
+bytes more before its writes fail.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 
 import pytest
 
+import custody.ledger.publish
 import scanner.photostore
 
 SIZE = "4m"
@@ -91,6 +97,26 @@ class _FullFile:
         return getattr(self._real, name)
 
 
+class _FullOs:
+    """``os`` as the tile writer sees it while the disk is full: ``write`` fails once the
+    bytes left (``SmallDisk.left``) are used up."""
+
+    def __init__(self, disk: SmallDisk) -> None:
+        self._disk = disk
+
+    def write(self, fd: int, data: Any) -> int:
+        disk = self._disk
+        if disk.full:
+            if disk.left <= 0:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            data = bytes(data)[: disk.left]
+            disk.left -= len(data)
+        return os.write(fd, data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+
 class SmallDisk:
     """A folder on a disk the test fills and frees. See the module docstring."""
 
@@ -98,6 +124,7 @@ class SmallDisk:
         self.root = root
         self.mode = mode
         self.full = False
+        self.left = 0  # injected: bytes the tile writer may still write while full
         self._ballast = root / f"ballast-{uuid.uuid4().hex}"
         if mode == "injected":
             real_open = open
@@ -107,6 +134,7 @@ class SmallDisk:
                 return _FullFile(handle) if self.full and "w" in mode else handle
 
             monkeypatch.setattr(scanner.photostore, "open", photo_open, raising=False)
+            monkeypatch.setattr(custody.ledger.publish, "os", _FullOs(self))
 
     def watch(self, owner: Any, attribute: str) -> None:
         """In ``injected`` mode, put the full-disk layer over ``owner.<attribute>`` (a
@@ -114,9 +142,10 @@ class SmallDisk:
         if self.mode == "injected":
             setattr(owner, attribute, _FullConnection(getattr(owner, attribute), self))
 
-    def fill(self) -> None:
-        """Leave no free space."""
+    def fill(self, leave: int = 0) -> None:
+        """Leave no free space (or about ``leave`` bytes, see the module text)."""
         self.full = True
+        self.left = leave
         if self.mode != "tmpfs":
             return
         chunk = b"\0" * (64 * 1024)
@@ -133,10 +162,13 @@ class SmallDisk:
                     f.write(b"\0" * 512)
             except OSError as exc:
                 assert exc.errno == errno.ENOSPC, exc
+        if leave:
+            os.truncate(self._ballast, os.path.getsize(self._ballast) - leave)
 
     def free(self) -> None:
         """Give the space back."""
         self.full = False
+        self.left = 0  # injected: bytes the tile writer may still write while full
         self._ballast.unlink(missing_ok=True)
         self._ballast.with_suffix(".tail").unlink(missing_ok=True)
 

@@ -1,4 +1,5 @@
-"""A full disk (ENOSPC) during an append, a photo write and an outbox write (issue #17).
+"""A full disk (ENOSPC) during an append, a photo write, an outbox write and a tile publish
+(issue #17).
 
 Each write meets the full disk and answers with a :class:`DiskFullError` subclass, leaves
 nothing half-written (no part of a batch, no photo without its metadata and thumbnail, no
@@ -13,6 +14,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,9 @@ import pytest
 import custody.ledger.station
 from custody.errors import DiskFullError
 from custody.ledger import Ledger
+from custody.ledger.publish import TILES_DIR, checkpoint_size, publish_tiles
 from custody.ledger.station import init_station
+from custody.ledger.tiles import TileRef, root_from_tiles, split_tile, tiles_for_size
 from custody.ledger.verify import verify_data_dir
 from lockerd import exitcodes
 from lockerd.cli import main
@@ -147,3 +151,65 @@ def test_init_on_a_full_disk_leaves_no_half_station(
     assert not target.exists()  # no key, no config, no ledger file: init can simply be rerun
     monkeypatch.undo()
     assert main(["init", "--data", str(target)]) == exitcodes.OK
+
+
+def _short(n: int, tag: str) -> list[tuple[str, dict[str, object], str]]:
+    return [("note.added", {"text": f"{tag} {i}"}, "clerk:wang") for i in range(n)]
+
+
+def _publish_cli(data: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    code = main(["log", "publish", "--data", str(data)])
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+def test_a_tile_publish_on_a_full_disk_leaves_whole_tiles_and_the_old_checkpoint(
+    small_disk: SmallDisk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = init_station(small_disk.root / "station", "test.example/full")
+    tiles = paths.root / TILES_DIR
+    with Ledger.open(paths.root) as ledger:
+        ledger.append_many(_short(300, "first"))
+        ledger.checkpoint()
+    assert publish_tiles(paths.root).size == 300
+    old_checkpoint = (tiles / "checkpoint").read_text()
+    before = _files(tiles)
+    with Ledger.open(paths.root) as ledger:
+        for b in range(0, 1700, 500):
+            ledger.append_many(_short(500, f"second {b}"))
+        note = ledger.checkpoint()
+    # what a publish with space writes, for comparison: the same station, off the small disk
+    reference = tmp_path / "reference"
+    shutil.copytree(paths.root, reference, ignore=shutil.ignore_patterns(TILES_DIR))
+    publish_tiles(reference)
+    whole = _files(reference / TILES_DIR)
+
+    small_disk.fill(leave=256 * 1024)  # room for a few files, not for all of them
+    code, err = _publish_cli(paths.root, capsys)
+    assert code == exitcodes.FAILED
+    (line,) = err
+    assert "disk full while publishing the log" in line and "publish again" in line
+    small_disk.fill()
+    with pytest.raises(DiskFullError, match="checkpoint was not moved"):
+        publish_tiles(paths.root)
+    assert (tiles / "checkpoint").read_text() == old_checkpoint  # never ahead of its tiles
+    after = _files(tiles)
+    assert not [name for name in after if name.endswith(".tmp")]
+    new = {name: sha for name, sha in after.items() if before.get(name) != sha}
+    assert new, "the part-way publish wrote no tile: the test disk left no room"
+    for name, sha in new.items():  # each a whole file of the new tree, none half-written
+        assert whole.get(name) == sha, name
+
+    small_disk.free()
+    code, _err = _publish_cli(paths.root, capsys)
+    assert code == exitcodes.OK
+    assert (tiles / "checkpoint").read_text().startswith(note.split("\n\n")[0])
+    size, signed_root, _origin = checkpoint_size(note)
+    assert size == 2300
+
+    def get(ref: TileRef) -> list[bytes]:
+        return split_tile((tiles / ref.path).read_bytes(), ref)
+
+    assert root_from_tiles(size, get) == signed_root
+    for ref in tiles_for_size(size):
+        assert (tiles / ref.path).read_bytes() == (reference / TILES_DIR / ref.path).read_bytes()
+    assert not [p for p in tiles.rglob("*.tmp")]
