@@ -6,6 +6,7 @@ notices are already in the ledger is not sent again (the notice key makes it ide
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from custody.domain.errors import (
@@ -85,15 +86,38 @@ class Escalation(ServiceCore):
 
     def _climb(self, matter: Matter, now_ms: int, sent: list[Notice]) -> None:
         item = self.projection.items[matter.label]
+        self._climb_ladder(
+            matter, now_ms, sent,
+            recipients=lambda role: self._recipients(role, item),
+            notice=lambda step, role, person: ladder_notice(
+                matter, step, role, person, item, self._zone
+            ),
+        )
+
+    def _climb_ladder(
+        self,
+        matter: Matter | CaseMatter,
+        now_ms: int,
+        sent: list[Notice],
+        *,
+        recipients: Callable[[str], Iterable[str]],
+        notice: Callable[[int, str, str], Notice],
+    ) -> None:
+        """Send every step of ``matter``'s ladder due by ``now_ms`` (an item's or a case's:
+        one climb for both), each to the ``recipients`` of its role, as ``notice`` words it.
+
+        The ladder does not wait on a step nobody was given (:mod:`custody.delivery`'s
+        rule): when every notice of the latest step failed for good, the next step is due at
+        once (after a restart too: the pull-forward is not stored)."""
         if matter.next_due_ms > now_ms and self._whole_step_failed(matter):
-            matter.next_due_ms = now_ms  # (after a restart: the pull-forward is not stored)
+            matter.next_due_ms = now_ms
         while matter.next_due_ms <= now_ms:
             step = matter.next_step
             role = matter.point.ladder[step].role
-            for person in self._recipients(role, item):
-                notice = ladder_notice(matter, step, role, person, item, self._zone)
-                if self._emit(notice):
-                    sent.append(notice)
+            for person in recipients(role):
+                made = notice(step, role, person)
+                if self._emit(made):
+                    sent.append(made)
             matter.advance()
             if matter.next_due_ms > now_ms and self._whole_step_failed(matter):
                 matter.next_due_ms = now_ms

@@ -157,17 +157,10 @@ class Stages(Escalation):
         # the family notified, that says less about where the case is)
         stage = self.catalogue.stages.get(matter.started.stage)
         stage_name = stage.name if stage is not None else matter.started.stage
-        # the ladder does not wait on a step nobody was given (custody.delivery's rule, as
-        # for the items' ladders)
-        if matter.next_due_ms > now_ms and self._whole_step_failed(matter):
-            matter.next_due_ms = now_ms
-        while matter.next_due_ms <= now_ms:
-            step = matter.next_step
-            role = matter.point.ladder[step].role
-            for person in self._case_recipients(role, case):
-                notice = case_ladder_notice(matter, step, role, person, stage_name, self._zone)
-                if self._emit(notice):
-                    sent.append(notice)
-            matter.advance()
-            if matter.next_due_ms > now_ms and self._whole_step_failed(matter):
-                matter.next_due_ms = now_ms
+        self._climb_ladder(
+            matter, now_ms, sent,
+            recipients=lambda role: self._case_recipients(role, case),
+            notice=lambda step, role, person: case_ladder_notice(
+                matter, step, role, person, stage_name, self._zone
+            ),
+        )
