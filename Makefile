@@ -52,7 +52,8 @@ bench: venv
 screens: venv
 	EVIDENCE_LOCKER_SCREENS=docs/screens $(VENV)/bin/pytest -q \
 	  tests/integration/test_terminal_flows.py tests/integration/test_terminal_signin.py \
-	  tests/integration/test_terminal_leave.py tests/integration/test_district.py
+	  tests/integration/test_terminal_leave.py tests/integration/test_terminal_register.py \
+	  tests/integration/test_district.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

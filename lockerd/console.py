@@ -5,6 +5,10 @@ each attributed to the person signed in with badge and PIN. Commands::
 
     signin                   badge, then PIN (every step needs someone signed in)
     signout
+    register                 (officer) register a case: asks for its title, the
+                             complainant, then each item (kind file/exhibit, description,
+                             quantity, category, seized from, seized at); prints the new
+                             case id, its labels and what the printer did
     handover CASE            (clerk) scan the case's items (Enter: the camera reads the one
                              in view; or type the label; "done" to finish), the lawfulness
                              checklist (y/n), a reason if anything is missing or extra
@@ -33,7 +37,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from custody.domain.errors import DiscrepancyReasonRequiredError
+from custody.domain.people import Complainant
 from custody.domain.states import ItemState
+from custody.domain.values import ManifestLine
 from custody.errors import LockerError
 from lockerd.console_leave import HELP as LEAVE_HELP
 from lockerd.console_leave import LeaveCommands
@@ -92,7 +98,8 @@ class Console:
     async def dispatch(self, cmd: str, args: list[str]) -> None:
         """Run one command."""
         handlers: dict[str, Callable[[list[str]], Awaitable[None]]] = {
-            "signin": self.signin, "signout": self.signout, "handover": self.handover,
+            "signin": self.signin, "signout": self.signout, "register": self.register,
+            "handover": self.handover,
             "store": self.store, "checkout": self.checkout, "return": self.return_files,
             "reprint": self.reprint, "show": self.show, "status": self.status,
             "alarms": self.alarms, "stage": self.stage, "cases": self.cases,
@@ -138,6 +145,35 @@ class Console:
             raise RoleRefusedError(f"{session.person.role} may not do this; "
                                    f"sign in as {' or '.join(roles)}")
         return session
+
+    # ------------------------------------------------------------------ registration
+
+    async def register(self, args: list[str]) -> None:
+        officer = self._who("officer").person.id
+        title = await self._ask("case title: ")
+        name = await self._ask("complainant's name (Enter: none): ")
+        contact = await self._ask("complainant's contact: ") if name else ""
+        lines: list[ManifestLine] = []
+        while True:
+            kind = await self._ask(f"item {len(lines) + 1} kind (file/exhibit; Enter: "
+                                   "no more items): ")
+            if not kind:
+                break
+            description = await self._ask("  description: ")
+            quantity = await self._ask("  quantity: ")
+            category = await self._ask("  category (e.g. cash; Enter: none): ")
+            seized_from = await self._ask("  seized from: ")
+            seized_at = await self._ask("  seized at (YYYY-MM-DD HH:MM, station time; "
+                                        "Enter: now): ")
+            lines.append(self.steps.manifest_line(kind, description, quantity, seized_at,
+                                                  seized_from=seized_from, category=category))
+        done = await self.steps.register_new_case(
+            officer, title=title, lines=lines,
+            complainant=Complainant(name, contact) if name else None)
+        self.write(f"registered case {done.case.case_id}: {', '.join(done.case.items)}")
+        if not done.labels.enabled:
+            self.write("  no label printer at this station: write the labels by hand")
+        self._labels(done.labels)
 
     # ------------------------------------------------------------------ handover
 

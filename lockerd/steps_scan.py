@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from custody import queries
 from custody.domain.errors import UnknownCaseError, UnknownItemError
 from custody.domain.people import Complainant, Role
-from custody.domain.values import ItemSpec
+from custody.domain.values import ItemSpec, ManifestLine, manifest_line
 from custody.labels import LabelError, parse_label
 from custody.ports import CompartmentState, PhotoRef
 from custody.projection import CaseView, ItemView
@@ -27,16 +26,8 @@ from scanner.photostore import photo_meta
 from scanner.pipeline import check_reads
 from terminal.camera_view import Shot
 from terminal.errors import NoLabelInViewError, WrongCheckCharacterError
-from terminal.ports import HandedOver, HandoverDraft, LabelRun, ScanOutcome
+from terminal.ports import HandedOver, HandoverDraft, LabelRun, Registered, ScanOutcome
 from terminal.station import CompartmentNameError
-
-
-@dataclass(frozen=True)
-class Registered:
-    """A registered case and the labels printed for its items."""
-
-    case: CaseView
-    labels: LabelRun
 
 
 class StepScans:
@@ -137,6 +128,26 @@ class StepScans:
         case = await self.rt.call(self.rt.custody.register_case, case_id, title=title,
                                   officer=officer, items=items, complainant=complainant,
                                   officers=tuple(officers))
+        self.rt.ledger_changed()
+        return Registered(case, await self.labels.registered(list(case.items), officer))
+
+    def manifest_line(self, kind: str, description: str, quantity: str, seized_at: str, *,
+                      seized_from: str = "", category: str = "") -> ManifestLine:
+        """A manifest line from typed or posted text (:func:`custody.domain.values.
+        manifest_line`; times in the station's zone, empty for now)."""
+        return manifest_line(kind, description, quantity, seized_at, seized_from=seized_from,
+                             category=category, zone=self.rt.custody.settings.zone,
+                             now=self.rt.clock.now())
+
+    async def register_new_case(
+        self, officer: str, *, title: str, lines: Sequence[ManifestLine],
+        complainant: Complainant | None = None,
+    ) -> Registered:
+        """Register a case the station numbers (the next case id and labels of the year;
+        the console's ``register`` and the kiosk's registration screen), then print its
+        labels like :meth:`register_case`."""
+        case = await self.rt.call(self.rt.custody.register_new_case, title=title,
+                                  officer=officer, lines=lines, complainant=complainant)
         self.rt.ledger_changed()
         return Registered(case, await self.labels.registered(list(case.items), officer))
 

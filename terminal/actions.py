@@ -354,5 +354,9 @@ def register(app: FastAPI, terminal: Terminal) -> None:
 
     leave_screens.register(app, terminal, act)
 
+    from terminal import register_screen  # an officer registers a case
+
+    register_screen.register(app, terminal, act, label_texts)
+
 
 ALARM_KINDS = tuple(k.value for k in AlarmKind)  # each has its texts (terminal.pages)

@@ -8,10 +8,12 @@ service answers; the screens read them and never change them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Protocol
 
+from custody.domain.people import Complainant
+from custody.domain.values import ManifestLine
 from custody.ports import CompartmentState, PhotoRef
 from custody.projection import CaseView, ItemView
 from custody.queries import ReturnPlace
@@ -72,6 +74,14 @@ class HandedOver(HandoverResult):
         """The custody service's result with the label run added."""
         return cls(**{f.name: getattr(result, f.name) for f in fields(HandoverResult)},
                    labels=labels)
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A registered case and the labels printed for its items."""
+
+    case: CaseView
+    labels: LabelRun
 
 
 @dataclass
@@ -152,6 +162,18 @@ class StepDesk(Protocol):
         self, person: str, case_id: str, checklist: Mapping[str, bool], reason: str
     ) -> HandedOver:
         """Record the handover, then print the labels its items lack."""
+        ...
+
+    def manifest_line(self, kind: str, description: str, quantity: str, seized_at: str, *,
+                      seized_from: str = "", category: str = "") -> ManifestLine:
+        """A manifest line from posted text (``seized_at`` in the station's zone)."""
+        ...
+
+    async def register_new_case(
+        self, officer: str, *, title: str, lines: Sequence[ManifestLine],
+        complainant: Complainant | None = None,
+    ) -> Registered:
+        """Register a case the station numbers (case id and labels), then print its labels."""
         ...
 
     async def reprint(self, person: str, label: str) -> LabelRun:

@@ -37,7 +37,7 @@ from custody.domain.states import (
     allowed,
     target,
 )
-from custody.domain.values import ItemSpec
+from custody.domain.values import ItemSpec, ManifestLine
 
 __all__ = [
     "TRANSITIONS",
@@ -60,6 +60,7 @@ __all__ = [
     "ItemKind",
     "ItemSpec",
     "ItemState",
+    "ManifestLine",
     "NotCheckedOutError",
     "NotOnCaseError",
     "NotRecipientError",

@@ -34,6 +34,54 @@ class ItemSpec:
     category: str = ""
 
 
+@dataclass(frozen=True)
+class ManifestLine:
+    """One line of a manifest before it has a label: the station gives it the next free
+    label of its kind when the case is registered (:meth:`Registration.register_new_case`).
+    ``kind`` is ``case_file`` or ``exhibit``."""
+
+    kind: str
+    description: str
+    quantity: int
+    seized_at: datetime
+    seized_from: str = ""
+    category: str = ""
+
+
+#: the kinds a person types or picks for a manifest line, and the item kind each names
+LINE_KINDS = {"file": "case_file", "case_file": "case_file", "exhibit": "exhibit"}
+
+
+def manifest_line(kind: str, description: str, quantity: str, seized_at: str, *,
+                  seized_from: str = "", category: str = "", zone: tzinfo,
+                  now: datetime) -> ManifestLine:
+    """A manifest line from what a person typed (the console) or posted (the kiosk's form):
+    ``kind`` ``file`` or ``exhibit``; ``quantity`` a whole number; ``seized_at``
+    ``YYYY-MM-DD HH:MM`` (or ``T`` between) in the station's ``zone``, empty for ``now``.
+    The registration checks the rest (a positive quantity, a description, a time not in
+    the future) and refuses the whole case if a line is wrong."""
+    item_kind = LINE_KINDS.get(kind.strip().lower())
+    if item_kind is None:
+        raise InvalidInputError(f"item kind {kind!r}: expected file or exhibit")
+    try:
+        count = int(quantity.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"quantity {quantity!r} must be a positive whole number") from None
+    text = seized_at.strip()
+    if not text:
+        moment = now
+    else:
+        try:
+            moment = datetime.strptime(text.replace("T", " ")[:16], "%Y-%m-%d %H:%M")
+        except ValueError:
+            raise InvalidInputError(
+                f"seizure time {text!r}: expected YYYY-MM-DD HH:MM") from None
+        moment = moment.replace(tzinfo=zone)
+    return ManifestLine(item_kind, description.strip(), count, moment,
+                        seized_from=seized_from.strip(), category=category.strip())
+
+
 def utc_text(moment: datetime) -> str:
     """RFC 3339, UTC, milliseconds and ``Z``: the format every time in an entry uses."""
     if moment.tzinfo is None:

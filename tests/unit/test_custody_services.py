@@ -23,6 +23,7 @@ from custody.domain import (
     InvalidInputError,
     ItemSpec,
     ItemState,
+    ManifestLine,
     NotCheckedOutError,
     NothingToHandOverError,
     NotOnCaseError,
@@ -234,6 +235,24 @@ def test_handover_lists_missing_and_extra_and_flags_supervisor(world: World) -> 
     later = world.svc.handover("C1", clerk="wu", scanned=[label(2)],
                                checklist=world.checklist(), photos=[photo("h2")])
     assert later.items == (label(2),) and not later.flagged
+
+
+def test_the_station_numbers_a_new_case_and_its_labels(world: World) -> None:
+    world.register("C1", (1, 7))  # labels given by hand: the station's go on after them
+    seized = T0 - timedelta(hours=1)
+    lines = [ManifestLine("exhibit", "a phone", 1, seized, seized_from="Li"),
+             ManifestLine("case_file", "statement", 2, seized, category="doc")]
+    first = world.svc.register_new_case(title="t", officer="wang", lines=lines)
+    second = world.svc.register_new_case(title="u", officer="wang", lines=lines[:1])
+    assert (first.case_id, first.items) == ("K2026-0001", [label(8), label(9, "case_file")])
+    assert (second.case_id, second.items) == ("K2026-0002", [label(10)])
+    item = world.svc.projection.items[label(9, "case_file")]
+    assert (item.description, item.quantity, item.category) == ("statement", 2, "doc")
+    refused(world, InvalidInputError, lambda: world.svc.register_new_case(
+        title="t", officer="wang", lines=[ManifestLine("weapon", "x", 1, seized)]), "kind")
+    refused(world, InvalidInputError, lambda: world.svc.register_new_case(
+        title="t", officer="wang", lines=[ManifestLine("exhibit", "", 1, seized)]),
+        "description must not be empty")
 
 
 def test_registration_refusals(world: World) -> None:
