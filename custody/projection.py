@@ -32,6 +32,7 @@ from custody.domain.people import Complainant
 from custody.domain.states import ItemState
 from custody.domain.values import parse_utc
 from custody.errors import LockerError
+from custody.label_prints import LABEL_PRINTED
 from custody.leaving import (
     HOLD_KINDS,
     LEAVE_CARRIED_OUT,
@@ -71,6 +72,7 @@ KINDS = (
     RECONCILIATION,
     CASE_STAGE,
     *DELIVERY_KINDS,
+    LABEL_PRINTED,
     *LEAVE_KINDS,
     *HOLD_KINDS,
 )
@@ -251,6 +253,8 @@ class Projection:
     holds: dict[str, HoldRecord] = field(default_factory=dict)
     #: case-management event id -> (case, seq of its ``case.stage`` entry): idempotency
     stage_events: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: items that have had a label printed (``label.printed``, custody.label_prints)
+    labels_printed: set[str] = field(default_factory=set)
     size: int = 0  # entries seen (custody or not): the next seq
 
     @classmethod
@@ -482,6 +486,10 @@ class Projection:
         self.alarms.pop(int(body["alarm"]), None)
         return set()
 
+    def _label_printed(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
+        self.labels_printed.add(str(body["item"]))
+        return set()
+
     def _delivery(self, body: Mapping[str, Any], seq: int, at: datetime) -> set[str]:
         fold_delivery(self.deliveries, body, seq, at)
         return set()
@@ -525,6 +533,7 @@ _HANDLERS = {
     CASE_STAGE: Projection._stage,
     ALARM_ACKNOWLEDGED: Projection._alarm_acknowledged,
     **dict.fromkeys(DELIVERY_KINDS, Projection._delivery),
+    LABEL_PRINTED: Projection._label_printed,
     **dict.fromkeys(LEAVE_KINDS, Projection._leave),
     **dict.fromkeys(HOLD_KINDS, Projection._hold),
 }

@@ -10,7 +10,8 @@ a change of fields is a change of format (:data:`STATE_VERSION`).
 Version 2 added each item's ``last_compartment``, the ladder steps and the open alarms;
 version 3 the notices' deliveries (SMS); version 4 the leave requests, the holds and each
 item's ``leave`` (:mod:`custody.leaving`); version 5 each case's recorded stages
-(:mod:`custody.stages`); version 6 an alarm's ``role`` (a failed notice's: who was not told).
+(:mod:`custody.stages`); version 6 an alarm's ``role`` (a failed notice's: who was not told);
+version 7 the items that have had a label printed (:mod:`custody.label_prints`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from custody.stages import StageRecord
 
 __all__ = ["STATE_VERSION", "ProjectionStateError", "from_state", "to_state"]
 
-STATE_VERSION = 6  # 4: leaves and holds; 5: cases' recorded stages; 6: an alarm's role
+STATE_VERSION = 7  # 4: leaves, holds; 5: case stages; 6: an alarm's role; 7: labels printed
 
 ITEM_FIELDS = (
     "label", "case_id", "kind", "category", "description", "quantity", "seized_from",
@@ -304,6 +305,7 @@ def to_state(p: Projection) -> dict[str, Any]:
         "deliveries": [delivery_row(d) for d in p.deliveries.values()],
         "leaves": [_leave_row(r) for r in p.leaves.values()],
         "holds": [_hold_row(h) for h in p.holds.values()],
+        "labels_printed": sorted(p.labels_printed),
     }
 
 
@@ -383,6 +385,7 @@ def from_state(state: Mapping[str, Any]) -> Projection:
         for row in state["holds"]:
             hold = _hold_from(row)
             p.holds[hold.key] = hold
+        p.labels_printed = {str(label) for label in _list(state["labels_printed"])}
         _check_consistent(p)
     except (KeyError, TypeError, ValueError) as exc:
         raise ProjectionStateError(f"projection state is damaged: {exc!r}") from exc

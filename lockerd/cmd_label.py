@@ -38,7 +38,6 @@ def _print(args: argparse.Namespace) -> int:
         desk = desk_for(
             cfg,
             projection=lambda: Projection.rebuild(ledger.entries()),
-            entries=lambda start: (e.body for e in ledger.entries(start)),
             append=lambda kind, body, actor: ledger.append(kind, body, actor=actor),
         )
         actor = args.by or "cli"

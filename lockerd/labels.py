@@ -25,13 +25,13 @@ reads and records on the custody thread and drives the printer off it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from custody.errors import UsageError
-from custody.label_prints import LABEL_PRINTED, REASONS, labelled
+from custody.label_prints import LABEL_PRINTED, REASONS
 from custody.ports import LabelPrinter, PrintedLabel
 from custody.projection import Projection
 from custody.settings import PersonSettings
@@ -52,15 +52,14 @@ class PrintOutcome:
 
 
 class LabelDesk:
-    """Prints labels and records them. ``projection`` is read for the items' details;
-    ``entries(start)`` gives the decoded ledger entries from seq ``start`` on."""
+    """Prints labels and records them. ``projection`` gives the custody state, up to date
+    with the ledger (the items' details, and which items have had a label printed)."""
 
     def __init__(
         self,
         printer: LabelPrinter,
         *,
         projection: Callable[[], Projection],
-        entries: Callable[[int], Iterable[Mapping[str, Any]]],
         append: Append,
         station: str,
         timezone: str,
@@ -70,7 +69,6 @@ class LabelDesk:
     ) -> None:
         self.printer = printer
         self._projection = projection
-        self._entries = entries
         self._append = append
         self.station = station
         self.zone = ZoneInfo(timezone)
@@ -123,8 +121,7 @@ class LabelDesk:
         case = self._projection().cases.get(case_id)
         if case is None:
             raise UsageError(f"no case {case_id!r} is registered")
-        # a label can only be printed once its item is registered: read from there on
-        done = labelled(self._entries(case.registered_seq))
+        done = self._projection().labels_printed
         return [x for x in case.items if x not in done]
 
     def print_missing(self, case_id: str, *, actor: str) -> PrintOutcome:
@@ -143,7 +140,6 @@ def desk_for(
     cfg: StationConfig,
     *,
     projection: Callable[[], Projection],
-    entries: Callable[[int], Iterable[Mapping[str, Any]]],
     append: Append,
     printer: LabelPrinter | None = None,
 ) -> LabelDesk:
@@ -157,7 +153,6 @@ def desk_for(
         printer or printer_for(p.url, p.language, timeout=p.timeout_s,
                                label_language=p.label_language),
         projection=projection,
-        entries=entries,
         append=append,
         station=cfg.station.name or cfg.station.station_id,
         timezone=cfg.station.timezone,
@@ -165,6 +160,13 @@ def desk_for(
         printer_name=p.url or "injected",
         language=p.language,
     )
+
+
+def _caught_up(rt: Runtime) -> Projection:
+    """The custody state with every entry folded in (the desk appends ``label.printed``
+    itself, so the custody service catches up before the desk reads it)."""
+    rt.custody.catch_up()
+    return rt.custody.projection
 
 
 class RuntimeLabels:
@@ -180,8 +182,7 @@ class RuntimeLabels:
         self.rt = rt
         self.desk = desk_for(
             rt.cfg,
-            projection=lambda: rt.custody.projection,
-            entries=lambda start: (e.body for e in rt.ledger.entries(start)),
+            projection=lambda: _caught_up(rt),
             append=lambda kind, body, actor: rt.ledger.append(kind, body, actor=actor),
             printer=printer,
         )

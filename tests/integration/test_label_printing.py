@@ -121,7 +121,6 @@ def test_desk_prints_missing_labels_and_records_each(
     desk = LabelDesk(
         NetworkLabelPrinter(f"tcp://{sim.address}", "tspl"),
         projection=lambda: Projection.rebuild(ledger.entries()),
-        entries=lambda start: (e.body for e in ledger.entries(start)),
         append=lambda kind, body, actor: ledger.append(kind, body, actor=actor),
         station="城关派出所", timezone="Asia/Shanghai", people=PEOPLE,
         printer_name=sim.address, language="tspl",
