@@ -156,13 +156,9 @@ async def soak(days: int, hour_s: float, seed: int) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="soak-"))
     data = work / "station"
     init_station(data, "soak.example/station")
-    # mosquitto started as root drops to its own user: the folder where it saves its
-    # persistence (the subscriber's queued messages, across each restart) must be reachable
-    # and writable by that user, or every save fails ("Permission denied") and whatever was
-    # queued for an offline subscriber is lost at the restart
-    os.chmod(work, 0o755)
-    (work / "broker").mkdir()
-    os.chmod(work / "broker", 0o777)
+    # the broker saves its persistence (the subscriber's queued messages, across each
+    # restart) in its own folder: lockerd.broker keeps it running as root when started as
+    # root, so it can write there
     broker = MosquittoBroker(work / "broker")
     broker.start()
     sim = SimStation(cabinets=CABINETS, compartments=SLOTS, unlock_pulse_ms=2000)

@@ -7,6 +7,7 @@ can be stopped and started again on the same port with its sessions and queued m
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -64,7 +65,11 @@ class MosquittoBroker:
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {workdir}/\n"
-            "max_queued_messages 0\n"
+            # as root, mosquitto drops to its own user, which cannot write its persistence
+            # file into a root-only folder (a test's tmp_path): queued messages were lost at
+            # every restart. This broker is the tests' and demos' own, on loopback only.
+            + ("user root\n" if os.geteuid() == 0 else "")
+            + "max_queued_messages 0\n"
             "max_inflight_messages 0\n"
             "log_dest stderr\n"
             "log_type error\n"
