@@ -64,7 +64,8 @@ def demo_config(
         "# evidence-locker demo station (written by `locker demo`)",
         "[station]",
         f'id = "{station_id}"',
-        'name = "Demo station"',
+        # the station's name as its SMS and screens print it, in the cast's language
+        f'name = "{"演示派出所" if cast.language is Language.ZH_CN else "Demo station"}"',
         f'origin = "{origin}"',
         'timezone = "Asia/Shanghai"',
         "poll_interval_ms = 20",
