@@ -1,6 +1,7 @@
 """The district with real parts: PostgreSQL, stations' ``/log/`` over HTTP, the screen.
 
 - a station's new custody entry reaches the replica and the screen (headless Chromium);
+- a case whose stage deadline is over shows on the case ladder beside the custody ladder;
 - a station's disk is wiped: the district still has every mirrored entry and photo;
 - a fork at one station is flagged and stops that follower; the others carry on;
 - a station whose rules tick never ran while a file went overdue: "escalation missing";
@@ -52,6 +53,11 @@ def test_new_entry_reaches_the_replica_and_the_screen(
     tmp_path: Path, district_dsn: str, page: Page
 ) -> None:
     with served_stations(tmp_path, ["s1", "s2"]) as stations:
+        s1 = stations[0].st  # a case whose 3-day filing review is over: on the case ladder
+        s1.service.record_stage("C-1", "accepted", actor="wang", role="officer",
+                                document="受案登记表",
+                                effective_at=s1.clock.now() - timedelta(days=4))
+        stations[0].publish()
         cfg = district_config(tmp_path, district_dsn, stations)
         district = District(cfg, clock=stations[0].st.clock.now)
         try:
@@ -62,6 +68,7 @@ def test_new_entry_reaches_the_replica_and_the_screen(
                 page.fill("#token", token)
                 page.click("#signin")
                 page.wait_for_selector("#stations tr[data-station='s2']")
+                page.wait_for_selector("#case-deadlines tr.overdue[data-key^='s1/']")
                 assert "区法制部门" in page.content()  # Chinese by default
                 shot(page, "district-dashboard-zh_CN-1280x800", 1280, 800)
                 page.goto(url + "/?lang=en")
