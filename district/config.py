@@ -14,6 +14,7 @@ docs/district.md documents every key.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -148,6 +149,13 @@ def parse_district_config(
         if d.witness is not None and not d.witness.is_absolute():
             update["witness"] = base / d.witness
         cfg = cfg.model_copy(update={"district": d.model_copy(update=update)})
+        stations = [
+            s.model_copy(update={"rules": dataclasses.replace(
+                s.rules, catalogue=base / s.rules.catalogue)})
+            if s.rules.catalogue is not None and not s.rules.catalogue.is_absolute() else s
+            for s in cfg.stations
+        ]
+        cfg = cfg.model_copy(update={"stations": stations})
     return cfg
 
 

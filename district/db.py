@@ -13,6 +13,10 @@ Tables, every one keyed so that a replay is harmless:
 - ``items``, ``cases``, ``notices``: the projection's views, per station, for queries.
 - ``matters``: the open deadline matters of the rules engine, with the steps the station's
   ledger shows sent and ``missing`` (a step due that the ledger does not show).
+- ``case_deadlines``: the open case-stage deadlines of the station's catalogue
+  (:func:`custody.stage_queries.open_case_deadlines`): case, stage, deadline, next step,
+  ``overdue`` (at the district's last check), the highest ladder step the ledger shows
+  notified, and ``missing`` as for ``matters``.
 - ``station_alarms``: alarm entries of the stations, ``(station, seq)``, from the MQTT
   bridge (fast) or the tile pull (durable), whichever comes first.
 - ``district_alarms``: the district's own alarms (fork, station silent, mirror failing,
@@ -106,6 +110,23 @@ CREATE TABLE IF NOT EXISTS matters (
     legal boolean NOT NULL,
     missing text NOT NULL DEFAULT '',
     PRIMARY KEY (station, key)
+);
+CREATE TABLE IF NOT EXISTS case_deadlines (
+    station text NOT NULL,
+    matter text NOT NULL,
+    case_id text NOT NULL,
+    officer text NOT NULL,
+    stage text NOT NULL,
+    stage_name text NOT NULL,
+    stage_name_en text NOT NULL,
+    point text NOT NULL,
+    point_name text NOT NULL,
+    next_step text NOT NULL,
+    deadline timestamptz NOT NULL,
+    overdue boolean NOT NULL,
+    ladder_step integer NOT NULL,
+    missing text NOT NULL DEFAULT '',
+    PRIMARY KEY (station, matter)
 );
 CREATE TABLE IF NOT EXISTS station_alarms (
     station text NOT NULL,

@@ -78,6 +78,17 @@ def escalations(conn: psycopg.Connection[Any], p: Principal, page: int, size: in
     return out
 
 
+def case_deadlines(conn: psycopg.Connection[Any], p: Principal, page: int, size: int) -> Page:
+    """Open case-stage deadlines (the case ladder), the overdue (at the district's last
+    check of the station) first, then by deadline."""
+    where, args = _scope(p)
+    sql = ("SELECT station, matter, case_id, officer, stage, stage_name, stage_name_en, point,"
+           " point_name, next_step, deadline, overdue, ladder_step, missing"
+           f" FROM case_deadlines WHERE {where}"
+           " ORDER BY overdue DESC, deadline, station, case_id, point")
+    return _page(conn, sql, args, page, size)
+
+
 def district_alarms(conn: psycopg.Connection[Any], p: Principal, page: int, size: int) -> Page:
     where, args = _scope(p)
     sql = ("SELECT id, station, kind, detail, raised FROM district_alarms"

@@ -135,6 +135,7 @@ def create_screen(cfg: DistrictConfig) -> FastAPI:
             data: dict[str, Any] = {
                 "stations": queries.stations(c, who, page_no(request, "sp"), size),
                 "escalations": queries.escalations(c, who, page_no(request, "ep"), size),
+                "cases": queries.case_deadlines(c, who, page_no(request, "cp"), size),
                 "alarms": queries.district_alarms(c, who, page_no(request, "ap"), size),
                 "salarms": queries.station_alarms(c, who, page_no(request, "lp"), size),
             }

@@ -6,10 +6,13 @@ station's entries (read back from ``entries``, in seq order), its views are copi
 ``items``/``cases``/``notices`` tables for queries, and its state is saved in
 ``stations.state`` so the next fold starts where this one stopped. The checks build the
 station's own :class:`custody.rules.engine.RulesEngine` (the station's ``[rules]``, as the
-district config gives them) over that projection: every ladder step the engine says is
-due, ``escalation_grace_seconds`` ago or more, must have its notice in the station's
-ledger (the notice key is ``<matter key>:<step>:<person>``, :mod:`custody.services.notices`);
-one that is not raises "escalation missing".
+district config gives them, with the station's catalogue: its ``[rules] catalogue`` or the
+shipped starter) over that projection: every ladder step the engine says is due,
+``escalation_grace_seconds`` ago or more, must have its notice in the station's ledger (the
+notice key is ``<matter key>:<step>:<person>``, :mod:`custody.services.notices`,
+:mod:`custody.services.stage_notices`); one that is not raises "escalation missing". That
+holds for the item deadlines (``matters``) and the case-stage deadlines (``case_deadlines``,
+:func:`custody.stage_queries.open_case_deadlines`) alike.
 """
 
 from __future__ import annotations
@@ -18,14 +21,17 @@ import json
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from custody.domain.values import millis
 from custody.projection import ItemView, Projection, ProjectionStateError
+from custody.rules.catalogue import Catalogue, load_catalogue
 from custody.rules.engine import RulesEngine
 from custody.rules.leaving import load_leaving
+from custody.stage_queries import open_case_deadlines
 from district import db
 from district.config import DistrictConfig, StationEntry
 
@@ -34,6 +40,7 @@ log = logging.getLogger(__name__)
 Conn = psycopg.Connection[tuple[object, ...]]
 
 _cache: dict[tuple[str, str], Projection] = {}  # (dsn, station) -> the last fold
+_catalogues: dict[Path | None, Catalogue] = {}  # a station's [rules] catalogue, read once
 
 
 def _load(conn: Conn, sid: str) -> Projection:
@@ -132,7 +139,9 @@ def check_station(conn: Conn, cfg: DistrictConfig, station: StationEntry, p: Pro
     grace_ms = cfg.district.escalation_grace_seconds * 1000
     # the built-in deadlines, a temporary leave's due date among them (its ladder from the
     # station's kinds of leaving, [rules] leaving)
-    engine = RulesEngine(station.rules, leave_point=load_leaving(station.rules.leaving).point())
+    catalogue = _catalogue(station.rules.catalogue)
+    engine = RulesEngine(station.rules, catalogue,
+                         load_leaving(station.rules.leaving).point())
     engine.rebuild(p)
     sent_by_item: dict[str, list[tuple[str, int, datetime]]] = {}
     for n in p.notices.values():
@@ -181,6 +190,7 @@ def check_station(conn: Conn, cfg: DistrictConfig, station: StationEntry, p: Pro
             " top_role, legal, missing) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             rows,
         )
+    missing_keys |= _case_deadlines(conn, sid, p, engine, catalogue, moment, grace_ms)
     for (open_key,) in conn.execute(
         "SELECT key FROM district_alarms WHERE station = %s AND kind = 'escalation_missing' "
         "AND cleared IS NULL", (sid,)
@@ -188,6 +198,52 @@ def check_station(conn: Conn, cfg: DistrictConfig, station: StationEntry, p: Pro
         if str(open_key) not in missing_keys:
             db.clear_alarm(conn, str(open_key))
     _check_silent(conn, cfg, sid, moment)
+
+
+def _catalogue(path: Path | None) -> Catalogue:
+    """The station's catalogue (the shipped starter when its [rules] names none), read once."""
+    if path not in _catalogues:
+        _catalogues[path] = load_catalogue(path)
+    return _catalogues[path]
+
+
+def _case_deadlines(conn: Conn, sid: str, p: Projection, engine: RulesEngine,
+                    catalogue: Catalogue, moment: datetime, grace_ms: int) -> set[str]:
+    """Replace the station's open case deadlines; "escalation missing" for each case ladder
+    step due ``grace`` ago or more without its notice. Returns the keys of those alarms."""
+    now_ms = millis(moment)
+    sent = {n.key.rsplit(":", 1)[0] for n in p.notices.values()}  # "<matter>:<step>"
+    missing: dict[str, str] = {}
+    for m in engine.cases.matters():
+        for i, rung in enumerate(m.point.ladder):
+            if m.step_due_ms(i) > now_ms - grace_ms:
+                break
+            if f"{m.key}:{i + 1}" not in sent:
+                missing[m.key] = f"step {i + 1} ({rung.role})"
+                break
+    rows = [(sid, d.matter, d.case_id, d.officer, d.stage, d.stage_name, d.stage_name_en,
+             d.point, d.point_name, d.next_step, d.deadline, d.overdue, d.ladder_step,
+             missing.get(d.matter, ""))
+            for d in open_case_deadlines(p, engine, catalogue, moment)]
+    conn.execute("DELETE FROM case_deadlines WHERE station = %s", (sid,))
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO case_deadlines (station, matter, case_id, officer, stage, stage_name,"
+            " stage_name_en, point, point_name, next_step, deadline, overdue, ladder_step,"
+            " missing) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+    keys = set()
+    for row in rows:
+        if row[13]:
+            key = f"escalation_missing:{sid}:{row[1]}"
+            keys.add(key)
+            db.raise_alarm(
+                conn, sid, "escalation_missing", key,
+                f"{row[7]} case {row[2]}: {row[13]} was due and the station's ledger has no"
+                " notice for it",
+            )
+    return keys
 
 
 def _check_silent(conn: Conn, cfg: DistrictConfig, sid: str, now: datetime) -> None:

@@ -1,6 +1,7 @@
 """The district with real parts: PostgreSQL, stations' ``/log/`` over HTTP, the screen.
 
 - a station's new custody entry reaches the replica and the screen (headless Chromium);
+- a case whose stage deadline is over shows on the case ladder beside the custody ladder;
 - a station's disk is wiped: the district still has every mirrored entry and photo;
 - a fork at one station is flagged and stops that follower; the others carry on;
 - a station whose rules tick never ran while a file went overdue: "escalation missing";
@@ -52,6 +53,11 @@ def test_new_entry_reaches_the_replica_and_the_screen(
     tmp_path: Path, district_dsn: str, page: Page
 ) -> None:
     with served_stations(tmp_path, ["s1", "s2"]) as stations:
+        s1 = stations[0].st  # a case whose 3-day filing review is over: on the case ladder
+        s1.service.record_stage("C-1", "accepted", actor="wang", role="officer",
+                                document="受案登记表",
+                                effective_at=s1.clock.now() - timedelta(days=4))
+        stations[0].publish()
         cfg = district_config(tmp_path, district_dsn, stations)
         district = District(cfg, clock=stations[0].st.clock.now)
         try:
@@ -62,6 +68,7 @@ def test_new_entry_reaches_the_replica_and_the_screen(
                 page.fill("#token", token)
                 page.click("#signin")
                 page.wait_for_selector("#stations tr[data-station='s2']")
+                page.wait_for_selector("#case-deadlines tr.overdue[data-key^='s1/']")
                 assert "区法制部门" in page.content()  # Chinese by default
                 shot(page, "district-dashboard-zh_CN-1280x800", 1280, 800)
                 page.goto(url + "/?lang=en")
@@ -212,3 +219,43 @@ def test_supervisor_of_a_cannot_read_b(tmp_path: Path, district_dsn: str) -> Non
             assert http.get(f"/item/b/{label}", headers=lh).status_code == 200
             assert http.get("/", headers={"Authorization": "Bearer nope"},
                             follow_redirects=False).status_code == 303
+
+
+def test_case_stage_deadlines_beside_the_custody_ladder(tmp_path: Path, district_dsn: str) -> None:
+    with served_stations(tmp_path, ["a", "b"]) as stations:
+        for s in stations:  # case C-1 accepted four days ago: its 3-day filing review is over
+            s.st.service.record_stage("C-1", "accepted", actor="wang", role="officer",
+                                      document="受案登记表",
+                                      effective_at=s.st.clock.now() - timedelta(days=4))
+        stations[0].st.service.record_stage("C-2", "accepted", actor="chen", role="officer",
+                                            document="受案登记表")  # due in three days
+        stations[0].st.service.tick()  # station a notifies its case ladder, b never ticks
+        for s in stations:
+            s.publish()
+        cfg = district_config(tmp_path, district_dsn, stations)
+        district = District(cfg, clock=stations[0].st.clock.now)
+        try:
+            district.pass_once()
+        finally:
+            district.close()
+        _, legal = create_token(district_dsn, cfg, "legal", "li")
+        _, sup = create_token(district_dsn, cfg, "supervisor", "sup-a")
+        with running_server(create_screen(cfg)) as url, httpx.Client(base_url=url) as http:
+            page = http.get("/?lang=en", headers={"Authorization": f"Bearer {legal}"}).text
+            zh = http.get("/", headers={"Authorization": f"Bearer {sup}"}).text
+    cases = page[page.index('id="case-deadlines"'):page.index('id="district-alarms"')]
+    assert "Case-stage deadlines" in cases and 'id="escalations"' in page
+    for sid in ("a", "b"):
+        assert f'class="overdue" data-key="{sid}/' in cases and "审查受案材料" in cases
+    assert cases.count("escalation missing: step 1") == 1  # b's ladder step has no notice
+    assert cases.count('class="overdue"') == 2 and cases.count("<td>C-2<br>") == 1
+    assert cases.rindex('class="overdue"') < cases.index("<td>C-2<br>")  # the overdue first
+    assert _count(district_dsn, "SELECT count(*) FROM case_deadlines WHERE station = 'b' "
+                  "AND case_id = 'C-1' AND ladder_step = 0 AND missing LIKE 'step 1 %%'") == 1
+    assert _count(district_dsn, "SELECT count(*) FROM case_deadlines WHERE station = 'a' "
+                  "AND case_id = 'C-1' AND ladder_step >= 1 AND missing = ''") == 1
+    assert _count(district_dsn, "SELECT count(*) FROM district_alarms WHERE kind = "
+                  "'escalation_missing' AND key LIKE 'escalation_missing:b:%%C-1%%'") == 1
+    # the supervisor of a: a's case deadlines only, in Chinese
+    assert "案件办理期限" in zh and "已逾期" in zh
+    assert 'data-key="a/' in zh and 'data-key="b/' not in zh

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from custody.errors import ConfigError
@@ -34,6 +36,14 @@ station = "s1"
 """)
     assert cfg.district.poll_seconds == 3 and cfg.district.language == "zh_CN"
     assert cfg.station("s1").origin == "test.example/s1"
+
+
+def test_a_station_catalogue_is_relative_to_the_config_folder() -> None:
+    station = f'[[stations]]\nid = "s1"\nurl = "http://x/"\nkey = "{_vkey()}"\n'
+    cfg = parse_district_config(station + 'rules = { catalogue = "s1/catalogue.toml" }\n',
+                                base=Path("/etc/district"))
+    assert cfg.station("s1").rules.catalogue == Path("/etc/district/s1/catalogue.toml")
+    assert parse_district_config(station, base=Path("/etc")).station("s1").rules.catalogue is None
 
 
 @pytest.mark.parametrize(("text", "message"), [
