@@ -239,3 +239,18 @@ async def running_station(
         if daemon is not None:
             await daemon.stop()
         await sim.stop()
+
+
+async def drive_console(h: Harness, *lines: str) -> str:
+    """One ``locker terminal`` console session on the harness's daemon, fed these lines;
+    everything it wrote."""
+    from lockerd.console import Console
+
+    feed = iter(lines)
+    out: list[str] = []
+
+    async def read(prompt: str) -> str | None:
+        return next(feed, None)
+
+    await Console(h.daemon, read, out.append).run()
+    return "\n".join(out)

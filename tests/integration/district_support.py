@@ -15,6 +15,7 @@ from api.auth import Role, TokenStore
 from api.server import running_server
 from custody.ledger.publish import publish_tiles
 from district.config import DistrictConfig, parse_district_config
+from tests.integration import offsite_support
 from tests.integration.api_support import Station, build_station
 
 
@@ -103,28 +104,6 @@ def late(st: Station, hours: int) -> None:
 def rewrite_history(data: Path, origin: str, tmp: Path) -> None:
     """The operator's attack (as in test_offsite): the same entries, one changed, plus a
     new one, signed with the station's own key and published over the station's tiles."""
-    import shutil
-
-    from custody.ledger import Ledger
-    from custody.ledger.publish import TILES_DIR
-    from custody.ledger.station import init_station
-    from custody.testing import FakeClock
-
-    forged = tmp / "forged"
-    init_station(forged, origin)
-    for name in ("station.key", "station.vkey"):
-        shutil.copy(data / name, forged / name)
-    with Ledger.open(data, readonly=True) as ledger:
-        bodies = [e.body for e in ledger.entries()]
-    reserved = {"v", "seq", "prev", "ts", "kind", "actor"}
-    with Ledger.open(forged, clock=FakeClock()) as ledger:
-        for i, body in enumerate(bodies):
-            rest = {k: v for k, v in body.items() if k not in reserved}
-            if i == 1:
-                rest["title"] = "nothing was ever here"
-            ledger.append(body["kind"], rest, actor=body["actor"])
-        ledger.append("item.note", {"note": "after the rewrite"}, actor="clerk:zhou")
-        ledger.checkpoint()
-    publish_tiles(forged)
-    shutil.rmtree(data / TILES_DIR)
-    shutil.copytree(forged / TILES_DIR, data / TILES_DIR)
+    offsite_support.rewrite_history(
+        data, origin, tmp, entry=1, field="title", value="nothing was ever here"
+    )

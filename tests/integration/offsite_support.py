@@ -180,3 +180,36 @@ def extra_files(root: Path) -> set[str]:
     """Files under ``tile/`` that are not in the tree of the directory's checkpoint."""
     have = {str(p.relative_to(root)) for p in (root / "tile").rglob("*") if p.is_file()}
     return have - set(tree_files(root))
+
+
+def rewrite_history(
+    data: Path, origin: str, tmp: Path, *, entry: int, field: str, value: str
+) -> None:
+    """The operator's attack: the station's entries again, but entry ``entry`` with
+    ``field`` set to ``value``, plus a new one, signed with the station's own key and
+    published over the station's tiles (the witness and the mirror must catch it)."""
+    import shutil
+
+    from custody.ledger import Ledger
+    from custody.ledger.publish import TILES_DIR
+    from custody.ledger.station import init_station
+    from custody.testing import FakeClock
+
+    forged = tmp / "forged"
+    init_station(forged, origin)
+    for name in ("station.key", "station.vkey"):
+        shutil.copy(data / name, forged / name)
+    with Ledger.open(data, readonly=True) as ledger:
+        bodies = [e.body for e in ledger.entries()]
+    reserved = {"v", "seq", "prev", "ts", "kind", "actor"}
+    with Ledger.open(forged, clock=FakeClock()) as ledger:
+        for i, body in enumerate(bodies):
+            rest = {k: v for k, v in body.items() if k not in reserved}
+            if i == entry:
+                rest[field] = value
+            ledger.append(body["kind"], rest, actor=body["actor"])
+        ledger.append("item.note", {"note": "after the rewrite"}, actor="clerk:zhou")
+        ledger.checkpoint()
+    publish_tiles(forged)
+    shutil.rmtree(data / TILES_DIR)
+    shutil.copytree(forged / TILES_DIR, data / TILES_DIR)

@@ -19,8 +19,8 @@ from custody.domain.values import ItemSpec
 from custody.label_prints import LABEL_PRINTED
 from custody.labels import make_label
 from hw_sim.printer_sim import SimulatedPrinter
-from lockerd.console import Console
 from tests.integration.daemon_harness import PINS, Harness, running_station
+from tests.integration.daemon_harness import drive_console as console
 
 A1, A2, B1, B2 = (make_label("case_file", 2026, n).text for n in (801, 802, 803, 804))
 
@@ -41,17 +41,6 @@ def printed(h: Harness) -> list[Mapping[str, Any]]:
 def specs(*labels: str) -> list[ItemSpec]:
     seized = datetime.now(UTC) - timedelta(hours=1)
     return [ItemSpec(lb, "case_file", f"file {lb}", 1, seized) for lb in labels]
-
-
-async def console(h: Harness, *lines: str) -> str:
-    feed = iter(lines)
-    out: list[str] = []
-
-    async def read(prompt: str) -> str | None:
-        return next(feed, None)
-
-    await Console(h.daemon, read, out.append).run()
-    return "\n".join(out)
 
 
 def test_registration_handover_and_reprint_print_labels(

@@ -19,8 +19,7 @@ from custody.domain.states import ItemState
 from custody.domain.values import ItemSpec
 from custody.errors import LockerError
 from custody.labels import make_label
-from lockerd.console import Console
-from tests.integration.daemon_harness import Harness, running_station
+from tests.integration.daemon_harness import Harness, drive_console, running_station
 
 E = {n: make_label("exhibit", 2026, 600 + n).text for n in range(1, 9)}
 KINDS = {1: "examination", 2: "release_to_owner", 3: "transfer_with_case", 4: "destruction",
@@ -32,14 +31,7 @@ RECIPIENT = ["马先生", "110101199001011234", "市检察院"]
 
 async def console(h: Harness, lines: list[str]) -> str:
     """One console session fed these lines; everything it wrote."""
-    out: list[str] = []
-    feed = iter(lines)
-
-    async def read(prompt: str) -> str | None:
-        return next(feed, None)
-
-    await Console(h.daemon, read, out.append).run()
-    return "\n".join(out)
+    return await drive_console(h, *lines)
 
 
 async def setup(h: Harness) -> None:

@@ -29,8 +29,6 @@ from custody.ledger import Ledger
 from custody.ledger.errors import StationNotFoundError
 from custody.ledger.note import Verifier, open_note
 from custody.ledger.publish import TILES_DIR, checkpoint_size, publish_tiles
-from custody.ledger.station import init_station
-from custody.testing import FakeClock
 from tests.integration.api_support import ORIGIN, auth
 from tests.integration.conftest import wait_until
 from tests.integration.offsite_support import (
@@ -41,6 +39,7 @@ from tests.integration.offsite_support import (
     make_offsite_station,
     mirror_args,
     proxy_to,
+    rewrite_history,
     run_locker,
     tree_files,
 )
@@ -170,26 +169,8 @@ def test_a_killed_mirror_resumes_without_gaps_or_doubles(
 
 
 def _rewrite_history(data: Path, tmp: Path) -> None:
-    """The operator's attack: the same entries but one changed, plus new ones, signed with
-    the station's own key, published over the station's tiles."""
-    forged = tmp / "forged"
-    init_station(forged, ORIGIN)
-    for name in ("station.key", "station.vkey"):
-        shutil.copy(data / name, forged / name)
-    with Ledger.open(data, readonly=True) as ledger:
-        bodies = [e.body for e in ledger.entries()]
-    reserved = {"v", "seq", "prev", "ts", "kind", "actor"}
-    with Ledger.open(forged, clock=FakeClock()) as ledger:
-        for i, body in enumerate(bodies):
-            rest = {k: v for k, v in body.items() if k not in reserved}
-            if i == 5:
-                rest["note"] = "nothing was ever here"
-            ledger.append(body["kind"], rest, actor=body["actor"])
-        ledger.append("item.note", {"note": "after the rewrite"}, actor="clerk:zhou")
-        ledger.checkpoint()
-    publish_tiles(forged)
-    shutil.rmtree(data / TILES_DIR)
-    shutil.copytree(forged / TILES_DIR, data / TILES_DIR)
+    """The operator's attack: entry 5 changed, signed again with the station's own key."""
+    rewrite_history(data, ORIGIN, tmp, entry=5, field="note", value="nothing was ever here")
 
 
 def test_a_rewritten_history_is_a_fork(station: OffsiteStation, tmp_path: Path) -> None:

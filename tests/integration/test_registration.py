@@ -19,8 +19,8 @@ from custody.domain.values import utc_text
 from custody.label_prints import LABEL_PRINTED
 from custody.labels import make_label
 from hw_sim.printer_sim import SimulatedPrinter
-from lockerd.console import Console
-from tests.integration.daemon_harness import PINS, Harness, running_station
+from tests.integration.daemon_harness import PINS, running_station
+from tests.integration.daemon_harness import drive_console as console
 
 
 @pytest.fixture()
@@ -30,17 +30,6 @@ def sim() -> Iterator[SimulatedPrinter]:
         yield printer
     finally:
         printer.stop()
-
-
-async def console(h: Harness, *lines: str) -> str:
-    feed = iter(lines)
-    out: list[str] = []
-
-    async def read(prompt: str) -> str | None:
-        return next(feed, None)
-
-    await Console(h.daemon, read, out.append).run()
-    return "\n".join(out)
 
 
 def test_console_registers_a_case_and_prints_its_labels(
